@@ -1,0 +1,2 @@
+//! aloop-blocking (under construction).
+#![deny(missing_docs)]

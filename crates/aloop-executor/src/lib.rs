@@ -1,0 +1,2 @@
+//! aloop-executor (under construction).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! aloop-reactor (under construction).
+#![deny(missing_docs)]

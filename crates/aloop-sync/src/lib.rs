@@ -1,0 +1,2 @@
+//! aloop-sync (under construction).
+#![deny(missing_docs)]

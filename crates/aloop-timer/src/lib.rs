@@ -1,0 +1,2 @@
+//! aloop-timer (under construction).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! aloop (under construction).
+#![deny(missing_docs)]

@@ -1,0 +1,477 @@
+//! The task cell: one heap allocation holding the header, the scheduler, and the future
+//! (later its output), plus the functions that drive its state machine.
+//!
+//! Layout: `RawTask<F, T, S>` is `#[repr(C)]` with the [`Header`] first, so a pointer to
+//! the cell is also a pointer to its header; type-erased handles (`Runnable`, `Waker`,
+//! `TaskRef`) hold `NonNull<Header>` and reach the typed code through the header's vtable.
+//!
+//! Threads: the state word is atomic because wakers may be used anywhere. The stage (the
+//! future or its output) and the awaiter slot are touched only on the owning thread: the
+//! future is polled there (`Runnable::run` checks), and `Task<T>` / `TaskRef` are `!Send`.
+
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use crate::error::{PanicPayload, TaskError};
+use crate::runnable::Runnable;
+use crate::schedule::Schedule;
+use crate::state::*;
+use crate::sync::AtomicUsize;
+use crate::thread_id;
+
+/// The part of a task every handle can see without knowing its types.
+pub(crate) struct Header {
+    pub(crate) state: AtomicUsize,
+    pub(crate) vtable: &'static TaskVTable,
+    /// The thread that spawned the task; the only one allowed to poll or drop the future.
+    pub(crate) owner: usize,
+    /// Whoever awaits the `Task<T>` handle. Owning thread only.
+    pub(crate) awaiter: UnsafeCell<Option<Waker>>,
+}
+
+/// Typed operations, reached through the header.
+pub(crate) struct TaskVTable {
+    /// Hands a new `Runnable` (owning one reference) to the task's scheduler.
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Runs one step; see [`run`].
+    pub(crate) run: unsafe fn(NonNull<Header>) -> bool,
+    /// Drops the future now and completes the task as cancelled (owning thread only).
+    pub(crate) abort: unsafe fn(NonNull<Header>),
+    /// Moves the output into `*mut Option<Result<T, TaskError>>`.
+    pub(crate) take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Drops an output nobody will read (owning thread only).
+    pub(crate) drop_output: unsafe fn(NonNull<Header>),
+    /// Frees the cell once no reference and no handle remain.
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// What the cell holds besides the header: the future, then the output, then nothing.
+enum Stage<F, T> {
+    Pending(F),
+    Done(Result<T, TaskError>),
+    Empty,
+}
+
+#[repr(C)]
+pub(crate) struct RawTask<F, T, S> {
+    header: Header,
+    schedule: S,
+    stage: UnsafeCell<Stage<F, T>>,
+}
+
+impl<F, T, S> RawTask<F, T, S>
+where
+    F: Future<Output = T> + 'static,
+    T: 'static,
+    S: Schedule,
+{
+    const VTABLE: TaskVTable = TaskVTable {
+        schedule: Self::schedule,
+        run: Self::run,
+        abort: Self::abort,
+        take_output: Self::take_output,
+        drop_output: Self::drop_output,
+        dealloc: Self::dealloc,
+    };
+
+    /// Allocates a task in state `SCHEDULED | HANDLE` with one reference, which the
+    /// returned pointer hands to the first `Runnable`.
+    pub(crate) fn allocate(future: F, schedule: S) -> NonNull<Header> {
+        let cell = Box::new(Self {
+            header: Header {
+                state: AtomicUsize::new(SCHEDULED | HANDLE | REF_ONE),
+                vtable: &Self::VTABLE,
+                owner: thread_id::current(),
+                awaiter: UnsafeCell::new(None),
+            },
+            schedule,
+            stage: UnsafeCell::new(Stage::Pending(future)),
+        });
+        NonNull::from(Box::leak(cell)).cast()
+    }
+
+    /// # Safety
+    /// `ptr` points to a live `RawTask<F, T, S>`.
+    unsafe fn cell<'a>(ptr: NonNull<Header>) -> &'a Self {
+        // SAFETY: the caller guarantees the cell is live; the header is its first field
+        // (`repr(C)`), so the cast recovers the full cell.
+        unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    unsafe fn schedule(ptr: NonNull<Header>) {
+        // SAFETY: scheduling is only requested by holders of a reference.
+        let cell = unsafe { Self::cell(ptr) };
+        // SAFETY: the caller transferred one reference to this runnable.
+        let runnable = unsafe { Runnable::from_raw(ptr) };
+        cell.schedule.schedule(runnable);
+    }
+
+    /// Runs one step of the task, consuming the reference of the `Runnable` that called it.
+    /// Returns `true` if the task was queued again (it woke itself while running).
+    unsafe fn run(ptr: NonNull<Header>) -> bool {
+        // SAFETY: the runnable owns a reference, so the cell is live.
+        let cell = unsafe { Self::cell(ptr) };
+        let header = &cell.header;
+        let mut state = header.state.load(Acquire);
+        loop {
+            if state & COMPLETE != 0 {
+                // Aborted while queued: nothing left to run.
+                // SAFETY: we give up the runnable's reference exactly once.
+                unsafe { drop_ref(ptr) };
+                return false;
+            }
+            if state & CANCEL_REQUESTED != 0 {
+                let next = (state & !SCHEDULED) | RUNNING;
+                match header
+                    .state
+                    .compare_exchange_weak(state, next, AcqRel, Acquire)
+                {
+                    Ok(_) => {
+                        // SAFETY: we are on the owning thread (checked by Runnable::run)
+                        // and RUNNING excludes every other access to the stage.
+                        let result = match unsafe { cell.drop_future() } {
+                            Ok(()) => Err(TaskError::Cancelled),
+                            Err(panic) => Err(TaskError::Panicked(panic)),
+                        };
+                        // SAFETY: as above; `finish` consumes the runnable's reference.
+                        unsafe { cell.finish(ptr, result) };
+                        return false;
+                    }
+                    Err(actual) => state = actual,
+                }
+                continue;
+            }
+            let next = (state & !SCHEDULED) | RUNNING;
+            match header
+                .state
+                .compare_exchange_weak(state, next, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+
+        // The waker borrows the runnable's reference; a clone made by the future takes
+        // its own. ManuallyDrop keeps us from releasing a reference we did not take.
+        // SAFETY: the vtable's functions uphold RawWaker's contract (see below).
+        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: owning thread and RUNNING: nobody else touches the stage.
+        let stage = unsafe { &mut *cell.stage.get() };
+        let Stage::Pending(future) = stage else {
+            // RUNNING is only set while the stage is Pending; keep the invariant visible.
+            unreachable!("task stage is not pending while running");
+        };
+        // SAFETY: the future lives in the heap cell and is never moved until dropped.
+        let future = unsafe { Pin::new_unchecked(future) };
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
+
+        match polled {
+            Ok(Poll::Ready(output)) => {
+                // SAFETY: owning thread, RUNNING held; `finish` consumes our reference.
+                unsafe {
+                    let _ = cell.drop_future();
+                    cell.finish(ptr, Ok(output));
+                }
+                false
+            }
+            Err(payload) => {
+                // SAFETY: as above.
+                unsafe {
+                    let _ = cell.drop_future();
+                    cell.finish(ptr, Err(TaskError::Panicked(PanicPayload::new(payload))));
+                }
+                false
+            }
+            Ok(Poll::Pending) => {
+                let mut state = header.state.load(Acquire);
+                loop {
+                    let next = state & !RUNNING;
+                    match header
+                        .state
+                        .compare_exchange_weak(state, next, AcqRel, Acquire)
+                    {
+                        Ok(_) => break,
+                        Err(actual) => state = actual,
+                    }
+                }
+                if state & SCHEDULED != 0 {
+                    // Woken (or cancelled) during the poll: queue again, handing our
+                    // reference to the new runnable.
+                    // SAFETY: we own the reference being transferred.
+                    unsafe { (header.vtable.schedule)(ptr) };
+                    true
+                } else {
+                    // SAFETY: we release the runnable's reference exactly once.
+                    unsafe { drop_ref(ptr) };
+                    false
+                }
+            }
+        }
+    }
+
+    /// Drops the pending future in place, catching a panic from its destructor.
+    ///
+    /// # Safety
+    /// Owning thread, and no poll in progress.
+    unsafe fn drop_future(&self) -> Result<(), PanicPayload> {
+        // SAFETY: guaranteed by the caller.
+        let stage = unsafe { &mut *self.stage.get() };
+        if !matches!(stage, Stage::Pending(_)) {
+            return Ok(());
+        }
+        let old = std::mem::replace(stage, Stage::Empty);
+        catch_unwind(AssertUnwindSafe(move || drop(old))).map_err(PanicPayload::new)
+    }
+
+    /// Stores the outcome, marks the task complete, wakes the awaiter and releases one
+    /// reference.
+    ///
+    /// # Safety
+    /// Owning thread; the future has been dropped; the caller owns one reference.
+    unsafe fn finish(&self, ptr: NonNull<Header>, result: Result<T, TaskError>) {
+        let cancelled = matches!(result, Err(TaskError::Cancelled));
+        // SAFETY: guaranteed by the caller.
+        unsafe { *self.stage.get() = Stage::Done(result) };
+        let mut done = COMPLETE;
+        if cancelled {
+            done |= CANCELLED;
+        }
+        // A wake that arrived during the final poll set SCHEDULED without creating a
+        // runnable; clear it with RUNNING so the word reads as a finished task.
+        let mut state = self.header.state.load(Acquire);
+        loop {
+            let next = (state | done) & !(SCHEDULED | RUNNING);
+            match self
+                .header
+                .state
+                .compare_exchange_weak(state, next, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+        if state & HANDLE == 0 {
+            // Nobody can read the output: drop it here, on the owning thread.
+            // SAFETY: owning thread.
+            drop_quietly(std::mem::replace(
+                unsafe { &mut *self.stage.get() },
+                Stage::Empty,
+            ));
+        }
+        // SAFETY: owning thread owns the awaiter slot.
+        let awaiter = unsafe { (*self.header.awaiter.get()).take() };
+        if let Some(waker) = awaiter {
+            waker.wake();
+        }
+        // SAFETY: the caller's reference is released exactly once.
+        unsafe { drop_ref(ptr) };
+    }
+
+    unsafe fn abort(ptr: NonNull<Header>) {
+        // SAFETY: callers hold a reference.
+        let cell = unsafe { Self::cell(ptr) };
+        let state = cell.header.state.load(Acquire);
+        if state & COMPLETE != 0 {
+            return;
+        }
+        if state & RUNNING != 0 {
+            // Aborting itself from inside its own poll: the next step drops it.
+            request_cancel(ptr);
+            return;
+        }
+        // Keep the cell alive across `finish`, which releases one reference.
+        cell.header.state.fetch_add(REF_ONE, AcqRel);
+        // SAFETY: owning thread (TaskRef is !Send) and not RUNNING.
+        let result = match unsafe { cell.drop_future() } {
+            Ok(()) => Err(TaskError::Cancelled),
+            Err(panic) => Err(TaskError::Panicked(panic)),
+        };
+        // SAFETY: owning thread; we took the reference `finish` releases.
+        unsafe { cell.finish(ptr, result) };
+    }
+
+    unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
+        // SAFETY: the handle holding `ptr` keeps the cell alive; owning thread.
+        let cell = unsafe { Self::cell(ptr) };
+        // SAFETY: the caller passes a `*mut Option<Result<T, TaskError>>`.
+        let out = unsafe { &mut *out.cast::<Option<Result<T, TaskError>>>() };
+        // SAFETY: owning thread and COMPLETE (checked by the caller).
+        let stage = unsafe { &mut *cell.stage.get() };
+        if let Stage::Done(result) = std::mem::replace(stage, Stage::Empty) {
+            *out = Some(result);
+        }
+    }
+
+    unsafe fn drop_output(ptr: NonNull<Header>) {
+        // SAFETY: the handle keeps the cell alive and runs on the owning thread.
+        let cell = unsafe { Self::cell(ptr) };
+        // SAFETY: as above.
+        let stage = unsafe { &mut *cell.stage.get() };
+        if matches!(stage, Stage::Done(_)) {
+            drop_quietly(std::mem::replace(stage, Stage::Empty));
+        }
+    }
+
+    unsafe fn dealloc(ptr: NonNull<Header>) {
+        // SAFETY: no reference and no handle remain, so we own the cell.
+        let cell = unsafe { Self::cell(ptr) };
+        // SAFETY: nobody else can reach the stage any more.
+        let pending = matches!(unsafe { &*cell.stage.get() }, Stage::Pending(_));
+        if pending && cell.header.owner != thread_id::current() {
+            // A pending future may be !Send and is pinned: it may be neither dropped
+            // here nor have its memory reused. Leaking the cell is the only sound choice.
+            // (This only happens when a task that can never run again loses its last
+            // waker on a foreign thread.)
+            return;
+        }
+        // SAFETY: the pointer came from Box::leak in `allocate` and is freed once.
+        drop(unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) });
+    }
+}
+
+/// Drops a value whose destructor may panic, on a path that must not unwind (the output of
+/// a task nobody awaits). A panicking destructor there is ignored, as `std` does for
+/// thread-local destructors.
+fn drop_quietly<V>(value: V) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+/// Releases one reference, freeing the cell if it was the last and no handle remains.
+///
+/// # Safety
+/// The caller owns the reference it releases.
+pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive until the fetch_sub.
+    let header = unsafe { ptr.as_ref() };
+    let prev = header.state.fetch_sub(REF_ONE, AcqRel);
+    if prev & REF_MASK == REF_ONE && prev & HANDLE == 0 {
+        // SAFETY: that was the last reference and there is no handle.
+        unsafe { (header.vtable.dealloc)(ptr) };
+    }
+}
+
+/// Takes one more reference.
+pub(crate) fn add_ref(header: &Header) {
+    let prev = header.state.fetch_add(REF_ONE, AcqRel);
+    if refs(prev) > (isize::MAX as usize) >> REF_ONE.trailing_zeros() {
+        // Same policy as Arc: a count this large means leaked wakers in a loop.
+        std::process::abort();
+    }
+}
+
+/// Wakes the task. With `owned`, the caller's reference is consumed (by-value wake).
+///
+/// # Safety
+/// The caller holds a reference (owned, or borrowed for the call).
+pub(crate) unsafe fn wake(ptr: NonNull<Header>, owned: bool) {
+    // SAFETY: the caller holds a reference.
+    let header = unsafe { ptr.as_ref() };
+    let mut state = header.state.load(Acquire);
+    loop {
+        if state & (COMPLETE | SCHEDULED) != 0 {
+            break;
+        }
+        if state & RUNNING != 0 {
+            // The step in progress will queue the task again when its poll returns.
+            match header
+                .state
+                .compare_exchange_weak(state, state | SCHEDULED, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+            continue;
+        }
+        // The new runnable needs a reference: reuse the caller's when it is owned.
+        let next = if owned {
+            state | SCHEDULED
+        } else {
+            (state | SCHEDULED) + REF_ONE
+        };
+        match header
+            .state
+            .compare_exchange_weak(state, next, AcqRel, Acquire)
+        {
+            Ok(_) => {
+                // SAFETY: the runnable gets the reference accounted for above.
+                unsafe { (header.vtable.schedule)(ptr) };
+                return;
+            }
+            Err(actual) => state = actual,
+        }
+    }
+    if owned {
+        // SAFETY: the caller's reference was not handed on.
+        unsafe { drop_ref(ptr) };
+    }
+}
+
+/// Asks the task to stop at its next step. Returns false if it already completed.
+pub(crate) fn request_cancel(ptr: NonNull<Header>) -> bool {
+    // SAFETY: callers (Task, TaskRef) hold the cell alive.
+    let header = unsafe { ptr.as_ref() };
+    let mut state = header.state.load(Acquire);
+    loop {
+        if state & COMPLETE != 0 {
+            return false;
+        }
+        if state & CANCEL_REQUESTED != 0 {
+            return true;
+        }
+        let idle = state & (SCHEDULED | RUNNING) == 0;
+        let mut next = state | CANCEL_REQUESTED | SCHEDULED;
+        if idle {
+            next += REF_ONE;
+        }
+        match header
+            .state
+            .compare_exchange_weak(state, next, AcqRel, Acquire)
+        {
+            Ok(_) => {
+                if idle {
+                    // SAFETY: the runnable gets the reference added above.
+                    unsafe { (header.vtable.schedule)(ptr) };
+                }
+                return true;
+            }
+            Err(actual) => state = actual,
+        }
+    }
+}
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+pub(crate) fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
+    RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE)
+}
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: a waker's data pointer is a live header it holds a reference to.
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above.
+    add_ref(unsafe { ptr.as_ref() });
+    raw_waker(ptr)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: the waker owns a reference, consumed here.
+    unsafe { wake(NonNull::new_unchecked(data as *mut Header), true) }
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: the waker's reference is borrowed for the call.
+    unsafe { wake(NonNull::new_unchecked(data as *mut Header), false) }
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: the waker owns a reference, released here.
+    unsafe { drop_ref(NonNull::new_unchecked(data as *mut Header)) }
+}

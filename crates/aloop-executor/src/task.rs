@@ -1,0 +1,234 @@
+//! Handles to a spawned task: `Task<T>` (awaits the output) and `TaskRef` (a type-erased
+//! reference for registries, able to cancel).
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::task::{Context, Poll};
+
+use crate::error::TaskError;
+use crate::raw::{self, Header};
+use crate::state::*;
+
+/// The handle of a spawned task: await it for the task's output.
+///
+/// Awaiting yields `Ok(output)`, `Err(TaskError::Cancelled)` or
+/// `Err(TaskError::Panicked(_))`. Dropping the handle *detaches* the task: it keeps
+/// running and its output is dropped when it finishes. [`Task::cancel`] stops it.
+///
+/// The handle is `!Send`: it lives on the thread that owns the task, which is what lets
+/// the task keep its output and awaiter without locks.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use aloop_executor::{spawn_local, Runnable, TaskError};
+///
+/// let queue = Arc::new(Mutex::new(Vec::<Runnable>::new()));
+/// let q = queue.clone();
+/// let (runnable, task) = spawn_local(async { 7 }, move |r| q.lock().unwrap().push(r));
+/// assert!(task.cancel());        // cancelled before its first step ...
+/// runnable.run();                // ... so the step drops the future unpolled
+/// assert!(task.is_cancelled());
+/// ```
+pub struct Task<T> {
+    ptr: NonNull<Header>,
+    _marker: PhantomData<(*const (), T)>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn from_raw(ptr: NonNull<Header>) -> Self {
+        Task {
+            ptr,
+            _marker: PhantomData,
+        }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the HANDLE bit keeps the cell alive while the handle exists.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn state(&self) -> usize {
+        self.header().state.load(Acquire)
+    }
+
+    /// Requests cancellation. Returns `false` if the task already finished, `true`
+    /// otherwise (also when a request is already pending). The future is dropped at the
+    /// task's next step, not inside this call; until then [`Task::is_cancelled`] is false.
+    pub fn cancel(&self) -> bool {
+        raw::request_cancel(self.ptr)
+    }
+
+    /// Whether the task has finished (with an output, a panic, or by cancellation).
+    pub fn is_finished(&self) -> bool {
+        self.state() & COMPLETE != 0
+    }
+
+    /// Whether the task finished by cancellation.
+    pub fn is_cancelled(&self) -> bool {
+        self.state() & CANCELLED != 0
+    }
+
+    /// Whether a cancellation was requested (it may not have taken effect yet).
+    pub fn is_cancel_requested(&self) -> bool {
+        self.state() & CANCEL_REQUESTED != 0
+    }
+
+    /// Takes the output if the task has finished and the output is still there.
+    pub fn try_take(&mut self) -> Option<Result<T, TaskError>> {
+        if !self.is_finished() {
+            return None;
+        }
+        let mut out: Option<Result<T, TaskError>> = None;
+        // SAFETY: the task is complete and we are on the owning thread (`Task` is !Send);
+        // the out pointer has the type `take_output` expects for this `T`.
+        unsafe {
+            (self.header().vtable.take_output)(self.ptr, (&mut out as *mut Option<_>).cast())
+        };
+        out
+    }
+
+    /// A type-erased reference to the same task.
+    pub fn task_ref(&self) -> TaskRef {
+        raw::add_ref(self.header());
+        TaskRef { ptr: self.ptr }
+    }
+
+    /// An address identifying the task while it is alive.
+    pub fn task_id(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    /// Drops the handle without cancelling the task (same as `drop`).
+    pub fn detach(self) {}
+}
+
+// The handle is a pointer; the output is never pinned through it.
+impl<T> Unpin for Task<T> {}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(out) = this.try_take() {
+            return Poll::Ready(out);
+        }
+        assert!(
+            !this.is_finished(),
+            "aloop-executor: Task polled after its output was taken"
+        );
+        // SAFETY: the awaiter slot belongs to the owning thread, which is this one.
+        let slot = unsafe { &mut *this.header().awaiter.get() };
+        match slot {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        let header = self.header();
+        // SAFETY: owning thread; a waker left from an abandoned await must not keep its
+        // task alive until this one finishes.
+        drop(unsafe { (*header.awaiter.get()).take() });
+        if header.state.load(Acquire) & COMPLETE != 0 {
+            // SAFETY: owning thread; drop the output nobody took.
+            unsafe { (header.vtable.drop_output)(self.ptr) };
+        }
+        let prev = header.state.fetch_and(!HANDLE, AcqRel);
+        if prev & REF_MASK == 0 {
+            // SAFETY: no references and now no handle: we own the cell.
+            unsafe { (header.vtable.dealloc)(self.ptr) };
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.task_id())
+            .field("finished", &self.is_finished())
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+/// A type-erased, reference-counted pointer to a task: lets a registry (an event loop's
+/// `all_tasks`) cancel or abort tasks whose output type it does not know.
+///
+/// Like [`Task`], it is `!Send` and belongs to the task's owning thread.
+pub struct TaskRef {
+    ptr: NonNull<Header>,
+}
+
+impl TaskRef {
+    fn header(&self) -> &Header {
+        // SAFETY: our reference keeps the cell alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// Requests cancellation, as [`Task::cancel`].
+    pub fn cancel(&self) -> bool {
+        raw::request_cancel(self.ptr)
+    }
+
+    /// Drops the task's future right now and completes it as cancelled (its awaiter is
+    /// woken). Used when an event loop closes. From inside the task's own poll this is
+    /// only a cancellation request.
+    pub fn abort(&self) {
+        // SAFETY: TaskRef is !Send, so this is the owning thread.
+        unsafe { (self.header().vtable.abort)(self.ptr) }
+    }
+
+    /// Whether the task has finished.
+    pub fn is_finished(&self) -> bool {
+        self.header().state.load(Acquire) & COMPLETE != 0
+    }
+
+    /// Whether the task finished by cancellation.
+    pub fn is_cancelled(&self) -> bool {
+        self.header().state.load(Acquire) & CANCELLED != 0
+    }
+
+    /// An address identifying the task while it is alive.
+    pub fn task_id(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> Self {
+        raw::add_ref(self.header());
+        TaskRef { ptr: self.ptr }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: releasing our own reference.
+        unsafe { raw::drop_ref(self.ptr) }
+    }
+}
+
+impl PartialEq for TaskRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+}
+
+impl Eq for TaskRef {}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.task_id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

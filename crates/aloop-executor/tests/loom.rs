@@ -1,0 +1,156 @@
+//! loom models of the task state machine's cross-thread paths: a wake racing a running
+//! step, a cancel racing a wake, and the last reference dropped on a foreign thread.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" cargo test -p aloop-executor --release --test loom`
+#![cfg(loom)]
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use aloop_executor::{spawn_local, Runnable, Task};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use loom::sync::{Arc, Mutex};
+
+type Queue = Arc<Mutex<VecDeque<Runnable>>>;
+
+/// Completes once `flag` is set; leaves its waker in `slot` each time it is pending.
+struct Gate {
+    flag: Arc<AtomicBool>,
+    slot: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Future for Gate {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        self.polls.fetch_add(1, SeqCst);
+        *self.slot.lock().unwrap() = Some(cx.waker().clone());
+        if self.flag.load(SeqCst) {
+            Poll::Ready(7)
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+struct Fixture {
+    queue: Queue,
+    flag: Arc<AtomicBool>,
+    slot: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+fn fixture() -> (Fixture, Runnable, Task<u32>) {
+    let queue: Queue = Arc::new(Mutex::new(VecDeque::new()));
+    let q = queue.clone();
+    let fx = Fixture {
+        queue,
+        flag: Arc::new(AtomicBool::new(false)),
+        slot: Arc::new(Mutex::new(None)),
+        polls: Arc::new(AtomicUsize::new(0)),
+        drops: Arc::new(AtomicUsize::new(0)),
+    };
+    let gate = Gate {
+        flag: fx.flag.clone(),
+        slot: fx.slot.clone(),
+        polls: fx.polls.clone(),
+        drops: fx.drops.clone(),
+    };
+    let (runnable, task) = spawn_local(gate, move |r| q.lock().unwrap().push_back(r));
+    (fx, runnable, task)
+}
+
+fn drain(queue: &Queue) {
+    loop {
+        let next = queue.lock().unwrap().pop_front();
+        match next {
+            Some(r) => {
+                r.run();
+            }
+            None => return,
+        }
+    }
+}
+
+#[test]
+fn wake_from_another_thread_races_a_running_step() {
+    loom::model(|| {
+        let (fx, first, mut task) = fixture();
+        first.run(); // registers the waker, pending
+        let flag = fx.flag.clone();
+        let slot = fx.slot.clone();
+        let th = loom::thread::spawn(move || {
+            flag.store(true, SeqCst);
+            let waker = slot.lock().unwrap().take();
+            if let Some(w) = waker {
+                w.wake();
+            }
+        });
+        // The owner may run a step concurrently with the wake.
+        let next = fx.queue.lock().unwrap().pop_front();
+        if let Some(r) = next {
+            r.run();
+        }
+        th.join().unwrap();
+        drain(&fx.queue);
+        // Whatever the interleaving, the wake was not lost and the output is there.
+        assert!(task.is_finished());
+        assert_eq!(task.try_take().unwrap().unwrap(), 7);
+        assert_eq!(fx.drops.load(SeqCst), 1);
+        assert!(fx.queue.lock().unwrap().is_empty());
+        drop(fx.slot.lock().unwrap().take());
+    });
+}
+
+#[test]
+fn cancel_races_a_foreign_wake() {
+    loom::model(|| {
+        let (fx, first, task) = fixture();
+        first.run();
+        let slot = fx.slot.clone();
+        let th = loom::thread::spawn(move || {
+            let waker = slot.lock().unwrap().take();
+            if let Some(w) = waker {
+                w.wake_by_ref();
+                drop(w);
+            }
+        });
+        assert!(task.cancel());
+        drain(&fx.queue);
+        th.join().unwrap();
+        drain(&fx.queue);
+        assert!(task.is_cancelled());
+        // The future was dropped exactly once and never polled after the cancel.
+        assert_eq!(fx.drops.load(SeqCst), 1);
+        assert_eq!(fx.polls.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn last_reference_released_on_a_foreign_thread() {
+    loom::model(|| {
+        let (fx, first, task) = fixture();
+        first.run();
+        let waker = fx.slot.lock().unwrap().take().unwrap();
+        fx.flag.store(true, SeqCst);
+        waker.wake_by_ref();
+        drain(&fx.queue); // completes: the future is dropped here, on the owner
+        assert!(task.is_finished());
+        drop(task);
+        drop(fx.slot.lock().unwrap().take());
+        // The waker now holds the last reference; it is dropped elsewhere.
+        let th = loom::thread::spawn(move || drop(waker));
+        th.join().unwrap();
+        assert_eq!(fx.drops.load(SeqCst), 1);
+    });
+}

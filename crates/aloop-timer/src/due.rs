@@ -117,6 +117,12 @@ impl DueQueue {
         self.heap.len()
     }
 
+    /// Live records, as counted (test-only).
+    #[cfg(test)]
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
     pub(crate) fn clear(&mut self) {
         self.heap.clear();
         self.live = 0;

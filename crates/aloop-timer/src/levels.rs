@@ -137,6 +137,18 @@ impl Levels {
         best
     }
 
+    /// First index of a list (test-only view for the invariant checker).
+    #[cfg(test)]
+    pub(crate) fn head(&self, list: u16) -> u32 {
+        self.heads[list as usize]
+    }
+
+    /// Whether a slot list's occupancy bit is set (test-only).
+    #[cfg(test)]
+    pub(crate) fn marked(&self, list: u16) -> bool {
+        list != OVERFLOW && self.occupied[list as usize / SLOTS] & (1 << (list as usize % SLOTS)) != 0
+    }
+
     /// Forgets every list (the slab is cleared separately).
     pub(crate) fn clear(&mut self) {
         self.heads = [NIL; LEVELS * SLOTS + 1];

@@ -15,6 +15,9 @@ use crate::levels::{list_for, Levels, MAX_TICK};
 use crate::slab::{Slab, IN_DUE, NIL};
 use crate::TimerKey;
 
+#[cfg(test)]
+mod invariants;
+
 /// A hierarchical timing wheel mapping deadlines to payloads.
 ///
 /// Time is counted in whole milliseconds ("ticks") since an origin `Instant`, but

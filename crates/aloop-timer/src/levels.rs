@@ -146,7 +146,8 @@ impl Levels {
     /// Whether a slot list's occupancy bit is set (test-only).
     #[cfg(test)]
     pub(crate) fn marked(&self, list: u16) -> bool {
-        list != OVERFLOW && self.occupied[list as usize / SLOTS] & (1 << (list as usize % SLOTS)) != 0
+        list != OVERFLOW
+            && self.occupied[list as usize / SLOTS] & (1 << (list as usize % SLOTS)) != 0
     }
 
     /// Forgets every list (the slab is cleared separately).
@@ -169,7 +170,11 @@ mod tests {
         assert_eq!(list_for(4096, 4095), 2 * 64 + 1);
         assert_eq!(list_for((1 << 36) - 1, 0), 5 * 64 + 63);
         assert_eq!(list_for(1 << 36, 0), OVERFLOW);
-        assert_eq!(list_for((1 << 36) + 1, 1 << 36), 1, "next window is a fresh wheel");
+        assert_eq!(
+            list_for((1 << 36) + 1, 1 << 36),
+            1,
+            "next window is a fresh wheel"
+        );
     }
 
     #[test]

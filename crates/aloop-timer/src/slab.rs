@@ -53,7 +53,13 @@ impl<T> Slab<T> {
     ///
     /// If more than `u32::MAX - 1` timers are alive at once (like `Vec`'s capacity
     /// overflow, this is a resource limit, not something input can reach in practice).
-    pub(crate) fn alloc(&mut self, payload: T, deadline: Instant, seq: u64, tick: u64) -> (u32, u32) {
+    pub(crate) fn alloc(
+        &mut self,
+        payload: T,
+        deadline: Instant,
+        seq: u64,
+        tick: u64,
+    ) -> (u32, u32) {
         if self.free_head != NIL {
             let index = self.free_head;
             let entry = &mut self.entries[index as usize];
@@ -158,7 +164,10 @@ mod tests {
         assert_ne!(gc, ga);
         assert_eq!(slab.get(c, gc).and_then(|e| e.payload), Some("c"));
         assert_eq!(slab.capacity(), 2);
-        assert!(slab.get(b + 7, 0).is_none(), "out of range index is just absent");
+        assert!(
+            slab.get(b + 7, 0).is_none(),
+            "out of range index is just absent"
+        );
     }
 
     #[test]

@@ -16,13 +16,22 @@ use proptest::prelude::*;
 #[derive(Clone, Debug)]
 enum Op {
     /// Insert at `now + ahead - behind` (behind > 0 gives overdue deadlines).
-    Insert { ahead: Duration, behind: Duration },
+    Insert {
+        ahead: Duration,
+        behind: Duration,
+    },
     /// Cancel the n-th key ever issued (modulo), often a stale one.
     Cancel(usize),
     /// Move `now` (forwards, or backwards if `back`) and drain `advance(now)`.
-    Advance { by: Duration, back: bool },
+    Advance {
+        by: Duration,
+        back: bool,
+    },
     /// Move `now` forwards and take only `take` items from the iterator.
-    AdvancePartly { by: Duration, take: usize },
+    AdvancePartly {
+        by: Duration,
+        take: usize,
+    },
     /// Move `now` forwards and call `poll_expired` once.
     Poll(Duration),
     Clear,
@@ -84,7 +93,10 @@ fn check(wheel: &TimerWheel<u64>, model: &Model) -> Result<(), TestCaseError> {
         Some(&(earliest, _)) => {
             let next = wheel.next_deadline();
             prop_assert!(next.is_some(), "next_deadline None with entries pending");
-            prop_assert!(next.unwrap() <= earliest, "next_deadline after the earliest");
+            prop_assert!(
+                next.unwrap() <= earliest,
+                "next_deadline after the earliest"
+            );
         }
     }
     for &(key, deadline, seq) in &model.keys {
@@ -107,7 +119,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Insert { ahead, behind } => {
                 let deadline = (now + ahead).checked_sub(behind).unwrap_or(base);
                 let key = wheel.insert(deadline, seq);
-                prop_assert!(!model.keys.iter().any(|k| k.0 == key), "a fresh key equals an earlier one");
+                prop_assert!(
+                    !model.keys.iter().any(|k| k.0 == key),
+                    "a fresh key equals an earlier one"
+                );
                 model.pending.insert((deadline, seq), key);
                 model.keys.push((key, deadline, seq));
                 seq += 1;
@@ -119,7 +134,11 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
             Op::Advance { by, back } => {
-                now = if back { now.checked_sub(by).unwrap_or(base).max(base) } else { now + by };
+                now = if back {
+                    now.checked_sub(by).unwrap_or(base).max(base)
+                } else {
+                    now + by
+                };
                 let got: Vec<_> = wheel.advance(now).collect();
                 let want: Vec<_> = std::iter::from_fn(|| model.pop_due(now)).collect();
                 prop_assert_eq!(got, want);
@@ -127,7 +146,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::AdvancePartly { by, take } => {
                 now += by;
                 let got: Vec<_> = wheel.advance(now).take(take).collect();
-                let want: Vec<_> = std::iter::from_fn(|| model.pop_due(now)).take(take).collect();
+                let want: Vec<_> = std::iter::from_fn(|| model.pop_due(now))
+                    .take(take)
+                    .collect();
                 prop_assert_eq!(got, want);
             }
             Op::Poll(by) => {
@@ -153,7 +174,10 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let want: Vec<_> = std::iter::from_fn(|| model.pop_due(now)).collect();
         prop_assert_eq!(got, want);
     }
-    prop_assert!(model.pending.is_empty(), "wheel reports no deadline, model still has entries");
+    prop_assert!(
+        model.pending.is_empty(),
+        "wheel reports no deadline, model still has entries"
+    );
     check(&wheel, &model)
 }
 
@@ -174,7 +198,13 @@ fn model_smoke_many_equal_deadlines() {
             ahead: Duration::from_millis(5000 + (i % 3)),
             behind: Duration::ZERO,
         })
-        .chain([Op::Cancel(7), Op::Advance { by: Duration::from_millis(5001), back: false }])
+        .chain([
+            Op::Cancel(7),
+            Op::Advance {
+                by: Duration::from_millis(5001),
+                back: false,
+            },
+        ])
         .collect();
     run(ops).unwrap();
 }

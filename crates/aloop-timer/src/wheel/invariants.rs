@@ -18,15 +18,29 @@ impl<T> TimerWheel<T> {
             let mut prev = NIL;
             let mut index = self.levels.head(list);
             if list != OVERFLOW {
-                assert_eq!(self.levels.marked(list), index != NIL, "bitmap of list {list}");
+                assert_eq!(
+                    self.levels.marked(list),
+                    index != NIL,
+                    "bitmap of list {list}"
+                );
             }
             while index != NIL {
                 let e = self.slab.at(index);
-                assert!(e.payload.is_some(), "vacant entry {index} linked in list {list}");
+                assert!(
+                    e.payload.is_some(),
+                    "vacant entry {index} linked in list {list}"
+                );
                 assert_eq!(e.list, list, "entry {index} records the wrong list");
                 assert_eq!(e.prev, prev, "broken prev link at {index}");
-                assert!(e.tick > self.elapsed, "entry {index} is due but still in the wheel");
-                assert_eq!(list_for(e.tick, self.elapsed), list, "entry {index} misfiled");
+                assert!(
+                    e.tick > self.elapsed,
+                    "entry {index} is due but still in the wheel"
+                );
+                assert_eq!(
+                    list_for(e.tick, self.elapsed),
+                    list,
+                    "entry {index} misfiled"
+                );
                 in_lists += 1;
                 prev = index;
                 index = e.next;
@@ -36,14 +50,20 @@ impl<T> TimerWheel<T> {
         for index in 0..self.slab.capacity() as u32 {
             let e = self.slab.at(index);
             if e.payload.is_some() && e.list == IN_DUE {
-                assert!(e.tick <= self.elapsed, "entry {index} in the heap too early");
+                assert!(
+                    e.tick <= self.elapsed,
+                    "entry {index} in the heap too early"
+                );
                 in_due += 1;
             }
         }
         assert_eq!(self.due.live(), in_due, "due heap live count");
         assert_eq!(in_lists + in_due, self.len, "len");
         if let Some(top) = self.due.peek() {
-            assert!(self.slab.get(top.index, top.generation).is_some(), "stale heap top");
+            assert!(
+                self.slab.get(top.index, top.generation).is_some(),
+                "stale heap top"
+            );
         }
     }
 }
@@ -51,7 +71,10 @@ impl<T> TimerWheel<T> {
 #[derive(Clone, Debug)]
 enum Op {
     /// Insert at `now + offset_ns - back_ns`.
-    Insert { offset_ns: u64, back_ns: u64 },
+    Insert {
+        offset_ns: u64,
+        back_ns: u64,
+    },
     /// Cancel the n-th key ever issued (modulo), possibly stale.
     Cancel(usize),
     /// Advance `now` by this many nanoseconds and drain what expired.
@@ -131,7 +154,12 @@ fn steady_state_reuses_slab_slots() {
     let mut now = origin;
     for round in 0..50u64 {
         let keys: Vec<_> = (0..1000u64)
-            .map(|i| wheel.insert(now + Duration::from_millis(1 + (i * 7919 + round) % 100_000), i))
+            .map(|i| {
+                wheel.insert(
+                    now + Duration::from_millis(1 + (i * 7919 + round) % 100_000),
+                    i,
+                )
+            })
             .collect();
         for key in keys.iter().step_by(2) {
             assert!(wheel.cancel(*key).is_some());
@@ -158,9 +186,16 @@ fn stale_heap_records_are_bounded() {
         assert!(wheel.due.records() <= 2 * wheel.due.live() + 64 + 1);
     }
     wheel.check_invariants();
-    assert_eq!(wheel.next_deadline(), Some(now + Duration::from_micros(500)));
+    assert_eq!(
+        wheel.next_deadline(),
+        Some(now + Duration::from_micros(500))
+    );
     assert_eq!(wheel.cancel(keeper), Some(0));
-    assert_eq!(wheel.next_deadline(), None, "no stale record may surface as a deadline");
+    assert_eq!(
+        wheel.next_deadline(),
+        None,
+        "no stale record may surface as a deadline"
+    );
 }
 
 #[test]

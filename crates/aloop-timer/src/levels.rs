@@ -48,6 +48,11 @@ pub(crate) fn list_for(tick: u64, elapsed: u64) -> u16 {
     (level as usize * SLOTS + slot as usize) as u16
 }
 
+/// First tick of the 2^36 ms window (the span of the six levels) holding `tick`.
+pub(crate) fn window_start(tick: u64) -> u64 {
+    tick & !((1u64 << SPAN_BITS) - 1)
+}
+
 impl Levels {
     pub(crate) const fn new() -> Self {
         Self {
@@ -132,13 +137,12 @@ impl Levels {
             // Every wheel slot starts inside the current 2^36 window, so the overflow
             // list (which starts at the next window) can only be earliest when the
             // levels are empty.
-            best = Some((OVERFLOW, ((elapsed >> SPAN_BITS) + 1) << SPAN_BITS));
+            best = Some((OVERFLOW, window_start(elapsed) + (1 << SPAN_BITS)));
         }
         best
     }
 
-    /// First index of a list (test-only view for the invariant checker).
-    #[cfg(test)]
+    /// First index of a list.
     pub(crate) fn head(&self, list: u16) -> u32 {
         self.heads[list as usize]
     }

@@ -11,7 +11,7 @@ use std::iter::FusedIterator;
 use std::time::{Duration, Instant};
 
 use crate::due::{DueQueue, DueRec};
-use crate::levels::{list_for, Levels, MAX_TICK};
+use crate::levels::{list_for, window_start, Levels, MAX_TICK, OVERFLOW};
 use crate::slab::{Slab, IN_DUE, NIL};
 use crate::TimerKey;
 
@@ -310,7 +310,15 @@ impl<T> TimerWheel<T> {
             if start > now_tick {
                 break;
             }
-            self.elapsed = start;
+            self.elapsed = if list == OVERFLOW {
+                // The levels are empty, so `elapsed` may go straight to the window of
+                // the nearest overflow entry instead of visiting every 2^36 ms window
+                // in between (a far "never" deadline would otherwise cost millions of
+                // empty rounds).
+                now_tick.min(window_start(self.overflow_min_tick()))
+            } else {
+                start
+            };
             let mut index = self.levels.take(list);
             while index != NIL {
                 let next = self.slab.at(index).next;
@@ -321,6 +329,19 @@ impl<T> TimerWheel<T> {
         // No slot starts at or before `now_tick` any more, so every remaining entry
         // keeps its list relative to the new `elapsed` (see levels.rs).
         self.elapsed = self.elapsed.max(now_tick);
+    }
+
+    /// Smallest tick in the overflow list (`MAX_TICK` if empty). O(length), paid only
+    /// when the wheel reaches the overflow list, which re-files every entry anyway.
+    fn overflow_min_tick(&self) -> u64 {
+        let mut min = MAX_TICK;
+        let mut index = self.levels.head(OVERFLOW);
+        while index != NIL {
+            let entry = self.slab.at(index);
+            min = min.min(entry.tick);
+            index = entry.next;
+        }
+        min
     }
 
     /// Pops the earliest due entry whose deadline has passed.

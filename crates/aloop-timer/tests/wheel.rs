@@ -263,3 +263,21 @@ fn default_and_new_start_empty() {
     assert!(w.origin() <= Instant::now());
     assert!(format!("{w:?}").contains("TimerWheel"));
 }
+
+#[test]
+fn astronomically_far_deadlines_do_not_step_through_every_window() {
+    // A "never" sentinel far beyond the tick clamp, plus one in a later window than
+    // an ordinary far entry: advancing straight to them must be quick and exact.
+    let o = Instant::now();
+    let mut w = TimerWheel::with_origin(o);
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let never = o + 1_000_000_000 * year;
+    w.insert(never, "never");
+    w.insert(o + 50_000 * year, "far");
+    w.insert(o + 3 * year, "near");
+    assert_eq!(payloads(w.advance(o + 10 * year)), ["near"]);
+    assert_eq!(w.advance(never - Duration::from_nanos(1)).count(), 1);
+    assert!(w.next_deadline().unwrap() <= never);
+    assert_eq!(payloads(w.advance(never)), ["never"]);
+    assert!(w.is_empty());
+}

@@ -171,6 +171,11 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_with_a_boxed_callback_fits_a_cache_line() {
+        assert!(std::mem::size_of::<Entry<Box<dyn FnOnce()>>>() <= 64);
+    }
+
+    #[test]
     fn clear_invalidates_and_recycles() {
         let t = Instant::now();
         let mut slab = Slab::new();

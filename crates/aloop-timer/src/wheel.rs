@@ -304,7 +304,8 @@ impl<T> TimerWheel<T> {
     /// Moves every entry with `tick <= now_tick` into the due heap.
     fn run_to(&mut self, now_tick: u64) {
         // Slots are emptied in start order and `elapsed` only ever lands on the start
-        // of the slot being emptied: jumping past an unprocessed slot would leave its
+        // of the slot being emptied (for the overflow list, on a tick no later than
+        // any of its entries): jumping past an unprocessed slot would leave its
         // entries filed relative to the wrong `elapsed`.
         while let Some((list, start)) = self.levels.earliest(self.elapsed) {
             if start > now_tick {

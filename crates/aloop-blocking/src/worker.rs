@@ -1,0 +1,260 @@
+//! The state the pool shares with its worker threads, and the worker loop.
+//!
+//! Workers hold an `Arc<PoolShared>` but not the user-facing handle, so the
+//! last `ThreadPoolExecutor` handle can drop (and shut the pool down) while
+//! workers still drain the queue.
+//!
+//! Races between a submitter and a retiring worker (or a shutdown) are closed
+//! with the "store; SeqCst fence; load" pattern on both sides: a submitter
+//! enqueues, fences, then reads `idle` and the shutdown flag; a retiring
+//! worker lowers `idle`/`live`, fences, then looks at the queue; a shutdown
+//! raises its flag, fences, then enqueues `Stop`. Either side is then
+//! guaranteed to see the other's write, so no job is stranded in a queue no
+//! worker will read.
+
+use std::cell::Cell;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use crate::job::Runnable;
+
+/// A queue entry.
+pub(crate) enum Msg {
+    /// Run this job.
+    Job(Arc<dyn Runnable>),
+    /// Exit. The receiver re-enqueues it before exiting so that every
+    /// worker, including one started by a submit that raced the shutdown,
+    /// meets one; one pill is enough for any number of workers.
+    Stop,
+}
+
+thread_local! {
+    /// Address of the `PoolShared` this thread works for (0 if none), so a
+    /// job calling `shutdown(wait = true)` on its own pool does not join
+    /// itself.
+    static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
+}
+
+/// State shared by the pool handles and the workers.
+pub(crate) struct PoolShared {
+    pub(crate) tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    /// No new submissions.
+    pub(crate) shutdown: AtomicBool,
+    /// Queued jobs are cancelled instead of run (`cancel_futures`).
+    pub(crate) cancel_pending: AtomicBool,
+    /// Worker threads started and not yet exited (or about to be started).
+    pub(crate) live: AtomicUsize,
+    /// Workers blocked waiting for a job.
+    pub(crate) idle: AtomicUsize,
+    /// Number of `ThreadPoolExecutor` handles (clones) alive.
+    pub(crate) handles: AtomicUsize,
+    /// Join handles of started threads; finished ones are pruned lazily.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Suffix of the next thread's name.
+    next_thread: AtomicUsize,
+    pub(crate) max_workers: usize,
+    pub(crate) keep_alive: Duration,
+    pub(crate) prefix: String,
+    stack_size: Option<usize>,
+}
+
+impl PoolShared {
+    pub(crate) fn new(
+        max_workers: usize,
+        keep_alive: Duration,
+        prefix: String,
+        stack_size: Option<usize>,
+    ) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        PoolShared {
+            tx,
+            rx,
+            shutdown: AtomicBool::new(false),
+            cancel_pending: AtomicBool::new(false),
+            live: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            handles: AtomicUsize::new(1),
+            threads: Mutex::new(Vec::new()),
+            next_thread: AtomicUsize::new(0),
+            max_workers,
+            keep_alive,
+            prefix,
+            stack_size,
+        }
+    }
+
+    fn threads(&self) -> MutexGuard<'_, Vec<JoinHandle<()>>> {
+        // A poisoned lock only means a panic elsewhere while it was held; the
+        // vector is still a valid list of handles.
+        self.threads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Number of jobs (and stop pills) waiting in the queue.
+    pub(crate) fn queued(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Cancels every queued job; returns how many were cancelled.
+    pub(crate) fn cancel_queued(&self) -> usize {
+        let mut n = 0;
+        let mut saw_stop = false;
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Msg::Job(job) => n += usize::from(job.cancel()),
+                Msg::Stop => saw_stop = true,
+            }
+        }
+        if saw_stop {
+            // Put the pill back: workers still need to meet it.
+            let _ = self.tx.send(Msg::Stop);
+        }
+        n
+    }
+
+    /// Starts a worker if none is idle and the pool is below `max_workers`.
+    /// Called by a submitter after enqueueing and fencing. `Err` only when
+    /// the thread could not be started and no worker is left to run the job.
+    pub(crate) fn maybe_grow(self: &Arc<Self>) -> io::Result<()> {
+        if self.idle.load(Ordering::Relaxed) != 0 {
+            return Ok(());
+        }
+        let mut cur = self.live.load(Ordering::SeqCst);
+        loop {
+            if cur >= self.max_workers {
+                return Ok(());
+            }
+            match self.live.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        match self.spawn_worker() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    Err(e)
+                } else {
+                    Ok(()) // another worker will run the job
+                }
+            }
+        }
+    }
+
+    /// Starts one worker thread; `live` was already raised for it.
+    fn spawn_worker(self: &Arc<Self>) -> io::Result<()> {
+        // Spawning under the lock guarantees that a thread, once it exists,
+        // has its handle in the list for `join_workers`.
+        let mut threads = self.threads();
+        threads.retain(|h| !h.is_finished());
+        let n = self.next_thread.fetch_add(1, Ordering::Relaxed);
+        let mut builder = thread::Builder::new().name(format!("{}_{}", self.prefix, n));
+        if let Some(size) = self.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = Arc::clone(self);
+        threads.push(builder.spawn(move || worker_loop(shared))?);
+        Ok(())
+    }
+
+    /// Joins every worker thread except the calling one (a job shutting down
+    /// its own pool), including ones started by submits racing the shutdown.
+    pub(crate) fn join_workers(&self) {
+        let me = thread::current().id();
+        let here = usize::from(CURRENT_POOL.with(Cell::get) == self as *const Self as usize);
+        loop {
+            let handles = std::mem::take(&mut *self.threads());
+            for h in handles {
+                if h.thread().id() != me {
+                    // A worker's panic is caught inside; nothing to report.
+                    let _ = h.join();
+                }
+            }
+            if self.live.load(Ordering::SeqCst) <= here && self.threads().is_empty() {
+                return;
+            }
+            // A submit is between raising `live` and storing the handle.
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Called by a worker whose keep-alive ran out. `true`: exit now.
+    fn try_retire(&self) -> bool {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.rx.is_empty() {
+            return true;
+        }
+        // A job arrived while we were leaving and its submitter may have
+        // counted on us: come back, unless a replacement already started.
+        let mut cur = self.live.load(Ordering::SeqCst);
+        loop {
+            if cur >= self.max_workers {
+                return true;
+            }
+            match self.live.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return false,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+/// The body of a worker thread.
+fn worker_loop(shared: Arc<PoolShared>) {
+    CURRENT_POOL.with(|c| c.set(Arc::as_ptr(&shared) as usize));
+    loop {
+        // Take queued work without touching `idle` while there is some.
+        let msg = match shared.rx.try_recv() {
+            Ok(msg) => msg,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                shared.idle.fetch_add(1, Ordering::SeqCst);
+                let r = shared.rx.recv_timeout(shared.keep_alive);
+                shared.idle.fetch_sub(1, Ordering::SeqCst);
+                match r {
+                    Ok(msg) => msg,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if shared.try_retire() {
+                            return;
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
+        match msg {
+            Msg::Job(job) => {
+                if shared.cancel_pending.load(Ordering::Acquire) {
+                    job.cancel();
+                } else {
+                    // The job's own panic is caught inside `run`; this guards
+                    // against a panicking waker so the thread keeps serving.
+                    let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
+                }
+            }
+            Msg::Stop => {
+                let _ = shared.tx.send(Msg::Stop);
+                break;
+            }
+        }
+    }
+    shared.live.fetch_sub(1, Ordering::SeqCst);
+}

@@ -57,9 +57,10 @@ impl Lock {
     /// Takes the lock if it is free and nobody is waiting for it.
     #[inline]
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
+        // `then`, not `then_some`: an eagerly built guard would release on drop.
         self.raw
             .try_acquire_single()
-            .then_some(LockGuard { lock: self })
+            .then(|| LockGuard { lock: self })
     }
 
     /// Whether the lock is held (including while being handed to a woken waiter).

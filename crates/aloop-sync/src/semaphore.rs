@@ -68,7 +68,8 @@ impl Semaphore {
 
     /// Takes a permit if one is free and nobody is waiting.
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        self.raw.try_acquire().then_some(SemaphorePermit {
+        // `then`, not `then_some`: an eagerly built permit would release on drop.
+        self.raw.try_acquire().then(|| SemaphorePermit {
             raw: &self.raw,
             bounded: false,
         })
@@ -134,7 +135,8 @@ impl BoundedSemaphore {
 
     /// Takes a permit if one is free and nobody is waiting.
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
-        self.raw.try_acquire().then_some(SemaphorePermit {
+        // `then`, not `then_some`: an eagerly built permit would release on drop.
+        self.raw.try_acquire().then(|| SemaphorePermit {
             raw: &self.raw,
             bounded: true,
         })

@@ -7,7 +7,6 @@ use std::rc::Rc;
 
 use aloop_sync::{LifoQueue, PriorityQueue, Queue, QueueShutDown, TryGetError, TryPutError};
 use common::{pause, Log, Sim};
-use futures_util::FutureExt;
 
 /// F1: Queue is FIFO, LifoQueue LIFO, PriorityQueue smallest first.
 #[test]

@@ -107,7 +107,10 @@ impl Builder {
             _ => default_max_workers(),
         };
         let prefix = self.prefix.unwrap_or_else(|| {
-            format!("ThreadPoolExecutor-{}", POOL_COUNTER.fetch_add(1, Ordering::Relaxed))
+            format!(
+                "ThreadPoolExecutor-{}",
+                POOL_COUNTER.fetch_add(1, Ordering::Relaxed)
+            )
         });
         let shared = PoolShared::new(max_workers, self.keep_alive, prefix, self.stack_size);
         ThreadPoolExecutor::from_shared(Arc::new(shared))
@@ -120,7 +123,10 @@ mod tests {
 
     #[test]
     fn zero_workers_is_an_error() {
-        assert!(matches!(Builder::new().max_workers(0).build(), Err(BuildError::ZeroWorkers)));
+        assert!(matches!(
+            Builder::new().max_workers(0).build(),
+            Err(BuildError::ZeroWorkers)
+        ));
     }
 
     #[test]

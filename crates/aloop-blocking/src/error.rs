@@ -16,9 +16,9 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::ZeroWorkers => {
-                f.write_str("max_workers must be greater than 0 (a pool with no thread can run nothing)")
-            }
+            BuildError::ZeroWorkers => f.write_str(
+                "max_workers must be greater than 0 (a pool with no thread can run nothing)",
+            ),
         }
     }
 }
@@ -115,7 +115,10 @@ impl fmt::Debug for JobError {
             JobError::Cancelled => f.write_str("Cancelled"),
             JobError::Panicked(_) => match self.panic_message() {
                 Some(m) => f.debug_tuple("Panicked").field(&m).finish(),
-                None => f.debug_tuple("Panicked").field(&"<non-string payload>").finish(),
+                None => f
+                    .debug_tuple("Panicked")
+                    .field(&"<non-string payload>")
+                    .finish(),
             },
             JobError::AlreadyTaken => f.write_str("AlreadyTaken"),
         }

@@ -40,7 +40,9 @@ pub struct Map<T> {
 
 impl<T> Map<T> {
     pub(crate) fn new(futures: Vec<JobFuture<T>>) -> Self {
-        Map { futures: futures.into_iter() }
+        Map {
+            futures: futures.into_iter(),
+        }
     }
 
     /// The futures of the items not yet taken from the iterator, in input
@@ -68,6 +70,8 @@ impl<T> FusedIterator for Map<T> {}
 
 impl<T> fmt::Debug for Map<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Map").field("remaining", &self.futures.len()).finish()
+        f.debug_struct("Map")
+            .field("remaining", &self.futures.len())
+            .finish()
     }
 }

@@ -252,7 +252,9 @@ impl Clone for ThreadPoolExecutor {
     /// Another handle to the same pool.
     fn clone(&self) -> Self {
         self.shared.handles.fetch_add(1, Ordering::Relaxed);
-        ThreadPoolExecutor { shared: Arc::clone(&self.shared) }
+        ThreadPoolExecutor {
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 

@@ -130,12 +130,10 @@ impl PoolShared {
             if cur >= self.max_workers {
                 return Ok(());
             }
-            match self.live.compare_exchange_weak(
-                cur,
-                cur + 1,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
+            match self
+                .live
+                .compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
                 Ok(_) => break,
                 Err(actual) => cur = actual,
             }
@@ -203,12 +201,10 @@ impl PoolShared {
             if cur >= self.max_workers {
                 return true;
             }
-            match self.live.compare_exchange_weak(
-                cur,
-                cur + 1,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
+            match self
+                .live
+                .compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
                 Ok(_) => return false,
                 Err(actual) => cur = actual,
             }

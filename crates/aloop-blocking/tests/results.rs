@@ -42,18 +42,34 @@ fn each_job_returns_its_own_index() {
 #[test]
 fn a_panic_is_an_error_and_the_worker_keeps_serving() {
     let pool = ThreadPoolExecutor::new(1).expect("pool");
-    let first_thread = pool.submit(|| thread::current().id()).expect("submit").wait().expect("job");
-    let err = pool.submit(|| -> u32 { panic!("job exploded") }).expect("submit").wait().unwrap_err();
+    let first_thread = pool
+        .submit(|| thread::current().id())
+        .expect("submit")
+        .wait()
+        .expect("job");
+    let err = pool
+        .submit(|| -> u32 { panic!("job exploded") })
+        .expect("submit")
+        .wait()
+        .unwrap_err();
     assert!(err.is_panic());
     assert_eq!(err.panic_message(), Some("job exploded"));
     let payload = err.into_panic().expect("payload");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"job exploded"));
     // Same single thread, still alive and serving.
-    let after = pool.submit(|| thread::current().id()).expect("submit").wait().expect("job");
+    let after = pool
+        .submit(|| thread::current().id())
+        .expect("submit")
+        .wait()
+        .expect("job");
     assert_eq!(after, first_thread);
     assert_eq!(pool.worker_count(), 1);
     // A formatted panic message (String payload) is reported too.
-    let err = pool.submit(|| -> u32 { panic!("n = {}", 7) }).expect("submit").wait().unwrap_err();
+    let err = pool
+        .submit(|| -> u32 { panic!("n = {}", 7) })
+        .expect("submit")
+        .wait()
+        .unwrap_err();
     assert_eq!(err.panic_message(), Some("n = 7"));
 }
 
@@ -63,7 +79,9 @@ fn dropping_a_queued_future_means_the_job_never_runs() {
     let (release, gate) = blocker(&pool);
     let ran = Arc::new(AtomicBool::new(false));
     let r = Arc::clone(&ran);
-    let queued = pool.submit(move || r.store(true, Ordering::SeqCst)).expect("submit");
+    let queued = pool
+        .submit(move || r.store(true, Ordering::SeqCst))
+        .expect("submit");
     drop(queued);
     release.send(()).expect("release");
     gate.wait().expect("blocker");
@@ -103,7 +121,9 @@ fn cancel_succeeds_only_before_the_job_starts() {
     assert!(eventually(|| gate.running()));
     let ran = Arc::new(AtomicBool::new(false));
     let r = Arc::clone(&ran);
-    let queued = pool.submit(move || r.store(true, Ordering::SeqCst)).expect("submit");
+    let queued = pool
+        .submit(move || r.store(true, Ordering::SeqCst))
+        .expect("submit");
     assert!(!queued.done());
     assert!(!gate.cancel(), "a running job cannot be cancelled");
     assert!(queued.cancel());
@@ -114,10 +134,19 @@ fn cancel_succeeds_only_before_the_job_starts() {
     assert!(matches!(queued.wait(), Err(JobError::Cancelled)));
     let finished = pool.submit(|| 5).expect("submit");
     let mut finished2 = finished;
-    assert_eq!(finished2.wait_timeout(Duration::from_secs(30)).expect("done").expect("ok"), 5);
+    assert_eq!(
+        finished2
+            .wait_timeout(Duration::from_secs(30))
+            .expect("done")
+            .expect("ok"),
+        5
+    );
     assert!(finished2.done() && !finished2.cancel());
     // Asking again is a typed error, not a panic.
-    assert!(matches!(finished2.wait_timeout(Duration::ZERO), Some(Err(JobError::AlreadyTaken))));
+    assert!(matches!(
+        finished2.wait_timeout(Duration::ZERO),
+        Some(Err(JobError::AlreadyTaken))
+    ));
     pool.shutdown(true, false);
     assert!(!ran.load(Ordering::SeqCst));
 }
@@ -135,7 +164,12 @@ fn wait_timeout_returns_none_then_the_value() {
     assert!(fut.wait_timeout(Duration::from_millis(20)).is_none());
     assert!(!fut.done());
     release.send(()).expect("release");
-    assert_eq!(fut.wait_timeout(Duration::from_secs(30)).expect("in time").expect("ok"), "late");
+    assert_eq!(
+        fut.wait_timeout(Duration::from_secs(30))
+            .expect("in time")
+            .expect("ok"),
+        "late"
+    );
 }
 
 #[test]
@@ -156,7 +190,10 @@ fn map_returns_results_in_input_order() {
     assert_eq!(out, (0..20).map(|i| i * 10).collect::<Vec<_>>());
 
     let mut m = pool
-        .map(|i: i32| if i == 1 { panic!("item 1") } else { i }, [0, 1, 2])
+        .map(
+            |i: i32| if i == 1 { panic!("item 1") } else { i },
+            [0, 1, 2],
+        )
         .expect("map");
     assert_eq!(m.len(), 3);
     assert_eq!(m.next().map(|r| r.ok()), Some(Some(0)));
@@ -171,7 +208,9 @@ fn dropping_a_map_cancels_unstarted_items() {
     let (release, gate) = blocker(&pool);
     let ran = Arc::new(AtomicUsize::new(0));
     let r = Arc::clone(&ran);
-    let m = pool.map(move |_: u8| r.fetch_add(1, Ordering::SeqCst), 0..10).expect("map");
+    let m = pool
+        .map(move |_: u8| r.fetch_add(1, Ordering::SeqCst), 0..10)
+        .expect("map");
     drop(m);
     release.send(()).expect("release");
     gate.wait().expect("blocker");
@@ -183,12 +222,17 @@ fn dropping_a_map_cancels_unstarted_items() {
 fn futures_are_send_and_sync_and_debug() {
     fn assert_send_sync<X: Send + Sync>(_: &X) {}
     let pool = ThreadPoolExecutor::new(1).expect("pool");
-    let fut = pool.submit(|| std::rc::Rc::strong_count(&std::rc::Rc::new(1)) as u8).expect("submit");
+    let fut = pool
+        .submit(|| std::rc::Rc::strong_count(&std::rc::Rc::new(1)) as u8)
+        .expect("submit");
     assert_send_sync(&fut);
     assert_send_sync(&pool);
     assert!(format!("{fut:?}").starts_with("JobFuture"));
     assert!(format!("{pool:?}").contains("max_workers: 1"));
     // Waitable from another thread than the submitter.
-    let v = thread::spawn(move || fut.wait()).join().expect("thread").expect("job");
+    let v = thread::spawn(move || fut.wait())
+        .join()
+        .expect("thread")
+        .expect("job");
     assert_eq!(v, 1);
 }

@@ -115,7 +115,10 @@ fn bounded_semaphore_over_release_is_an_error() {
     let zero = BoundedSemaphore::new(0);
     let mut w = zero.acquire();
     assert!(poll_once(&mut w).is_pending());
-    assert!(zero.release().is_err(), "a zero bound never accepts a release");
+    assert!(
+        zero.release().is_err(),
+        "a zero bound never accepts a release"
+    );
     assert!(poll_once(&mut w).is_pending());
 }
 

@@ -1,5 +1,6 @@
 //! Catalogue group E (synchronisation primitives): one test per entry, mirroring the
 //! asyncio snippet and its recorded output; adaptations are explained per test.
+#![cfg(not(loom))]
 
 mod common;
 
@@ -155,7 +156,10 @@ fn e5_event_set_wakes_all_waiters() {
             "after clear: false"
         ]
     );
-    assert!(ev.wait().now_or_never().is_none(), "cleared event blocks again");
+    assert!(
+        ev.wait().now_or_never().is_none(),
+        "cleared event blocks again"
+    );
 }
 
 /// E7: notify(2) wakes the two oldest waiters, notify_all the rest; each holds the
@@ -286,7 +290,9 @@ fn e14_primitives_are_not_bound_to_a_loop() {
     first.run();
     assert_eq!(t.outcome(), Some(true));
     ev.clear();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let e = ev.clone();
     rt.block_on(async move {
         let waiter = tokio::spawn(async move { e.wait().await });

@@ -1,4 +1,5 @@
 //! Runtime independence: the primitives under tokio's multi-threaded runtime.
+#![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

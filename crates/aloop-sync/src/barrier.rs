@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::sync::{lock, Mutex};
-use crate::waiters::{wake_all, WaitList};
+use crate::waiters::{WaitList, WakeSet};
 
 /// Error of [`Barrier::wait`]: the barrier was aborted or reset while waiting, or is
 /// broken (asyncio's `BrokenBarrierError`).
@@ -115,9 +115,12 @@ impl Barrier {
         let mut inner = lock(&self.inner);
         inner.broken = broken;
         inner.count = 0;
-        let wakers = inner.waiters.notify_all(|o| *o = Outcome::Broken);
+        let mut wake = WakeSet::default();
+        inner
+            .waiters
+            .notify_all(|o| *o = Outcome::Broken, &mut wake);
         drop(inner);
-        wake_all(wakers);
+        wake.wake();
     }
 }
 
@@ -167,9 +170,12 @@ impl Future for BarrierWait<'_> {
                     return Poll::Pending;
                 }
                 inner.count = 0;
-                let wakers = inner.waiters.notify_all(|o| *o = Outcome::Passed);
+                let mut wake = WakeSet::default();
+                inner
+                    .waiters
+                    .notify_all(|o| *o = Outcome::Passed, &mut wake);
                 drop(inner);
-                wake_all(wakers);
+                wake.wake();
                 self.state = WaitState::Done;
                 Poll::Ready(Ok(index))
             }

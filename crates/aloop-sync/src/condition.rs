@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 
 use crate::lock::{Acquire, Lock, LockGuard};
 use crate::sync::{lock, Mutex};
-use crate::waiters::{wake_all, WaitList};
+use crate::waiters::{WaitList, WakeSet};
 
 /// An async condition variable, asyncio's `Condition`.
 ///
@@ -47,6 +47,19 @@ use crate::waiters::{wake_all, WaitList};
 ///     };
 ///     assert_eq!(join!(consumer, producer).0, "consumed");
 /// });
+/// ```
+///
+/// Waiting or notifying without holding the lock does not compile (asyncio raises
+/// `RuntimeError: cannot wait on un-acquired lock`):
+///
+/// ```compile_fail
+/// let cond = aloop_sync::Condition::new();
+/// let _ = cond.wait();
+/// ```
+///
+/// ```compile_fail
+/// let cond = aloop_sync::Condition::new();
+/// cond.notify(1);
 /// ```
 pub struct Condition {
     lock: Arc<Lock>,
@@ -101,26 +114,22 @@ impl Condition {
         }
     }
 
-    /// Marks up to `n` waiters notified; returns their wakers and how many there were.
-    fn notify_locked(&self, n: usize) -> (Vec<std::task::Waker>, usize) {
+    /// Wakes up to `n` waiters, oldest first; returns how many.
+    fn notify_n(&self, n: usize) -> usize {
         let mut list = lock(&self.waiters);
-        let mut wakers = Vec::new();
+        let mut wake = WakeSet::default();
         let mut count = 0;
         while count < n {
             match list.notify_front(|notified| *notified = true) {
                 Some(waker) => {
-                    wakers.extend(waker);
+                    wake.push(waker);
                     count += 1;
                 }
                 None => break,
             }
         }
-        (wakers, count)
-    }
-
-    fn notify(&self, n: usize) -> usize {
-        let (wakers, count) = self.notify_locked(n);
-        wake_all(wakers);
+        drop(list);
+        wake.wake();
         count
     }
 }
@@ -190,12 +199,12 @@ impl<'a> CondGuard<'a> {
 
     /// Wakes up to `n` waiters, oldest first; returns how many were woken.
     pub fn notify(&self, n: usize) -> usize {
-        self.cond.notify(n)
+        self.cond.notify_n(n)
     }
 
     /// Wakes every waiter; returns how many were woken.
     pub fn notify_all(&self) -> usize {
-        self.cond.notify(usize::MAX)
+        self.cond.notify_n(usize::MAX)
     }
 
     /// The condition this guard belongs to.
@@ -308,7 +317,7 @@ impl Drop for CondWait<'_> {
             WaitState::Start(_) | WaitState::Done => false,
         };
         if notified {
-            self.cond.notify(1);
+            self.cond.notify_n(1);
         }
     }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
-use crate::waiters::{wake_all, WaitList};
+use crate::waiters::{WaitList, WakeSet};
 
 /// An async event flag, asyncio's `Event`.
 ///
@@ -55,9 +55,10 @@ impl Event {
         // Stored under the mutex so a waiter checking the flag under it either sees it
         // or is queued before this drains the list.
         self.flag.store(true, Ordering::Release);
-        let wakers = list.notify_all(|released| *released = true);
+        let mut wake = WakeSet::default();
+        list.notify_all(|released| *released = true, &mut wake);
         drop(list);
-        wake_all(wakers);
+        wake.wake();
     }
 
     /// Clears the flag; later `wait`s block until the next `set`.

@@ -111,13 +111,15 @@ impl<T> WaitList<T> {
         Some(node.waker.take())
     }
 
-    /// Pops every queued waiter, recording each outcome with `f`; returns their wakers.
-    pub(crate) fn notify_all(&mut self, mut f: impl FnMut(&mut T)) -> Vec<Waker> {
-        let mut wakers = Vec::with_capacity(self.len);
+    /// Pops every queued waiter, recording each outcome with `f`; collects their wakers
+    /// into `wake`. Returns how many were popped.
+    pub(crate) fn notify_all(&mut self, mut f: impl FnMut(&mut T), wake: &mut WakeSet) -> usize {
+        let mut count = 0;
         while let Some(waker) = self.notify_front(&mut f) {
-            wakers.extend(waker);
+            wake.push(waker);
+            count += 1;
         }
-        wakers
+        count
     }
 
     /// Removes `key` from the queue if it is still there; returns whether it was.
@@ -217,14 +219,9 @@ impl WakeSet {
         if let Some(waker) = self.one {
             waker.wake();
         }
-        wake_all(self.more);
-    }
-}
-
-/// Wakes every waker in `wakers`; call it after releasing the mutex.
-pub(crate) fn wake_all(wakers: Vec<Waker>) {
-    for waker in wakers {
-        waker.wake();
+        for waker in self.more {
+            waker.wake();
+        }
     }
 }
 

@@ -232,9 +232,10 @@ impl<S: Storage> BaseQueue<S> {
         }
         inner.unfinished -= 1;
         if inner.unfinished == 0 && !inner.joiners.is_empty() {
-            let wakers = inner.joiners.notify_all(|done| *done = true);
+            let mut wake = WakeSet::default();
+            inner.joiners.notify_all(|done| *done = true, &mut wake);
             drop(inner);
-            crate::waiters::wake_all(wakers);
+            wake.wake();
         }
         Ok(())
     }
@@ -259,19 +260,17 @@ impl<S: Storage> BaseQueue<S> {
             let dropped = inner.storage.clear();
             inner.unfinished = inner.unfinished.saturating_sub(dropped);
             if inner.unfinished == 0 {
-                for waker in inner.joiners.notify_all(|done| *done = true) {
-                    wake.push(Some(waker));
-                }
+                inner.joiners.notify_all(|done| *done = true, &mut wake);
             }
         }
         if inner.storage.is_empty() {
-            for waker in inner.getters.notify_all(|slot| *slot = GetSlot::ShutDown) {
-                wake.push(Some(waker));
-            }
+            inner
+                .getters
+                .notify_all(|slot| *slot = GetSlot::ShutDown, &mut wake);
         }
-        for waker in inner.putters.notify_all(|slot| *slot = PutSlot::ShutDown) {
-            wake.push(Some(waker));
-        }
+        inner
+            .putters
+            .notify_all(|slot| *slot = PutSlot::ShutDown, &mut wake);
         drop(inner);
         wake.wake();
     }

@@ -1,2 +1,74 @@
-//! aloop-reactor (under construction).
+//! # aloop-reactor
+//!
+//! I/O readiness for the aloop runtime, on top of the [`polling`] crate: a
+//! [`Reactor`] that the event loop polls once per iteration, the [`Async<T>`]
+//! readiness wrapper, non-blocking [`TcpListener`]/[`TcpStream`], [`UdpSocket`],
+//! [`UnixListener`]/[`UnixStream`] implementing `futures-io`'s `AsyncRead` and
+//! `AsyncWrite`, and the level-triggered [`Registration`] behind asyncio-style
+//! `add_reader`/`add_writer`.
+//!
+//! ## Edge-triggered, registered once
+//!
+//! Sockets are registered **edge-triggered** for both directions, once, when they
+//! are created (one `epoll_ctl`), and deregistered when dropped. Oneshot mode would
+//! need a re-arming `epoll_ctl` every time a task waits; level mode would report a
+//! writable socket on every poll. With edges, the steady-state cost of a read or
+//! write is the read or write itself:
+//!
+//! * a read that can complete runs one `read`/`recv` syscall and touches neither the
+//!   poller nor a lock (readiness is one atomic word per direction);
+//! * on `WouldBlock`, readiness is cleared with one compare-and-swap that fails if an
+//!   event arrived meanwhile, so a racing wake-up is never lost;
+//! * on stream sockets and pipes a *short* read (`0 < n < buf.len()`) proves the
+//!   receive buffer was drained, and new data produces a new edge, so readiness is
+//!   cleared right away: the next read waits for the edge instead of paying for a
+//!   `WouldBlock` syscall. Likewise a short write clears writability.
+//!
+//! Where the poller has no edge mode (polling's `poll(2)`/event-port backends) the
+//! reactor falls back to oneshot registration, re-armed only when a task waits.
+//!
+//! ## Finding the reactor
+//!
+//! [`Async::new`] and the socket constructors use the thread's current reactor, set
+//! by [`Reactor::enter`] (the aloop event loop and [`Reactor::block_on`] do this);
+//! [`Async::with_reactor`] names one explicitly. With none current they return an
+//! `io::Error` saying so.
+//!
+//! ```
+//! use aloop_reactor::{Reactor, TcpListener, TcpStream};
+//!
+//! let reactor = Reactor::new()?;
+//! reactor.block_on(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0")?;
+//!     let client = TcpStream::connect(listener.local_addr()?).await?;
+//!     let (server, _) = listener.accept().await?;
+//!     client.write_all(b"hello").await?;
+//!     let mut buf = [0u8; 5];
+//!     server.read_exact(&mut buf).await?;
+//!     assert_eq!(&buf, b"hello");
+//!     std::io::Result::Ok(())
+//! })?;
+//! # std::io::Result::Ok(())
+//! ```
 #![deny(missing_docs)]
+#![cfg(unix)]
+
+mod async_io;
+mod block_on;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod inq;
+mod reactor;
+mod registration;
+mod source;
+mod sys;
+mod tcp;
+mod udp;
+mod unix;
+mod util;
+
+pub use async_io::Async;
+pub use reactor::{EnterGuard, Reactor};
+pub use registration::Registration;
+pub use tcp::{Incoming, TcpListener, TcpStream, DEFAULT_BACKLOG};
+pub use udp::UdpSocket;
+pub use unix::{UnixIncoming, UnixListener, UnixStream};

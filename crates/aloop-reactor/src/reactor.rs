@@ -1,0 +1,330 @@
+//! The reactor: one `polling::Poller`, the slab of registered sources, the `poll` step
+//! the event loop calls each iteration, cross-thread `notify`, and the thread-local
+//! "current reactor" that `Async::new` and the socket constructors pick up.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::num::NonZeroUsize;
+use std::os::unix::io::{BorrowedFd, RawFd};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
+use std::time::Duration;
+
+use polling::{Event, Events, PollMode, Poller};
+
+use crate::source::{lock, Dir, Mode, Slab, Source};
+
+/// Events fetched per `epoll_wait`; more are picked up by the next poll.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// An I/O reactor: waits for readiness on registered fds and wakes the tasks waiting
+/// on them.
+///
+/// `Reactor` is a cheap handle (an `Arc` inside): clone it freely and send it to other
+/// threads, which can [`notify`](Reactor::notify) it. It is normally owned and polled
+/// by an aloop event loop; for standalone use, [`Reactor::block_on`] drives a future.
+///
+/// Only one thread should [`poll`](Reactor::poll) a given reactor at a time; a second
+/// concurrent caller waits until the first returns.
+///
+/// ```
+/// use aloop_reactor::{Reactor, TcpListener, TcpStream};
+///
+/// let reactor = Reactor::new()?;
+/// reactor.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let addr = listener.local_addr()?;
+///     let client = TcpStream::connect(addr).await?;
+///     let (server, peer) = listener.accept().await?;
+///     assert_eq!(peer, client.local_addr()?);
+///     client.write_all(b"ping").await?;
+///     let mut buf = [0u8; 4];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"ping");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+#[derive(Clone)]
+pub struct Reactor {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    poller: Poller,
+    /// Whether the poller supports edge-triggered mode (epoll, kqueue).
+    edge: bool,
+    sources: Mutex<Slab>,
+    /// The events buffer and the wake list, reused by every `poll` so the hot path
+    /// allocates nothing; the mutex also serialises pollers.
+    poll_state: Mutex<PollState>,
+}
+
+struct PollState {
+    events: Events,
+    wakers: Vec<Waker>,
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("sources", &self.source_count())
+            .field("edge_triggered", &self.inner.edge)
+            .finish()
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+}
+
+/// Makes a reactor the current one for this thread until dropped; see
+/// [`Reactor::enter`]. Dropping restores the previously current reactor, if any.
+///
+/// Not `Send`: it must be dropped on the thread that created it.
+#[must_use = "the reactor stops being current as soon as the guard is dropped"]
+pub struct EnterGuard {
+    prev: Option<Reactor>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        // Ignoring the error: during thread teardown the slot may already be gone,
+        // and then there is nothing to restore.
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+impl Reactor {
+    /// Creates a reactor with its own poller (an epoll or kqueue instance).
+    ///
+    /// ```
+    /// let reactor = aloop_reactor::Reactor::new()?;
+    /// assert_eq!(reactor.source_count(), 0);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn new() -> io::Result<Reactor> {
+        let poller = Poller::new()
+            .map_err(|e| io::Error::new(e.kind(), format!("creating the poller: {e}")))?;
+        let edge = poller.supports_edge();
+        let capacity = NonZeroUsize::new(EVENTS_CAPACITY).expect("capacity is non-zero");
+        Ok(Reactor {
+            inner: Arc::new(Inner {
+                poller,
+                edge,
+                sources: Mutex::new(Slab::default()),
+                poll_state: Mutex::new(PollState {
+                    events: Events::with_capacity(capacity),
+                    wakers: Vec::new(),
+                }),
+            }),
+        })
+    }
+
+    /// Waits for I/O events or a [`notify`](Reactor::notify), for at most `timeout`
+    /// (`None` waits forever, `Some(Duration::ZERO)` does not block), marks the
+    /// sources ready and wakes the tasks waiting on them.
+    ///
+    /// Returns the number of readiness events delivered (0 after a timeout or a
+    /// notify). Signals interrupting the wait are retried internally.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let reactor = aloop_reactor::Reactor::new()?;
+    /// assert_eq!(reactor.poll(Some(Duration::ZERO))?, 0);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut state = lock(&self.inner.poll_state);
+        let PollState { events, wakers } = &mut *state;
+        events.clear();
+        self.inner.poller.wait(events, timeout)?;
+        let mut delivered = 0;
+        {
+            let slab = lock(&self.inner.sources);
+            for ev in events.iter() {
+                let Some(source) = slab.get(ev.key) else {
+                    // Deregistered after the kernel queued the event.
+                    continue;
+                };
+                delivered += 1;
+                if ev.is_interrupt() || ev.is_err() == Some(true) {
+                    source
+                        .closed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                if ev.readable {
+                    source.set_ready(Dir::Read, wakers);
+                }
+                if ev.writable {
+                    source.set_ready(Dir::Write, wakers);
+                }
+                if source.mode == Mode::Oneshot {
+                    self.rearm_after_oneshot(source, ev.readable, ev.writable);
+                }
+            }
+        }
+        // Woken outside the slab lock: a waker may run arbitrary code, including
+        // dropping a source (which takes that lock).
+        for w in wakers.drain(..) {
+            w.wake();
+        }
+        Ok(delivered)
+    }
+
+    /// Wakes a [`poll`](Reactor::poll) blocked on another thread, or makes the next
+    /// one return at once. This is how other threads wake the event loop.
+    ///
+    /// ```
+    /// let reactor = aloop_reactor::Reactor::new()?;
+    /// let r = reactor.clone();
+    /// std::thread::spawn(move || r.notify().unwrap());
+    /// reactor.poll(None)?; // returns once notified
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn notify(&self) -> io::Result<()> {
+        self.inner.poller.notify()
+    }
+
+    /// Makes this reactor the current one for this thread until the guard drops.
+    /// Nested calls stack: dropping a guard restores the reactor that was current
+    /// before it.
+    ///
+    /// [`Async::new`](crate::Async::new) and the socket constructors register with
+    /// the current reactor.
+    ///
+    /// ```
+    /// use aloop_reactor::Reactor;
+    /// let reactor = Reactor::new()?;
+    /// assert!(Reactor::current().is_none());
+    /// {
+    ///     let _guard = reactor.enter();
+    ///     assert!(Reactor::current().is_some());
+    /// }
+    /// assert!(Reactor::current().is_none());
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        EnterGuard {
+            prev,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The reactor made current on this thread by [`Reactor::enter`], if any.
+    pub fn current() -> Option<Reactor> {
+        CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+    }
+
+    /// The current reactor, or an error saying how to get one.
+    pub(crate) fn current_or_err() -> io::Result<Reactor> {
+        Reactor::current().ok_or_else(|| {
+            io::Error::other(
+                "no aloop reactor on this thread: call Reactor::enter or run inside an aloop event loop",
+            )
+        })
+    }
+
+    /// Number of sources currently registered (for tests and diagnostics).
+    pub fn source_count(&self) -> usize {
+        lock(&self.inner.sources).len()
+    }
+
+    /// Whether this reactor registers sockets edge-triggered (true on epoll and
+    /// kqueue) rather than with the oneshot fallback.
+    pub fn is_edge_triggered(&self) -> bool {
+        self.inner.edge
+    }
+
+    /// Whether two handles refer to the same reactor.
+    pub fn ptr_eq(&self, other: &Reactor) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Registers `fd`. Edge mode registers both directions once and for all;
+    /// the other modes start with no interest and arm on demand.
+    pub(crate) fn register(
+        &self,
+        fd: RawFd,
+        mode: Mode,
+        stream: bool,
+        ready: (bool, bool),
+    ) -> io::Result<Arc<Source>> {
+        if fd < 0 {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        let mode = match mode {
+            Mode::Edge if !self.inner.edge => Mode::Oneshot,
+            m => m,
+        };
+        let mut slab = lock(&self.inner.sources);
+        let key = slab.vacant_key();
+        let source = Arc::new(Source::new(fd, key, mode, stream, ready));
+        let (interest, poll_mode) = match mode {
+            Mode::Edge => (Event::all(key), PollMode::Edge),
+            Mode::Oneshot => (Event::none(key), PollMode::Oneshot),
+            Mode::Level => (Event::none(key), PollMode::Level),
+        };
+        // SAFETY: polling requires the fd to be deleted from the poller before it is
+        // closed. Every source is deleted in `deregister`, which the owning
+        // `Registration` runs on drop before the fd it wraps is closed. (For borrowed
+        // fds the caller promises to keep the fd open; on unix backends a violation
+        // only leaves a stale kernel entry, never memory unsafety.)
+        // OS errors are passed through unchanged so callers can match on
+        // `raw_os_error()` (EBADF, EPERM for regular files, ...).
+        unsafe { self.inner.poller.add_with_mode(fd, interest, poll_mode) }?;
+        slab.insert(source.clone());
+        Ok(source)
+    }
+
+    /// Removes a source from the poller and the slab. Errors from the poller are
+    /// ignored: the fd may already have been closed by its (borrowing) owner.
+    pub(crate) fn deregister(&self, source: &Arc<Source>) {
+        let mut slab = lock(&self.inner.sources);
+        if slab.remove(source) && source.fd >= 0 {
+            // SAFETY: the fd is non-negative and, for owned sources, still open (the
+            // owner drops the registration before the I/O object). The borrow lasts
+            // only for this call.
+            let fd = unsafe { BorrowedFd::borrow_raw(source.fd) };
+            let _ = self.inner.poller.delete(fd);
+        }
+    }
+
+    /// Sets the poller interest of a `Oneshot`/`Level` source to `bits` (bit 0 read,
+    /// bit 1 write).
+    pub(crate) fn modify(&self, source: &Source, bits: u8) -> io::Result<()> {
+        let poll_mode = match source.mode {
+            Mode::Level => PollMode::Level,
+            Mode::Oneshot => PollMode::Oneshot,
+            Mode::Edge => PollMode::Edge,
+        };
+        let ev = Event::new(source.key, bits & 1 != 0, bits & 2 != 0);
+        // SAFETY: the fd was non-negative at registration and is open while its
+        // registration lives; we only borrow it for this call.
+        let fd = unsafe { BorrowedFd::borrow_raw(source.fd) };
+        self.inner.poller.modify_with_mode(fd, ev, poll_mode)
+    }
+
+    /// A oneshot event disarms the whole fd; re-arm the directions still wanted.
+    fn rearm_after_oneshot(&self, source: &Source, read: bool, write: bool) {
+        let mut interest = lock(&source.interest);
+        let delivered = u8::from(read) | (u8::from(write) << 1);
+        *interest &= !delivered;
+        if *interest != 0 {
+            // On failure the waiter stays registered; the fd is likely closed and the
+            // next I/O attempt will report the error.
+            let _ = self.modify(source, *interest);
+        }
+    }
+}

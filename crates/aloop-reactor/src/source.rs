@@ -1,0 +1,263 @@
+//! Per-source readiness state shared between the reactor (which delivers events) and
+//! the registration that owns the fd (which waits for and clears readiness), plus the
+//! slab that maps poller keys to sources.
+
+use std::os::unix::io::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// How a source is registered with the poller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Registered once for both directions; the kernel reports each new edge.
+    Edge,
+    /// Fallback where the poller lacks edge mode: armed per wait, disarmed per event.
+    Oneshot,
+    /// Level-triggered with explicit interest (the loop's `add_reader`/`add_writer`).
+    Level,
+}
+
+/// Index of a direction in the per-source arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dir {
+    /// Readable (also error/hang-up, which make reads return promptly).
+    Read = 0,
+    /// Writable (also error/hang-up).
+    Write = 1,
+}
+
+/// Bit 0 of a direction's state word: readiness is set.
+const READY: u64 = 1;
+/// Each delivered event adds this to the state word, so any event changes the word
+/// even when the ready bit was already set. That is what makes "clear readiness only
+/// if nothing arrived since I looked" a single compare-and-swap.
+const TICK: u64 = 2;
+
+/// One direction of a source: readiness word and the task waiting on it.
+#[derive(Debug)]
+pub(crate) struct Direction {
+    state: AtomicU64,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Direction {
+    fn new(ready: bool) -> Direction {
+        Direction {
+            state: AtomicU64::new(if ready { READY } else { 0 }),
+            waker: Mutex::new(None),
+        }
+    }
+}
+
+/// A registered fd and its readiness.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub(crate) fd: RawFd,
+    pub(crate) key: usize,
+    pub(crate) mode: Mode,
+    /// Whether a short write proves the kernel buffer was filled (stream sockets and
+    /// pipes), so write readiness may be cleared without asking.
+    pub(crate) stream: bool,
+    /// Set once an event carried hang-up or error: from then on readiness is cleared
+    /// only by `WouldBlock`, since the pending error or end-of-stream will produce
+    /// no further edge.
+    pub(crate) closed: AtomicBool,
+    pub(crate) dirs: [Direction; 2],
+    /// Directions the poller should report, for the `Oneshot` and `Level` modes
+    /// (edge mode always registers both once). Bit 0 read, bit 1 write.
+    pub(crate) interest: Mutex<u8>,
+}
+
+/// Locks a mutex, ignoring poisoning: the data behind these mutexes (wakers, interest
+/// bits, the slab) stays consistent even if a waker panicked while one was held.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Source {
+    pub(crate) fn new(
+        fd: RawFd,
+        key: usize,
+        mode: Mode,
+        stream: bool,
+        ready: (bool, bool),
+    ) -> Source {
+        Source {
+            fd,
+            key,
+            mode,
+            stream,
+            closed: AtomicBool::new(false),
+            dirs: [Direction::new(ready.0), Direction::new(ready.1)],
+            interest: Mutex::new(0),
+        }
+    }
+
+    /// Current state word of a direction; pass it back to [`Source::clear`].
+    #[inline]
+    pub(crate) fn snapshot(&self, dir: Dir) -> u64 {
+        self.dirs[dir as usize].state.load(Ordering::Acquire)
+    }
+
+    /// Whether a snapshot says ready.
+    #[inline]
+    pub(crate) fn is_ready(snapshot: u64) -> bool {
+        snapshot & READY != 0
+    }
+
+    /// Clears readiness if no event arrived since `snapshot` was taken. An event in
+    /// between changed the tick, the swap fails, and readiness stays set: that is the
+    /// guarantee that a wake-up racing a `WouldBlock` is never lost.
+    #[inline]
+    pub(crate) fn clear(&self, dir: Dir, snapshot: u64) {
+        let _ = self.dirs[dir as usize].state.compare_exchange(
+            snapshot,
+            snapshot & !READY,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Marks a direction ready (bumping its tick) and moves its waker, if any, into
+    /// `wakers` so the reactor can wake it after releasing its locks.
+    #[inline]
+    pub(crate) fn set_ready(&self, dir: Dir, wakers: &mut Vec<Waker>) {
+        let d = &self.dirs[dir as usize];
+        let _ = d
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
+                Some((s | READY).wrapping_add(TICK))
+            });
+        if let Some(w) = lock(&d.waker).take() {
+            wakers.push(w);
+        }
+    }
+
+    /// Stores the task's waker for `dir`, then re-checks readiness. Returns `Ready` if
+    /// the direction turned ready meanwhile. The re-check under the waker lock pairs
+    /// with `set_ready` (state first, then lock): whichever runs second sees the other.
+    pub(crate) fn register_waker(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<()> {
+        let d = &self.dirs[dir as usize];
+        let mut slot = lock(&d.waker);
+        match &*slot {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        if Self::is_ready(d.state.load(Ordering::Acquire)) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// A slab of sources indexed by poller key. Registration takes the lock; readiness
+/// delivery takes it once per `poll` call, not once per event.
+#[derive(Debug, Default)]
+pub(crate) struct Slab {
+    entries: Vec<Entry>,
+    /// Head of the vacant list (`entries.len()` when empty).
+    next_free: usize,
+    len: usize,
+}
+
+#[derive(Debug)]
+enum Entry {
+    Occupied(Arc<Source>),
+    Vacant(usize),
+}
+
+impl Slab {
+    /// The key the next `insert` will use.
+    pub(crate) fn vacant_key(&self) -> usize {
+        self.next_free
+    }
+
+    /// Inserts at `vacant_key()`.
+    pub(crate) fn insert(&mut self, source: Arc<Source>) -> usize {
+        let key = self.next_free;
+        debug_assert_eq!(key, source.key);
+        if key == self.entries.len() {
+            self.entries.push(Entry::Occupied(source));
+            self.next_free = self.entries.len();
+        } else {
+            let old = std::mem::replace(&mut self.entries[key], Entry::Occupied(source));
+            self.next_free = match old {
+                Entry::Vacant(next) => next,
+                Entry::Occupied(_) => unreachable!("free list pointed at an occupied entry"),
+            };
+        }
+        self.len += 1;
+        key
+    }
+
+    /// Removes the source at `key`, if it is the one given (keys are reused, so a
+    /// stale remove must not evict a newer source).
+    pub(crate) fn remove(&mut self, source: &Arc<Source>) -> bool {
+        let key = source.key;
+        match self.entries.get(key) {
+            Some(Entry::Occupied(s)) if Arc::ptr_eq(s, source) => {
+                self.entries[key] = Entry::Vacant(self.next_free);
+                self.next_free = key;
+                self.len -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, key: usize) -> Option<&Arc<Source>> {
+        match self.entries.get(key) {
+            Some(Entry::Occupied(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(key: usize) -> Arc<Source> {
+        Arc::new(Source::new(0, key, Mode::Edge, true, (true, true)))
+    }
+
+    #[test]
+    fn slab_reuses_keys_and_ignores_stale_removes() {
+        let mut slab = Slab::default();
+        let a = src(slab.vacant_key());
+        assert_eq!(slab.insert(a.clone()), 0);
+        let b = src(slab.vacant_key());
+        assert_eq!(slab.insert(b.clone()), 1);
+        assert!(slab.remove(&a));
+        assert!(!slab.remove(&a), "double remove must be a no-op");
+        let c = src(slab.vacant_key());
+        assert_eq!(slab.insert(c.clone()), 0, "freed key is reused");
+        assert!(!slab.remove(&a), "stale source must not evict the new one");
+        assert_eq!(slab.len(), 2);
+        assert!(Arc::ptr_eq(slab.get(0).unwrap(), &c));
+    }
+
+    #[test]
+    fn clear_fails_when_an_event_arrived_after_the_snapshot() {
+        let s = src(0);
+        let snap = s.snapshot(Dir::Read);
+        assert!(Source::is_ready(snap));
+        let mut wakers = Vec::new();
+        s.set_ready(Dir::Read, &mut wakers); // the event races the WouldBlock
+        s.clear(Dir::Read, snap);
+        assert!(
+            Source::is_ready(s.snapshot(Dir::Read)),
+            "readiness was lost"
+        );
+        let snap = s.snapshot(Dir::Read);
+        s.clear(Dir::Read, snap);
+        assert!(!Source::is_ready(s.snapshot(Dir::Read)));
+    }
+}

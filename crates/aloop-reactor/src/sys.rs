@@ -1,0 +1,96 @@
+//! Small OS helpers: making an fd non-blocking, telling stream fds from the rest, and
+//! the two halves of a non-blocking `connect` (start, then wait and check `SO_ERROR`).
+
+use std::future::poll_fn;
+use std::io;
+use std::mem;
+use std::os::unix::io::{AsFd, AsRawFd, RawFd};
+
+use socket2::{SockAddr, SockRef, Socket};
+
+use crate::async_io::Async;
+use crate::source::Dir;
+
+/// Sets `O_NONBLOCK` on `fd` (skipping the write if it is already set).
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFL takes no pointer argument; a bad fd yields EBADF.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: as above; F_SETFL takes an integer argument.
+        let r = unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) };
+        if r == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a short read/write on `fd` proves its kernel buffer was drained/filled:
+/// true for `SOCK_STREAM` sockets and pipes, false for datagram sockets (a short
+/// datagram says nothing about the queue), files and anything unknown.
+pub(crate) fn is_stream(fd: RawFd) -> bool {
+    let mut ty: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `ty` and `len` are valid for writes and `len` holds the size of `ty`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&mut ty as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        return ty == libc::SOCK_STREAM;
+    }
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { mem::zeroed() };
+    // SAFETY: `st` is valid for writes; a bad fd yields an error, not UB.
+    let r = unsafe { libc::fstat(fd, &mut st) };
+    r == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO
+}
+
+/// Starts a non-blocking connect. `Ok(true)`: connected already; `Ok(false)`: in
+/// progress, wait for writability and call [`finish_connect`].
+pub(crate) fn start_connect(socket: &Socket, addr: &SockAddr) -> io::Result<bool> {
+    match socket.connect(addr) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "connect would block: the listener's backlog is full, try again later",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Waits for an in-progress connect to finish: writability, then `SO_ERROR` (the
+/// connect's real outcome, e.g. `ConnectionRefused`), then `getpeername` to tell a
+/// finished connect from a spurious wake-up.
+pub(crate) async fn finish_connect<T: AsFd + AsRawFd>(stream: &Async<T>) -> io::Result<()> {
+    poll_fn(|cx| {
+        stream.registration().poll_io(
+            Dir::Write,
+            cx,
+            || {
+                let sock = SockRef::from(stream.get_ref());
+                if let Some(e) = sock.take_error()? {
+                    return Err(e);
+                }
+                match sock.peer_addr() {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Err(e),
+                }
+            },
+            |_| false,
+        )
+    })
+    .await
+}

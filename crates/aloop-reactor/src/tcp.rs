@@ -1,0 +1,384 @@
+//! Async TCP: `TcpListener` (SO_REUSEADDR, optional SO_REUSEPORT, backlog),
+//! `TcpStream` with non-blocking connect, and the `incoming()` stream.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::async_io::Async;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use crate::inq;
+use crate::reactor::Reactor;
+use crate::source::Dir;
+use crate::sys;
+
+/// Listen backlog used by [`TcpListener::bind`].
+pub const DEFAULT_BACKLOG: i32 = 1024;
+
+/// Resolves `addr` and tries `f` on each address, returning the first success or
+/// the last error. Name resolution blocks: pass literal addresses on a loop thread.
+fn each_addr<A: ToSocketAddrs, R>(
+    addr: A,
+    mut f: impl FnMut(SocketAddr) -> io::Result<R>,
+) -> io::Result<R> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(a) {
+            Ok(r) => return Ok(r),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no socket address to use")))
+}
+
+/// A TCP listening socket.
+///
+/// ```
+/// use aloop_reactor::{Reactor, TcpListener, TcpStream};
+///
+/// Reactor::new()?.block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let client = TcpStream::connect(listener.local_addr()?).await?;
+///     let (server, _peer) = listener.accept().await?;
+///     server.write_all(b"hi").await?;
+///     let mut buf = [0u8; 2];
+///     client.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hi");
+///     std::io::Result::Ok(())
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
+pub struct TcpListener {
+    inner: Async<net::TcpListener>,
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.get_ref().fmt(f)
+    }
+}
+
+impl TcpListener {
+    /// Binds with `SO_REUSEADDR` and a backlog of [`DEFAULT_BACKLOG`], registering
+    /// with the current reactor.
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        TcpListener::bind_with(addr, false, DEFAULT_BACKLOG)
+    }
+
+    /// Binds with `SO_REUSEADDR`, optionally `SO_REUSEPORT` (several listeners,
+    /// e.g. one per loop thread, sharing a port; the kernel spreads connections),
+    /// and the given backlog.
+    ///
+    /// ```
+    /// use aloop_reactor::{Reactor, TcpListener};
+    /// let reactor = Reactor::new()?;
+    /// let _g = reactor.enter();
+    /// let a = TcpListener::bind_with("127.0.0.1:0", true, 128)?;
+    /// let b = TcpListener::bind_with(a.local_addr()?, true, 128)?;
+    /// assert_eq!(a.local_addr()?, b.local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn bind_with<A: ToSocketAddrs>(
+        addr: A,
+        reuse_port: bool,
+        backlog: i32,
+    ) -> io::Result<TcpListener> {
+        let reactor = Reactor::current_or_err()?;
+        let std = each_addr(addr, |a| {
+            let socket = Socket::new(Domain::for_address(a), Type::STREAM, Some(Protocol::TCP))?;
+            socket.set_nonblocking(true)?;
+            socket.set_reuse_address(true)?;
+            if reuse_port {
+                set_reuse_port(&socket)?;
+            }
+            socket.bind(&a.into())?;
+            socket.listen(backlog)?;
+            Ok(net::TcpListener::from(socket))
+        })?;
+        Ok(TcpListener {
+            inner: Async::from_parts(std, &reactor, false, (true, true))?,
+        })
+    }
+
+    /// Wraps a std listener (made non-blocking) with the current reactor.
+    pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        let reactor = Reactor::current_or_err()?;
+        Ok(TcpListener {
+            inner: Async::from_parts(listener, &reactor, false, (true, true))?,
+        })
+    }
+
+    /// Deregisters and returns the std listener (still non-blocking).
+    pub fn into_std(self) -> net::TcpListener {
+        self.inner.into_inner()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The std listener.
+    pub fn get_ref(&self) -> &net::TcpListener {
+        self.inner.get_ref()
+    }
+
+    /// Polls for one incoming connection, registered with this listener's reactor.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, addr) = match self.inner.poll_read_with(cx, |l| l.accept()) {
+            Poll::Ready(Ok(pair)) => pair,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        Poll::Ready(TcpStream::from_accepted(stream, self.inner.reactor()).map(|s| (s, addr)))
+    }
+
+    /// Accepts one connection.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// A `Stream` of accepted connections (never ends by itself).
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+/// Turns on the `TCP_INQ` read shortcut where the platform has it.
+fn enable_inq(socket: &impl AsRawFd) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return inq::enable(socket.as_raw_fd());
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = socket;
+        false
+    }
+}
+
+#[cfg(not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin")))]
+fn set_reuse_port(socket: &Socket) -> io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+#[cfg(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))]
+fn set_reuse_port(_: &Socket) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "SO_REUSEPORT is not supported on this platform",
+    ))
+}
+
+/// The stream returned by [`TcpListener::incoming`].
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.listener
+            .poll_accept(cx)
+            .map(|r| Some(r.map(|(s, _)| s)))
+    }
+}
+
+/// A TCP connection.
+///
+/// Reads and writes take `&self`, so one task can read while another writes; the
+/// `futures-io` traits are implemented for both `TcpStream` and `&TcpStream`.
+pub struct TcpStream {
+    inner: Async<net::TcpStream>,
+    /// `TCP_INQ` is on: reads learn whether anything is left queued.
+    pub(crate) inq: bool,
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.get_ref().fmt(f)
+    }
+}
+
+impl TcpStream {
+    /// Connects without blocking the thread: starts a non-blocking connect, waits
+    /// for writability and checks `SO_ERROR`, so a refused connection is an error
+    /// (`ConnectionRefused`), not a hang. Tries each resolved address in turn
+    /// (resolution itself blocks; pass literal addresses).
+    pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        let reactor = Reactor::current_or_err()?;
+        let mut last = None;
+        for a in addr.to_socket_addrs()? {
+            match TcpStream::connect_one(a, &reactor).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no socket address to connect to",
+            )
+        }))
+    }
+
+    async fn connect_one(addr: SocketAddr, reactor: &Reactor) -> io::Result<TcpStream> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_nonblocking(true)?;
+        let connected = sys::start_connect(&socket, &SockAddr::from(addr))?;
+        let inq = enable_inq(&socket);
+        let inner = Async::from_parts(
+            net::TcpStream::from(socket),
+            reactor,
+            true,
+            (true, connected),
+        )?;
+        if !connected {
+            sys::finish_connect(&inner).await?;
+        }
+        Ok(TcpStream { inner, inq })
+    }
+
+    fn from_accepted(stream: net::TcpStream, reactor: &Reactor) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        let inq = enable_inq(&stream);
+        Ok(TcpStream {
+            inner: Async::from_parts(stream, reactor, true, (true, true))?,
+            inq,
+        })
+    }
+
+    /// Wraps a connected std stream (made non-blocking) with the current reactor.
+    pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_accepted(stream, &Reactor::current_or_err()?)
+    }
+
+    /// Deregisters and returns the std stream (still non-blocking).
+    pub fn into_std(self) -> net::TcpStream {
+        self.inner.into_inner()
+    }
+
+    /// The std stream, for socket options not wrapped here.
+    pub fn get_ref(&self) -> &net::TcpStream {
+        self.inner.get_ref()
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Reads `TCP_NODELAY`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.get_ref().nodelay()
+    }
+
+    /// Shuts down the read half, the write half (sends FIN) or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.get_ref().shutdown(how)
+    }
+
+    /// Polls a read into `buf`. A read that can complete costs exactly one syscall
+    /// and no reactor work. On Linux the read is a `recvmsg` that also reports the
+    /// bytes still queued (`TCP_INQ`); when none are left, readiness is cleared at
+    /// once, so the next read waits for new data instead of paying for a
+    /// `WouldBlock` — even when this read filled `buf` exactly. A queued
+    /// end-of-stream counts as "something left", so EOF is never missed.
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.inq {
+            return self
+                .inner
+                .poll_io(
+                    Dir::Read,
+                    cx,
+                    |s| inq::recv(s.as_raw_fd(), buf),
+                    |&(n, left)| n > 0 && left == Some(0),
+                )
+                .map_ok(|(n, _)| n);
+        }
+        self.inner.poll_read_with(cx, |mut s| s.read(buf))
+    }
+
+    /// Polls a write of `buf`; a short write clears readiness (send buffer full).
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_buf(cx, buf, |mut s, b| s.write(b))
+    }
+
+    /// Reads some bytes; `Ok(0)` means end of stream.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes, or fails with `UnexpectedEof`.
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        crate::util::read_exact(buf, |cx, b| self.poll_read(cx, b)).await
+    }
+
+    /// Writes some bytes, returning how many.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write(cx, buf)).await
+    }
+
+    /// Writes all of `buf`.
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        crate::util::write_all(buf, |cx, b| self.poll_write(cx, b)).await
+    }
+
+    /// Waits until the stream is (probably) readable.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.inner.readable().await
+    }
+
+    /// Waits until the stream is (probably) writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.inner.writable().await
+    }
+
+    /// Whether read readiness is currently set (tests of the read shortcut).
+    #[cfg(test)]
+    pub(crate) fn read_ready(&self) -> bool {
+        crate::source::Source::is_ready(self.inner.registration().snapshot(Dir::Read))
+    }
+
+    fn poll_shutdown_write(&self) -> Poll<io::Result<()>> {
+        match self.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() != io::ErrorKind::NotConnected => Poll::Ready(Err(e)),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+crate::util::impl_async_rw!(TcpStream);

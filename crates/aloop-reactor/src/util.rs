@@ -1,0 +1,111 @@
+//! Helpers shared by the stream types: `read_exact`/`write_all` loops and the macro
+//! that implements the `futures-io` traits for a stream and a reference to it.
+
+use std::future::poll_fn;
+use std::io;
+use std::task::{Context, Poll};
+
+/// Polls `read` until `buf` is full; `UnexpectedEof` if the stream ends first.
+pub(crate) async fn read_exact(
+    mut buf: &mut [u8],
+    mut read: impl FnMut(&mut Context<'_>, &mut [u8]) -> Poll<io::Result<usize>>,
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| read(cx, buf)).await? {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream ended before the buffer was filled",
+                ))
+            }
+            n => buf = &mut std::mem::take(&mut buf)[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Polls `write` until all of `buf` is written; `WriteZero` if a write makes no
+/// progress.
+pub(crate) async fn write_all(
+    mut buf: &[u8],
+    mut write: impl FnMut(&mut Context<'_>, &[u8]) -> Poll<io::Result<usize>>,
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        match poll_fn(|cx| write(cx, buf)).await? {
+            0 => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the stream accepted no bytes",
+                ))
+            }
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
+}
+
+/// Implements `AsyncRead`/`AsyncWrite` for `$t` and `&$t`, where `$t` has inherent
+/// `poll_read(&self, ..)`, `poll_write(&self, ..)` and `poll_shutdown_write(&self)`.
+/// Closing shuts down the write half (sends FIN), like async-io and tokio.
+macro_rules! impl_async_rw {
+    ($t:ty) => {
+        impl AsyncRead for $t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_read(&*self, cx, buf)
+            }
+        }
+
+        impl AsyncRead for &$t {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_read(*self, cx, buf)
+            }
+        }
+
+        impl AsyncWrite for $t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_write(&*self, cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                // Sockets keep no user-space buffer: written bytes are in the kernel.
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_shutdown_write()
+            }
+        }
+
+        impl AsyncWrite for &$t {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_write(*self, cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_shutdown_write()
+            }
+        }
+    };
+}
+
+pub(crate) use impl_async_rw;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::error::BuildError;
 use crate::pool::ThreadPoolExecutor;
-use crate::worker::PoolShared;
+use crate::worker::{PoolShared, MAX_WORKERS_LIMIT};
 
 /// How long an idle worker waits for a job before it exits, by default.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
@@ -66,7 +66,8 @@ impl Builder {
         Self::default()
     }
 
-    /// The most threads the pool runs at once; 0 makes `build` fail.
+    /// The most threads the pool runs at once; 0 makes `build` fail. Values
+    /// above 2^32 - 1 (2^16 - 1 on 32-bit targets) are capped there.
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
         self
@@ -103,7 +104,7 @@ impl Builder {
     /// `max_workers` (0 is replaced by the default rather than panicking).
     pub(crate) fn build_valid(self) -> ThreadPoolExecutor {
         let max_workers = match self.max_workers {
-            Some(n) if n > 0 => n,
+            Some(n) if n > 0 => n.min(MAX_WORKERS_LIMIT),
             _ => default_max_workers(),
         };
         let prefix = self.prefix.unwrap_or_else(|| {

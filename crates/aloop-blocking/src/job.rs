@@ -409,3 +409,7 @@ impl<T> fmt::Debug for JobFuture<T> {
         f.debug_struct("JobFuture").field("state", &state).finish()
     }
 }
+
+#[cfg(test)]
+#[path = "job_tests.rs"]
+mod tests;

@@ -208,9 +208,10 @@ impl ThreadPoolExecutor {
         self.shared.live.load(Ordering::SeqCst)
     }
 
-    /// Workers currently blocked waiting for a job.
+    /// Workers currently blocked waiting for a job and not yet promised to a
+    /// just-submitted one.
     pub fn idle_count(&self) -> usize {
-        self.shared.idle.load(Ordering::SeqCst)
+        self.shared.idle_count()
     }
 
     /// Jobs waiting in the queue for a worker (approximate while other

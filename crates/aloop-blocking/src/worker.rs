@@ -4,13 +4,22 @@
 //! last `ThreadPoolExecutor` handle can drop (and shut the pool down) while
 //! workers still drain the queue.
 //!
+//! Idle accounting: a worker about to block on the queue adds one to `idle`;
+//! a submitter that finds `idle > 0` *claims* one (moves it from `idle` to
+//! `notified`) instead of starting a thread, as Python's idle semaphore does;
+//! a worker leaving the blocking wait takes one back from `notified` if any,
+//! else from `idle`. So `idle + notified` is always the number of workers
+//! blocked, and two quick submits never both count on the same idle worker
+//! (which could leave a job waiting behind a blocked one while the pool is
+//! below `max_workers`). Both counters share one atomic word.
+//!
 //! Races between a submitter and a retiring worker (or a shutdown) are closed
 //! with the "store; SeqCst fence; load" pattern on both sides: a submitter
-//! enqueues, fences, then reads `idle` and the shutdown flag; a retiring
-//! worker lowers `idle`/`live`, fences, then looks at the queue; a shutdown
-//! raises its flag, fences, then enqueues `Stop`. Either side is then
-//! guaranteed to see the other's write, so no job is stranded in a queue no
-//! worker will read.
+//! enqueues, fences, then reads the idle word and the shutdown flag; a
+//! retiring worker lowers the idle word and `live`, fences, then looks at the
+//! queue; a shutdown raises its flag, fences, then enqueues `Stop`. Either
+//! side is then guaranteed to see the other's write, so no job is stranded in
+//! a queue no worker will read.
 
 use std::cell::Cell;
 use std::io;
@@ -34,6 +43,14 @@ pub(crate) enum Msg {
     Stop,
 }
 
+/// One unclaimed idle worker in `PoolShared::idle`.
+const IDLE_ONE: usize = 1;
+/// One claimed (notified) idle worker in `PoolShared::idle`.
+const NOTIFIED_ONE: usize = 1 << (usize::BITS / 2);
+const IDLE_MASK: usize = NOTIFIED_ONE - 1;
+/// The most workers a pool may have, so the idle halves cannot overflow.
+pub(crate) const MAX_WORKERS_LIMIT: usize = IDLE_MASK;
+
 thread_local! {
     /// Address of the `PoolShared` this thread works for (0 if none), so a
     /// job calling `shutdown(wait = true)` on its own pool does not join
@@ -51,8 +68,9 @@ pub(crate) struct PoolShared {
     pub(crate) cancel_pending: AtomicBool,
     /// Worker threads started and not yet exited (or about to be started).
     pub(crate) live: AtomicUsize,
-    /// Workers blocked waiting for a job.
-    pub(crate) idle: AtomicUsize,
+    /// Workers blocked waiting for a job: unclaimed ones in the low half
+    /// (`IDLE_MASK`), claimed ones ("notified") in the high half.
+    idle: AtomicUsize,
     /// Number of `ThreadPoolExecutor` handles (clones) alive.
     pub(crate) handles: AtomicUsize,
     /// Join handles of started threads; finished ones are pruned lazily.
@@ -96,6 +114,55 @@ impl PoolShared {
         self.threads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Idle workers not yet claimed by a submit.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle.load(Ordering::SeqCst) & IDLE_MASK
+    }
+
+    /// A worker is about to block waiting for a job.
+    fn enter_idle(&self) {
+        self.idle.fetch_add(IDLE_ONE, Ordering::SeqCst);
+    }
+
+    /// A worker stopped waiting; `true` if it consumed a claim, meaning a
+    /// submitter counted on some idle worker to take its job.
+    fn leave_idle(&self) -> bool {
+        let mut cur = self.idle.load(Ordering::SeqCst);
+        loop {
+            // `idle + notified >= 1`: this worker is counted in one of them.
+            let (new, notified) = if cur >= NOTIFIED_ONE {
+                (cur - NOTIFIED_ONE, true)
+            } else {
+                (cur - IDLE_ONE, false)
+            };
+            match self
+                .idle
+                .compare_exchange_weak(cur, new, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return notified,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Claims an idle worker for a job just queued; `false` if none is idle.
+    fn claim_idle(&self) -> bool {
+        let mut cur = self.idle.load(Ordering::SeqCst);
+        loop {
+            if cur & IDLE_MASK == 0 {
+                return false;
+            }
+            let new = cur - IDLE_ONE + NOTIFIED_ONE;
+            match self
+                .idle
+                .compare_exchange_weak(cur, new, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return true,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     /// Number of jobs (and stop pills) waiting in the queue.
     pub(crate) fn queued(&self) -> usize {
         self.rx.len()
@@ -122,7 +189,7 @@ impl PoolShared {
     /// Called by a submitter after enqueueing and fencing. `Err` only when
     /// the thread could not be started and no worker is left to run the job.
     pub(crate) fn maybe_grow(self: &Arc<Self>) -> io::Result<()> {
-        if self.idle.load(Ordering::Relaxed) != 0 {
+        if self.claim_idle() {
             return Ok(());
         }
         let mut cur = self.live.load(Ordering::SeqCst);
@@ -221,13 +288,15 @@ fn worker_loop(shared: Arc<PoolShared>) {
             Ok(msg) => msg,
             Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) => {
-                shared.idle.fetch_add(1, Ordering::SeqCst);
+                shared.enter_idle();
                 let r = shared.rx.recv_timeout(shared.keep_alive);
-                shared.idle.fetch_sub(1, Ordering::SeqCst);
+                let claimed = shared.leave_idle();
                 match r {
                     Ok(msg) => msg,
                     Err(RecvTimeoutError::Timeout) => {
-                        if shared.try_retire() {
+                        // A claim outstanding means a job was queued for an
+                        // idle worker: stay and look for it.
+                        if !claimed && shared.try_retire() {
                             return;
                         }
                         continue;

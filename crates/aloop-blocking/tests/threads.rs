@@ -82,6 +82,34 @@ fn the_pool_grows_to_max_workers_when_jobs_block() {
 }
 
 #[test]
+fn quick_submits_do_not_all_count_on_one_idle_worker() {
+    // One idle worker, then four jobs that can only finish together: each
+    // submit after the first must start a thread (Python's idle semaphore
+    // behaves the same), otherwise three jobs would queue behind a blocked one.
+    for _ in 0..20 {
+        let pool = ThreadPoolExecutor::new(4).expect("pool");
+        pool.submit(|| ()).expect("submit").wait().expect("job");
+        assert!(eventually(|| pool.idle_count() == 1));
+        let barrier = Arc::new(Barrier::new(4));
+        let futs: Vec<_> = (0..4)
+            .map(|_| {
+                let b = Arc::clone(&barrier);
+                pool.submit(move || {
+                    b.wait();
+                })
+                .expect("submit")
+            })
+            .collect();
+        for mut f in futs {
+            f.wait_timeout(Duration::from_secs(60))
+                .expect("deadlocked")
+                .expect("job");
+        }
+        assert_eq!(pool.worker_count(), 4);
+    }
+}
+
+#[test]
 fn an_idle_worker_is_reused_instead_of_starting_a_new_thread() {
     let pool = ThreadPoolExecutor::new(8).expect("pool");
     for _ in 0..50 {

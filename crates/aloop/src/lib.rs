@@ -1,2 +1,55 @@
-//! aloop (under construction).
+//! aloop: an async runtime for Rust whose event-loop API mirrors Python's asyncio.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let lp = aloop::new_event_loop();
+//! lp.call_soon(|| println!("call_soon runs on the next iteration")).unwrap();
+//! lp.call_later(Duration::from_millis(10), || println!("call_later, 10 ms on")).unwrap();
+//! let result = lp.run_until_complete(async {
+//!     let a = aloop::create_task(async { 1 });
+//!     let b = aloop::create_task(async {
+//!         aloop::sleep(Duration::from_millis(20)).await;
+//!         2
+//!     });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(result.unwrap(), 3);
+//! ```
+//!
+//! The loop is single-threaded, like asyncio's: [`EventLoop`] and [`LoopRef`] are
+//! `!Send`, tasks may hold `!Send` data, and other threads reach the loop through a
+//! [`LoopHandle`]. One iteration follows asyncio's `_run_once`: wait for I/O or the next
+//! timer, move due timers to the ready queue, take in what other threads sent, then run
+//! exactly the callbacks and task steps that were ready when the iteration began.
+//!
+//! See `docs/asyncio-mapping.md` in the repository for every asyncio call and its aloop
+//! form.
 #![deny(missing_docs)]
+
+mod current;
+mod error;
+mod event_loop;
+mod exception;
+mod handle;
+mod loop_handle;
+mod promise;
+mod runner;
+mod shield;
+mod sleep;
+mod task;
+
+pub use current::{current_task, get_running_loop};
+pub use error::{
+    Cancelled, CloseRunningLoop, InvalidStateError, LoopClosed, NoRunningLoop, PanicPayload,
+    PromiseError, RunError, TaskError,
+};
+pub use event_loop::{new_event_loop, EventLoop, LoopRef};
+pub use exception::{default_exception_handler, ExceptionContext};
+pub use handle::{Handle, TimerHandle};
+pub use loop_handle::{LoopHandle, ThreadsafeFuture};
+pub use promise::Promise;
+pub use runner::{all_tasks, create_task, run, try_run};
+pub use shield::{shield, Shield};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use task::{AnyTask, Task};

@@ -1,0 +1,143 @@
+//! Typed errors for misuse of the loop and its futures, worded as asyncio words them.
+
+use std::fmt;
+
+pub use aloop_executor::{PanicPayload, TaskError};
+
+/// Why `run_forever` / `run_until_complete` could not run the loop or produce a value.
+#[derive(Debug, Clone)]
+pub enum RunError {
+    /// The loop was closed with `close()`.
+    Closed,
+    /// The loop is already running (a callback or task tried to run it again).
+    AlreadyRunning,
+    /// Another event loop is running on this thread.
+    AnotherLoopRunning,
+    /// `stop()` ended `run_until_complete` before its future finished.
+    Stopped,
+    /// The future given to `run_until_complete` was cancelled or panicked.
+    Task(TaskError),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Closed => f.write_str("Event loop is closed"),
+            RunError::AlreadyRunning => f.write_str("This event loop is already running"),
+            RunError::AnotherLoopRunning => {
+                f.write_str("Cannot run the event loop while another loop is running")
+            }
+            RunError::Stopped => f.write_str("Event loop stopped before Future completed."),
+            RunError::Task(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Task(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The loop is closed: it accepts no more callbacks or tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopClosed;
+
+impl fmt::Display for LoopClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Event loop is closed")
+    }
+}
+
+impl std::error::Error for LoopClosed {}
+
+/// `close()` was called on a running loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseRunningLoop;
+
+impl fmt::Display for CloseRunningLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cannot close a running event loop")
+    }
+}
+
+impl std::error::Error for CloseRunningLoop {}
+
+/// No event loop is running on this thread (`get_running_loop` outside a loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoRunningLoop;
+
+impl fmt::Display for NoRunningLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no running event loop")
+    }
+}
+
+impl std::error::Error for NoRunningLoop {}
+
+/// An operation that needs a particular state of a future or task found another one:
+/// reading a result that is not set, or setting one twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidStateError {
+    message: &'static str,
+}
+
+impl InvalidStateError {
+    pub(crate) const NOT_SET: InvalidStateError = InvalidStateError {
+        message: "Result is not set.",
+    };
+    pub(crate) const ALREADY_DONE: InvalidStateError = InvalidStateError {
+        message: "invalid state: the result is already set or the future was cancelled",
+    };
+    pub(crate) const TAKEN: InvalidStateError = InvalidStateError {
+        message: "Result was already taken (awaited by value).",
+    };
+
+    /// What was wrong.
+    pub fn message(&self) -> &str {
+        self.message
+    }
+}
+
+impl fmt::Display for InvalidStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message)
+    }
+}
+
+impl std::error::Error for InvalidStateError {}
+
+/// The future was cancelled (asyncio's `CancelledError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the future was cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// Why `Promise::result` has no value to give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromiseError {
+    /// The promise is still pending (asyncio: `InvalidStateError('Result is not set.')`).
+    InvalidState(InvalidStateError),
+    /// The promise was cancelled.
+    Cancelled,
+}
+
+impl fmt::Display for PromiseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PromiseError::InvalidState(e) => write!(f, "{e}"),
+            PromiseError::Cancelled => f.write_str("the future was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for PromiseError {}

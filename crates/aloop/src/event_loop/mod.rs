@@ -1,0 +1,300 @@
+//! `EventLoop` and `LoopRef`: the asyncio-shaped loop API (`call_soon`, `call_later`,
+//! `call_at`, `create_task`, `run_until_complete`, `run_forever`, `stop`, `close`, ...).
+//!
+//! `EventLoop` owns a loop and closes it when dropped; `LoopRef` is a cheap shared
+//! reference to one (what `get_running_loop` returns). Both are `!Send`: a loop belongs to
+//! the thread that made it. Other threads use a [`LoopHandle`](crate::LoopHandle).
+
+pub(crate) mod core;
+mod driver;
+mod run_once;
+
+use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use self::core::{LoopCore, Ready, TimerEntry};
+use crate::error::{CloseRunningLoop, LoopClosed, RunError};
+use crate::exception::ExceptionContext;
+use crate::handle::{CallbackCell, Handle, TimerHandle};
+use crate::loop_handle::LoopHandle;
+use crate::promise::Promise;
+use crate::task::{spawn_on, AnyTask, Task};
+
+/// Creates a new event loop on this thread (asyncio's `new_event_loop`).
+///
+/// # Panics
+/// If the operating system refuses the loop's poller (out of file descriptors); use
+/// [`EventLoop::try_new`] to get that as an error.
+pub fn new_event_loop() -> EventLoop {
+    EventLoop::new()
+}
+
+/// An event loop, owned: dropping it closes it. All methods are on [`LoopRef`], which
+/// this dereferences to.
+///
+/// ```
+/// use std::time::Duration;
+/// let lp = aloop::new_event_loop();
+/// lp.call_soon(|| println!("a")).unwrap();
+/// lp.call_later(Duration::from_millis(1), || println!("b")).unwrap();
+/// let value = lp.run_until_complete(async {
+///     aloop::sleep(Duration::from_millis(5)).await;
+///     42
+/// });
+/// assert_eq!(value.unwrap(), 42);
+/// lp.close().unwrap();
+/// assert!(lp.is_closed());
+/// ```
+pub struct EventLoop {
+    lp: LoopRef,
+}
+
+impl EventLoop {
+    /// Creates a new event loop (see [`new_event_loop`]).
+    pub fn new() -> EventLoop {
+        Self::try_new().expect("aloop: could not create the event loop's poller")
+    }
+
+    /// Creates a new event loop, or says why the OS refused its poller.
+    pub fn try_new() -> std::io::Result<EventLoop> {
+        Ok(EventLoop {
+            lp: LoopRef {
+                core: LoopCore::new()?,
+            },
+        })
+    }
+}
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Deref for EventLoop {
+    type Target = LoopRef;
+    fn deref(&self) -> &LoopRef {
+        &self.lp
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        // An owned loop cannot be running here (running borrows it), so this succeeds.
+        let _ = self.lp.close();
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.lp.fmt(f)
+    }
+}
+
+/// A shared reference to an event loop (what [`get_running_loop`](crate::get_running_loop)
+/// returns). Cloning is cheap. The loop's API lives here.
+#[derive(Clone)]
+pub struct LoopRef {
+    pub(crate) core: Rc<LoopCore>,
+}
+
+impl LoopRef {
+    pub(crate) fn from_core(core: Rc<LoopCore>) -> Self {
+        LoopRef { core }
+    }
+
+    /// Another reference to the same loop, e.g. to move into a callback.
+    pub fn clone_ref(&self) -> LoopRef {
+        self.clone()
+    }
+
+    /// Schedules `callback` to run on the next iteration, after the callbacks already
+    /// queued (FIFO). Fails on a closed loop.
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Result<Handle, LoopClosed> {
+        self.check_open()?;
+        let cell = CallbackCell::new(callback);
+        self.core.push_ready(Ready::Callback(cell.clone()));
+        Ok(Handle { callback: cell })
+    }
+
+    /// Schedules `callback` to run once `delay` has passed (never earlier). Timers with
+    /// the same deadline run in the order they were scheduled.
+    pub fn call_later(
+        &self,
+        delay: Duration,
+        callback: impl FnOnce() + 'static,
+    ) -> Result<TimerHandle, LoopClosed> {
+        self.call_at(Instant::now() + delay, callback)
+    }
+
+    /// Schedules `callback` to run at `when` (on the loop's clock, [`LoopRef::time`]).
+    /// A deadline in the past runs on the next iteration.
+    pub fn call_at(
+        &self,
+        when: Instant,
+        callback: impl FnOnce() + 'static,
+    ) -> Result<TimerHandle, LoopClosed> {
+        self.check_open()?;
+        let cell = CallbackCell::new(callback);
+        let key = self
+            .core
+            .insert_timer(when, TimerEntry::Callback(cell.clone()));
+        Ok(TimerHandle {
+            handle: Handle { callback: cell },
+            when,
+            key,
+            core: Rc::downgrade(&self.core),
+        })
+    }
+
+    /// Wraps `future` in a task that starts on the next iteration (asyncio's
+    /// `loop.create_task`). The future may be `!Send`. On a closed loop the task is
+    /// cancelled at once (awaiting it yields `TaskError::Cancelled`).
+    pub fn create_task<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_on(&self.core, future)
+    }
+
+    /// A new pending [`Promise`] bound to this loop (asyncio's `loop.create_future`).
+    pub fn create_future<T: 'static>(&self) -> Promise<T> {
+        Promise::new(&self.core)
+    }
+
+    /// Runs the loop until `future` completes and returns its output (asyncio's
+    /// `run_until_complete`). The loop can be run again afterwards.
+    ///
+    /// Errors: the loop is closed or already running, another loop runs on this thread,
+    /// `stop()` was called first, or the future was cancelled or panicked.
+    pub fn run_until_complete<F>(&self, future: F) -> Result<F::Output, RunError>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if self.core.closed.get() {
+            return Err(RunError::Closed);
+        }
+        if self.core.running.get() {
+            return Err(RunError::AlreadyRunning);
+        }
+        if crate::current::running_core().is_some() {
+            return Err(RunError::AnotherLoopRunning);
+        }
+        let task = self.create_task(future);
+        let weak = Rc::downgrade(&self.core);
+        let stop_cb = task.add_done_callback(move |_| {
+            if let Some(core) = weak.upgrade() {
+                core.stopping.set(true);
+            }
+        });
+        let ran = self.core.run_forever();
+        task.remove_done_callback(stop_cb);
+        ran?;
+        match task.take_result() {
+            Some(result) => result.map_err(RunError::Task),
+            None => Err(RunError::Stopped),
+        }
+    }
+
+    /// Runs the loop until [`LoopRef::stop`] is called.
+    pub fn run_forever(&self) -> Result<(), RunError> {
+        self.core.run_forever()
+    }
+
+    /// Makes `run_forever` return after the current iteration: callbacks already in this
+    /// iteration's batch still run; what they schedule waits for the next run.
+    pub fn stop(&self) {
+        self.core.stopping.set(true);
+    }
+
+    /// Whether the loop is running.
+    pub fn is_running(&self) -> bool {
+        self.core.running.get()
+    }
+
+    /// Whether [`LoopRef::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.core.closed.get()
+    }
+
+    /// Closes the loop: pending callbacks and timers are discarded, unfinished tasks are
+    /// cancelled (their futures dropped now), and the loop refuses further work.
+    /// Idempotent; an error on a running loop.
+    pub fn close(&self) -> Result<(), CloseRunningLoop> {
+        self.core.close()
+    }
+
+    /// The loop's clock (monotonic).
+    pub fn time(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// A `Send + Sync` handle for other threads (`call_soon_threadsafe`, `spawn`, `stop`).
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle::new(self.core.shared.clone())
+    }
+
+    /// Installs the handler that receives panics from callbacks and tasks and other
+    /// errors nobody could receive; `None` restores the default (one line on stderr).
+    pub fn set_exception_handler(&self, handler: Option<impl Fn(&ExceptionContext) + 'static>) {
+        *self.core.exception_handler.borrow_mut() = handler.map(|h| Rc::new(h) as _);
+    }
+
+    /// Reports `context` to the exception handler (or the default one).
+    pub fn call_exception_handler(&self, context: &ExceptionContext) {
+        self.core.call_exception_handler(context);
+    }
+
+    /// In debug mode, callbacks and task steps slower than
+    /// [`LoopRef::set_slow_callback_duration`] (default 100 ms) are reported on stderr.
+    pub fn set_debug(&self, enabled: bool) {
+        self.core.debug.set(enabled);
+    }
+
+    /// Whether debug mode is on.
+    pub fn get_debug(&self) -> bool {
+        self.core.debug.get()
+    }
+
+    /// The threshold for slow-callback warnings in debug mode.
+    pub fn set_slow_callback_duration(&self, threshold: Duration) {
+        self.core.slow_callback_duration.set(threshold);
+    }
+
+    /// The tasks of this loop that have not finished.
+    pub fn all_tasks(&self) -> Vec<AnyTask> {
+        let tasks = self.core.tasks.borrow().snapshot();
+        tasks.into_iter().map(AnyTask::from_core).collect()
+    }
+
+    fn check_open(&self) -> Result<(), LoopClosed> {
+        if self.core.closed.get() {
+            Err(LoopClosed)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl PartialEq for LoopRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.core, &other.core)
+    }
+}
+
+impl Eq for LoopRef {}
+
+impl fmt::Debug for LoopRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("running", &self.is_running())
+            .field("closed", &self.is_closed())
+            .field("tasks", &self.core.tasks.borrow().len())
+            .finish()
+    }
+}

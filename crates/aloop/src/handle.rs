@@ -1,0 +1,141 @@
+//! `Handle` and `TimerHandle`: the small objects `call_soon` / `call_later` return, and the
+//! callback cell they share with the ready queue.
+
+use std::cell::Cell;
+use std::fmt;
+use std::rc::{Rc, Weak};
+use std::time::Instant;
+
+use aloop_timer::TimerKey;
+
+use crate::event_loop::core::LoopCore;
+
+/// A scheduled callback as the ready queue sees it: run it once, unless cancelled.
+pub(crate) trait Callback {
+    /// Takes and runs the callback; does nothing if it was cancelled or already ran.
+    fn run(&self);
+    /// Drops the callback without running it.
+    fn cancel(&self);
+    fn cancelled(&self) -> bool;
+}
+
+/// One allocation per scheduled callback: the cancel flag and the closure together.
+pub(crate) struct CallbackCell<F> {
+    cancelled: Cell<bool>,
+    callback: Cell<Option<F>>,
+}
+
+impl<F: FnOnce() + 'static> CallbackCell<F> {
+    pub(crate) fn new(f: F) -> Rc<dyn Callback> {
+        Rc::new(CallbackCell {
+            cancelled: Cell::new(false),
+            callback: Cell::new(Some(f)),
+        })
+    }
+}
+
+impl<F: FnOnce()> Callback for CallbackCell<F> {
+    fn run(&self) {
+        if let Some(f) = self.callback.take() {
+            f();
+        }
+    }
+
+    fn cancel(&self) {
+        self.cancelled.set(true);
+        // Drop the closure now: whatever it captured is released at cancel time.
+        drop(self.callback.take());
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+}
+
+/// What `call_soon` returns: lets the caller cancel the callback before it runs.
+///
+/// ```
+/// let lp = aloop::new_event_loop();
+/// let h = lp.call_soon(|| println!("never printed")).unwrap();
+/// h.cancel();
+/// h.cancel(); // harmless
+/// assert!(h.cancelled());
+/// lp.call_soon({ let lp = lp.clone_ref(); move || lp.stop() }).unwrap();
+/// lp.run_forever().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) callback: Rc<dyn Callback>,
+}
+
+impl Handle {
+    /// Cancels the callback: it will not run. Cancelling twice, or after it ran, does
+    /// nothing.
+    pub fn cancel(&self) {
+        self.callback.cancel();
+    }
+
+    /// Whether [`Handle::cancel`] was called.
+    pub fn cancelled(&self) -> bool {
+        self.callback.cancelled()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+/// What `call_later` / `call_at` return: a [`Handle`] with a deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// let lp = aloop::new_event_loop();
+/// let h = lp.call_later(Duration::from_secs(10), || println!("never printed")).unwrap();
+/// assert!(h.when() >= lp.time() + Duration::from_secs(9));
+/// h.cancel();
+/// assert!(h.cancelled());
+/// ```
+#[derive(Clone)]
+pub struct TimerHandle {
+    pub(crate) handle: Handle,
+    pub(crate) when: Instant,
+    pub(crate) key: TimerKey,
+    pub(crate) core: Weak<LoopCore>,
+}
+
+impl TimerHandle {
+    /// Cancels the timer: the callback will not run, and the timer leaves the wheel now
+    /// (O(1)), so cancelled timers cost no memory.
+    pub fn cancel(&self) {
+        if self.handle.cancelled() {
+            return;
+        }
+        self.handle.cancel();
+        if let Some(core) = self.core.upgrade() {
+            core.cancel_timer(self.key);
+        }
+    }
+
+    /// Whether [`TimerHandle::cancel`] was called.
+    pub fn cancelled(&self) -> bool {
+        self.handle.cancelled()
+    }
+
+    /// The absolute time at which the callback is due (the loop's clock, `lp.time()`).
+    pub fn when(&self) -> Instant {
+        self.when
+    }
+}
+
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerHandle")
+            .field("when", &self.when)
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}

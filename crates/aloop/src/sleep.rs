@@ -1,0 +1,124 @@
+//! `sleep` and `sleep_until`: a timer in the loop's wheel that wakes the sleeping task.
+//!
+//! A sleep stores the task's waker in the wheel itself, so sleeping costs no allocation
+//! beyond the wheel's slab; dropping the future (e.g. on cancellation) removes the timer.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use aloop_timer::TimerKey;
+
+use crate::current;
+use crate::event_loop::core::{LoopCore, TimerEntry};
+
+enum State {
+    /// Not polled yet.
+    Idle,
+    /// `sleep(ZERO)`: yielded once, ready on the next poll.
+    Yielded,
+    /// Waiting for the timer.
+    Armed { core: Rc<LoopCore>, key: TimerKey },
+    Done,
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "a sleep does nothing unless awaited"]
+pub struct Sleep {
+    deadline: Option<Instant>,
+    state: State,
+}
+
+/// Suspends the current task for `delay` (asyncio's `asyncio.sleep`).
+///
+/// `sleep(Duration::ZERO)` yields to the loop exactly once: the task goes to the back of
+/// the ready queue, so other ready tasks and callbacks run first.
+///
+/// # Panics
+/// When first polled outside a running aloop event loop (as tokio's timers do outside a
+/// tokio runtime): the timer has no wheel to live in.
+///
+/// ```
+/// use std::time::Duration;
+/// let lp = aloop::new_event_loop();
+/// let t0 = lp.time();
+/// lp.run_until_complete(aloop::sleep(Duration::from_millis(5))).unwrap();
+/// assert!(lp.time() - t0 >= Duration::from_millis(5));
+/// ```
+pub fn sleep(delay: Duration) -> Sleep {
+    if delay.is_zero() {
+        return Sleep {
+            deadline: None,
+            state: State::Idle,
+        };
+    }
+    Sleep {
+        deadline: Some(Instant::now() + delay),
+        state: State::Idle,
+    }
+}
+
+/// Suspends the current task until `deadline` (the loop's clock is `Instant`).
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline: Some(deadline),
+        state: State::Idle,
+    }
+}
+
+impl Sleep {
+    /// When the sleep ends (`None` for a zero-length sleep).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        match &this.state {
+            State::Idle => {
+                let Some(deadline) = this.deadline else {
+                    this.state = State::Yielded;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                };
+                let core = current::running_core()
+                    .expect("aloop::sleep must be awaited inside a running aloop event loop");
+                let key = core.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
+                this.state = State::Armed { core, key };
+                Poll::Pending
+            }
+            State::Yielded | State::Done => {
+                this.state = State::Done;
+                Poll::Ready(())
+            }
+            State::Armed { core, key } => {
+                if !core.timers.borrow().contains(*key) {
+                    this.state = State::Done;
+                    return Poll::Ready(());
+                }
+                // Polled again before the deadline (e.g. inside a select): make sure the
+                // wheel holds the waker of the current poll.
+                let core = core.clone();
+                core.cancel_timer(*key);
+                let deadline = this.deadline.unwrap_or_else(Instant::now);
+                let key = core.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
+                this.state = State::Armed { core, key };
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let State::Armed { core, key } = &self.state {
+            core.cancel_timer(*key);
+        }
+    }
+}

@@ -56,6 +56,8 @@
 mod async_io;
 mod block_on;
 #[cfg(any(target_os = "linux", target_os = "android"))]
+mod epoll_wait;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 mod inq;
 mod reactor;
 mod registration;

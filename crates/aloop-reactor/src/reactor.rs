@@ -6,13 +6,17 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
-use std::num::NonZeroUsize;
 use std::os::unix::io::{BorrowedFd, RawFd};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::Duration;
 
-use polling::{Event, Events, PollMode, Poller};
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+use polling::Events;
+use polling::{Event, PollMode, Poller};
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use crate::epoll_wait::{self, EventBuf, Notifier};
 
 use crate::source::{lock, Dir, Mode, Slab, Source};
 
@@ -54,6 +58,9 @@ pub struct Reactor {
 
 pub(crate) struct Inner {
     poller: Poller,
+    /// Linux: our own eventfd for `notify` (see `epoll_wait.rs` for why).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    notifier: Notifier,
     /// Whether the poller supports edge-triggered mode (epoll, kqueue).
     edge: bool,
     sources: Mutex<Slab>,
@@ -63,8 +70,19 @@ pub(crate) struct Inner {
 }
 
 struct PollState {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    events: EventBuf,
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     events: Events,
     wakers: Vec<Waker>,
+}
+
+/// Where a decoded event goes; shared by both wait paths.
+struct Delivery {
+    key: usize,
+    readable: bool,
+    writable: bool,
+    closed: bool,
 }
 
 impl fmt::Debug for Reactor {
@@ -117,14 +135,23 @@ impl Reactor {
         let poller = Poller::new()
             .map_err(|e| io::Error::new(e.kind(), format!("creating the poller: {e}")))?;
         let edge = poller.supports_edge();
-        let capacity = NonZeroUsize::new(EVENTS_CAPACITY).expect("capacity is non-zero");
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let notifier = Notifier::new(&poller)?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let events = EventBuf::with_capacity(EVENTS_CAPACITY);
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let events = Events::with_capacity(
+            std::num::NonZeroUsize::new(EVENTS_CAPACITY).expect("capacity is non-zero"),
+        );
         Ok(Reactor {
             inner: Arc::new(Inner {
                 poller,
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                notifier,
                 edge,
                 sources: Mutex::new(Slab::default()),
                 poll_state: Mutex::new(PollState {
-                    events: Events::with_capacity(capacity),
+                    events,
                     wakers: Vec::new(),
                 }),
             }),
@@ -135,8 +162,9 @@ impl Reactor {
     /// (`None` waits forever, `Some(Duration::ZERO)` does not block), marks the
     /// sources ready and wakes the tasks waiting on them.
     ///
-    /// Returns the number of readiness events delivered (0 after a timeout or a
-    /// notify). Signals interrupting the wait are retried internally.
+    /// Returns the number of readiness events delivered (0 after a timeout, a
+    /// notify, or a signal interrupting the wait). On Linux this is a single
+    /// `epoll_wait` syscall, with the timeout rounded up to whole milliseconds.
     ///
     /// ```
     /// use std::time::Duration;
@@ -147,39 +175,71 @@ impl Reactor {
     pub fn poll(&self, timeout: Option<Duration>) -> io::Result<usize> {
         let mut state = lock(&self.inner.poll_state);
         let PollState { events, wakers } = &mut *state;
-        events.clear();
-        self.inner.poller.wait(events, timeout)?;
-        let mut delivered = 0;
-        {
-            let slab = lock(&self.inner.sources);
-            for ev in events.iter() {
-                let Some(source) = slab.get(ev.key) else {
-                    // Deregistered after the kernel queued the event.
-                    continue;
-                };
-                delivered += 1;
-                if ev.is_interrupt() || ev.is_err() == Some(true) {
-                    source
-                        .closed
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
-                if ev.readable {
-                    source.set_ready(Dir::Read, wakers);
-                }
-                if ev.writable {
-                    source.set_ready(Dir::Write, wakers);
-                }
-                if source.mode == Mode::Oneshot {
-                    self.rearm_after_oneshot(source, ev.readable, ev.writable);
-                }
-            }
-        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let delivered = {
+            use std::os::unix::io::AsRawFd;
+            let res = epoll_wait::wait(self.inner.poller.as_raw_fd(), events, timeout);
+            self.inner.notifier.reset();
+            res?;
+            self.deliver(
+                events.iter().map(|e| Delivery {
+                    key: e.key,
+                    readable: e.readable,
+                    writable: e.writable,
+                    closed: e.closed,
+                }),
+                wakers,
+            )
+        };
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let delivered = {
+            events.clear();
+            self.inner.poller.wait(events, timeout)?;
+            self.deliver(
+                events.iter().map(|e| Delivery {
+                    key: e.key,
+                    readable: e.readable,
+                    writable: e.writable,
+                    closed: e.is_interrupt() || e.is_err() == Some(true),
+                }),
+                wakers,
+            )
+        };
         // Woken outside the slab lock: a waker may run arbitrary code, including
         // dropping a source (which takes that lock).
         for w in wakers.drain(..) {
             w.wake();
         }
         Ok(delivered)
+    }
+
+    /// Marks sources ready and collects their wakers; returns how many events
+    /// matched a live source. One slab lock per poll, not per event.
+    fn deliver(&self, events: impl Iterator<Item = Delivery>, wakers: &mut Vec<Waker>) -> usize {
+        let slab = lock(&self.inner.sources);
+        let mut delivered = 0;
+        for ev in events {
+            let Some(source) = slab.get(ev.key) else {
+                // Deregistered after the kernel queued the event.
+                continue;
+            };
+            delivered += 1;
+            if ev.closed {
+                source
+                    .closed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            if ev.readable {
+                source.set_ready(Dir::Read, wakers);
+            }
+            if ev.writable {
+                source.set_ready(Dir::Write, wakers);
+            }
+            if source.mode == Mode::Oneshot {
+                self.rearm_after_oneshot(source, ev.readable, ev.writable);
+            }
+        }
+        delivered
     }
 
     /// Wakes a [`poll`](Reactor::poll) blocked on another thread, or makes the next
@@ -193,6 +253,9 @@ impl Reactor {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn notify(&self) -> io::Result<()> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return self.inner.notifier.notify();
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
         self.inner.poller.notify()
     }
 

@@ -49,6 +49,23 @@ fn notify_from_another_thread_wakes_a_blocking_poll() {
 }
 
 #[test]
+fn notify_before_poll_is_not_lost_and_is_consumed() {
+    watchdog(|| {
+        let reactor = Reactor::new().unwrap();
+        reactor.notify().unwrap();
+        reactor.notify().unwrap(); // coalesced with the first
+        assert_eq!(reactor.poll(None).unwrap(), 0, "returns at once");
+        // Consumed: a later poll with a timeout really waits (and times out).
+        assert_eq!(reactor.poll(Some(Duration::from_millis(5))).unwrap(), 0);
+        // And a new notify after that works again.
+        let remote = reactor.clone();
+        let t = thread::spawn(move || remote.notify().unwrap());
+        t.join().unwrap();
+        assert_eq!(reactor.poll(None).unwrap(), 0);
+    });
+}
+
+#[test]
 fn block_on_is_woken_from_another_thread() {
     watchdog(|| {
         let reactor = Reactor::new().unwrap();

@@ -20,6 +20,8 @@ thread_local! {
 /// Marks `core` as this thread's running loop until dropped.
 pub(crate) struct LoopGuard {
     core: Rc<LoopCore>,
+    /// Sockets created while the loop runs register with its reactor.
+    _reactor: aloop_reactor::EnterGuard,
 }
 
 impl LoopGuard {
@@ -31,7 +33,10 @@ impl LoopGuard {
             }
             r.set(Rc::as_ptr(core));
             core.running.set(true);
-            Some(LoopGuard { core: core.clone() })
+            Some(LoopGuard {
+                core: core.clone(),
+                _reactor: core.shared.driver.reactor.enter(),
+            })
         })
     }
 }

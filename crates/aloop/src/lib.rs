@@ -53,3 +53,8 @@ pub use runner::{all_tasks, create_task, run, try_run};
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use task::{AnyTask, Task};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -119,7 +119,6 @@ pub(crate) struct LoopCore {
     pub(crate) timers: RefCell<TimerWheel<TimerEntry>>,
     /// Reused buffer for the timers that expire in one iteration.
     pub(crate) expired: RefCell<Vec<TimerEntry>>,
-    pub(crate) events: RefCell<polling::Events>,
     pub(crate) running: Cell<bool>,
     pub(crate) stopping: Cell<bool>,
     pub(crate) closed: Cell<bool>,
@@ -144,7 +143,6 @@ impl LoopCore {
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(TimerWheel::new()),
             expired: RefCell::new(Vec::new()),
-            events: RefCell::new(polling::Events::new()),
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),

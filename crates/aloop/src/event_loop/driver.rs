@@ -1,29 +1,28 @@
 //! The loop's blocking point: waits for I/O readiness or a wake-up from another thread.
 //!
-//! A thin layer over `polling::Poller` so that the iteration in `run_once.rs` only ever
-//! says "wait at most this long" and "wake up".
+//! A thin layer over the loop's `aloop_reactor::Reactor`, so that the iteration in
+//! `run_once.rs` only ever says "wait at most this long" and "wake up".
 
 use std::io;
 use std::time::Duration;
 
-use polling::{Events, Poller};
+use aloop_reactor::Reactor;
 
 pub(crate) struct Driver {
-    poller: Poller,
+    pub(crate) reactor: Reactor,
 }
 
 impl Driver {
     pub(crate) fn new() -> io::Result<Driver> {
         Ok(Driver {
-            poller: Poller::new()?,
+            reactor: Reactor::new()?,
         })
     }
 
-    /// Blocks for at most `timeout` (`None`: until woken). Interrupted waits are not
-    /// errors: the loop simply runs its next iteration.
-    pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
-        events.clear();
-        match self.poller.wait(events, timeout) {
+    /// Blocks for at most `timeout` (`None`: until woken), waking the tasks whose I/O
+    /// became ready. Interrupted waits are not errors: the loop runs its next iteration.
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self.reactor.poll(timeout) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(e) => Err(e),
@@ -32,8 +31,8 @@ impl Driver {
 
     /// Wakes a `wait` in progress (or makes the next one return at once).
     pub(crate) fn notify(&self) {
-        // Failure here means the poller's own wake-up fd is gone, which only happens while
-        // the loop is being torn down; there is nobody left to wake.
-        let _ = self.poller.notify();
+        // Failure means the reactor's wake-up fd is gone, which only happens while the
+        // loop is being torn down: there is nobody left to wake.
+        let _ = self.reactor.notify();
     }
 }

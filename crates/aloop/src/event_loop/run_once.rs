@@ -70,9 +70,7 @@ impl LoopCore {
     }
 
     fn wait(&self, timeout: Option<Duration>) {
-        let mut events = self.events.borrow_mut();
-        if let Err(e) = self.shared.driver.wait(&mut events, timeout) {
-            drop(events);
+        if let Err(e) = self.shared.driver.wait(timeout) {
             self.call_exception_handler(&ExceptionContext::new(format!(
                 "polling for I/O failed: {e}"
             )));

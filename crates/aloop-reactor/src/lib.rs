@@ -32,7 +32,9 @@
 //! [`Async::new`] and the socket constructors use the thread's current reactor, set
 //! by [`Reactor::enter`] (the aloop event loop and [`Reactor::block_on`] do this);
 //! [`Async::with_reactor`] names one explicitly. With none current they return an
-//! `io::Error` saying so.
+//! `io::Error` saying so — unless the process opted into the background-driven
+//! [`Reactor::global`], which then serves threads with no current reactor (for use
+//! under tokio or other executors).
 //!
 //! ```
 //! use aloop_reactor::{Reactor, TcpListener, TcpStream};
@@ -57,6 +59,7 @@ mod async_io;
 mod block_on;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll_wait;
+mod global;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod inq;
 mod reactor;

@@ -290,13 +290,16 @@ impl Reactor {
         CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
     }
 
-    /// The current reactor, or an error saying how to get one.
+    /// The current reactor, else the global one if it was started, else an error
+    /// saying how to get one.
     pub(crate) fn current_or_err() -> io::Result<Reactor> {
-        Reactor::current().ok_or_else(|| {
-            io::Error::other(
-                "no aloop reactor on this thread: call Reactor::enter or run inside an aloop event loop",
-            )
-        })
+        Reactor::current()
+            .or_else(Reactor::global_if_started)
+            .ok_or_else(|| {
+                io::Error::other(
+                    "no aloop reactor on this thread: call Reactor::enter or run inside an aloop event loop",
+                )
+            })
     }
 
     /// Number of sources currently registered (for tests and diagnostics).

@@ -33,13 +33,14 @@ mod waiters;
 pub use barrier::{Barrier, BarrierWait, BrokenBarrierError};
 pub use condition::{CondAcquire, CondGuard, CondWait, Condition, ForeignGuardError};
 pub use event::{Event, EventWait};
-pub use lock::{Acquire, Lock, LockGuard};
+pub use lock::{Acquire, Lock, LockGuard, OwnedAcquire, OwnedLockGuard};
 pub use queue::{
     BaseQueue, Fifo, Get, Join, Lifo, LifoQueue, Priority, PriorityQueue, Put, Queue,
     QueueShutDown, Storage, TaskDoneError, TryGetError, TryPutError,
 };
 pub use semaphore::{
-    BoundedReleaseError, BoundedSemaphore, Semaphore, SemaphoreAcquire, SemaphorePermit,
+    BoundedReleaseError, BoundedSemaphore, OwnedSemaphoreAcquire, OwnedSemaphorePermit, Semaphore,
+    SemaphoreAcquire, SemaphorePermit,
 };
 
 #[cfg(test)]
@@ -53,6 +54,8 @@ mod assert_traits {
         send_sync::<Lock>();
         send_sync::<LockGuard<'static>>();
         send_sync::<Acquire<'static>>();
+        send_sync::<OwnedAcquire>();
+        send_sync::<OwnedLockGuard>();
         send_sync::<Event>();
         send_sync::<EventWait<'static>>();
         send_sync::<Condition>();
@@ -62,6 +65,8 @@ mod assert_traits {
         send_sync::<BoundedSemaphore>();
         send_sync::<SemaphorePermit<'static>>();
         send_sync::<SemaphoreAcquire<'static>>();
+        send_sync::<OwnedSemaphoreAcquire>();
+        send_sync::<OwnedSemaphorePermit>();
         send_sync::<Barrier>();
         send_sync::<BarrierWait<'static>>();
         send_sync::<Queue<String>>();

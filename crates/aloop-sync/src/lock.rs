@@ -3,9 +3,10 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::raw_semaphore::{RawAcquire, RawSemaphore};
+use crate::raw_semaphore::{RawAcquire, RawSemaphore, SemHandle};
 
 /// An async mutual-exclusion lock, asyncio's `Lock`.
 ///
@@ -63,6 +64,21 @@ impl Lock {
             .then(|| LockGuard { lock: self })
     }
 
+    /// Like [`acquire`](Lock::acquire), through an `Arc`: the future and the guard own
+    /// a reference to the lock, so they are `'static` and can be stored or sent freely.
+    pub fn acquire_owned(self: &Arc<Self>) -> OwnedAcquire {
+        OwnedAcquire {
+            raw: RawAcquire::new(ArcLock(self.clone())),
+        }
+    }
+
+    /// Like [`try_acquire`](Lock::try_acquire), returning an owned guard.
+    pub fn try_acquire_owned(self: &Arc<Self>) -> Option<OwnedLockGuard> {
+        self.raw
+            .try_acquire_single()
+            .then(|| OwnedLockGuard { lock: self.clone() })
+    }
+
     /// Whether the lock is held (including while being handed to a woken waiter).
     pub fn locked(&self) -> bool {
         self.raw.would_block()
@@ -109,6 +125,67 @@ impl fmt::Debug for LockGuard<'_> {
     }
 }
 
+/// Owned form of [`LockGuard`], from [`Lock::acquire_owned`]; releases when dropped.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedLockGuard {
+    lock: Arc<Lock>,
+}
+
+impl OwnedLockGuard {
+    /// The lock this guard holds.
+    pub fn lock(&self) -> &Arc<Lock> {
+        &self.lock
+    }
+}
+
+impl Drop for OwnedLockGuard {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.raw.release_single();
+    }
+}
+
+impl fmt::Debug for OwnedLockGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedLockGuard").finish_non_exhaustive()
+    }
+}
+
+/// Lets the owned acquire future reach the counter inside the `Arc`.
+struct ArcLock(Arc<Lock>);
+
+impl SemHandle for ArcLock {
+    fn sem(&self) -> &RawSemaphore {
+        &self.0.raw
+    }
+}
+
+/// Future returned by [`Lock::acquire_owned`]; resolves to an [`OwnedLockGuard`].
+/// Dropping it mid-wait behaves as for [`Acquire`].
+#[must_use = "futures do nothing unless polled"]
+pub struct OwnedAcquire {
+    raw: RawAcquire<ArcLock>,
+}
+
+impl Future for OwnedAcquire {
+    type Output = OwnedLockGuard;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedLockGuard> {
+        match self.raw.poll_acquire(cx) {
+            Poll::Ready(()) => Poll::Ready(OwnedLockGuard {
+                lock: self.raw.handle().0.clone(),
+            }),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl fmt::Debug for OwnedAcquire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedAcquire").finish_non_exhaustive()
+    }
+}
+
 /// Future returned by [`Lock::acquire`]; resolves to a [`LockGuard`].
 ///
 /// Dropping it before completion gives up its place in line (and passes the lock on if
@@ -116,7 +193,7 @@ impl fmt::Debug for LockGuard<'_> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Acquire<'a> {
     lock: &'a Lock,
-    raw: RawAcquire<'a>,
+    raw: RawAcquire<&'a RawSemaphore>,
 }
 
 impl<'a> Future for Acquire<'a> {

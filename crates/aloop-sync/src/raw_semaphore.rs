@@ -178,31 +178,49 @@ enum AcqState {
     Done,
 }
 
+/// Something that leads to a `RawSemaphore`: a borrow, or an `Arc` of its owner for the
+/// owned (`'static`) acquire futures.
+pub(crate) trait SemHandle {
+    fn sem(&self) -> &RawSemaphore;
+}
+
+impl SemHandle for &RawSemaphore {
+    fn sem(&self) -> &RawSemaphore {
+        self
+    }
+}
+
 /// The acquire state machine shared by the lock and semaphore futures.
-pub(crate) struct RawAcquire<'a> {
-    sem: &'a RawSemaphore,
+pub(crate) struct RawAcquire<H: SemHandle> {
+    handle: H,
     state: AcqState,
 }
 
-impl<'a> RawAcquire<'a> {
-    pub(crate) fn new(sem: &'a RawSemaphore) -> Self {
+impl<H: SemHandle> RawAcquire<H> {
+    pub(crate) fn new(handle: H) -> Self {
         RawAcquire {
-            sem,
+            handle,
             state: AcqState::Idle,
         }
+    }
+
+    /// The handle this future acquires through.
+    pub(crate) fn handle(&self) -> &H {
+        &self.handle
     }
 
     /// Polls for one permit. After `Ready` the caller owns the permit; a spent future
     /// stays `Pending` rather than hand out a second permit.
     pub(crate) fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let sem = self.handle.sem();
         match self.state {
             AcqState::Idle => {
-                if self.sem.try_acquire() {
+                if sem.try_acquire() {
                     self.state = AcqState::Done;
                     return Poll::Ready(());
                 }
-                let mut list = lock(&self.sem.waiters);
-                let mut s = self.sem.state.load(Ordering::Relaxed);
+                let mut list = lock(&sem.waiters);
+                let mut s = sem.state.load(Ordering::Relaxed);
                 // Under the mutex nobody else can touch WAITERS: either grab a permit
                 // that appeared meanwhile or announce ourselves and queue.
                 while s & WAITERS == 0 {
@@ -211,8 +229,7 @@ impl<'a> RawAcquire<'a> {
                     } else {
                         (s | WAITERS, Ordering::Relaxed)
                     };
-                    match self
-                        .sem
+                    match sem
                         .state
                         .compare_exchange_weak(s, new, ordering, Ordering::Relaxed)
                     {
@@ -229,7 +246,7 @@ impl<'a> RawAcquire<'a> {
                 Poll::Pending
             }
             AcqState::Waiting(key) => {
-                let mut list = lock(&self.sem.waiters);
+                let mut list = lock(&sem.waiters);
                 if list.node(key).data {
                     list.remove(key);
                     self.state = AcqState::Done;
@@ -244,19 +261,20 @@ impl<'a> RawAcquire<'a> {
     }
 }
 
-impl Drop for RawAcquire<'_> {
+impl<H: SemHandle> Drop for RawAcquire<H> {
     fn drop(&mut self) {
         let AcqState::Waiting(key) = self.state else {
             return;
         };
-        let mut list = lock(&self.sem.waiters);
+        let sem = self.handle.sem();
+        let mut list = lock(&sem.waiters);
         let waker = if list.remove(key) {
             // We were handed a permit we will never use: pass it on. It was granted by
             // a successful release, so the bound cannot refuse it back.
-            self.sem.release_locked(&mut list).ok().flatten()
+            sem.release_locked(&mut list).ok().flatten()
         } else {
             if list.is_empty() {
-                self.sem.state.fetch_and(!WAITERS, Ordering::Relaxed);
+                sem.state.fetch_and(!WAITERS, Ordering::Relaxed);
             }
             None
         };

@@ -4,9 +4,10 @@ use std::error::Error;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::raw_semaphore::{RawAcquire, RawSemaphore, MAX_PERMITS};
+use crate::raw_semaphore::{RawAcquire, RawSemaphore, SemHandle, MAX_PERMITS};
 
 /// Error of [`BoundedSemaphore::release`]: the release would raise the count above the
 /// initial value (asyncio's `ValueError`).
@@ -73,6 +74,19 @@ impl Semaphore {
             raw: &self.raw,
             bounded: false,
         })
+    }
+
+    /// Like [`acquire`](Semaphore::acquire), through an `Arc`: the future and the permit
+    /// are `'static`.
+    pub fn acquire_owned(self: &Arc<Self>) -> OwnedSemaphoreAcquire {
+        OwnedSemaphoreAcquire::new(SemOwner::Plain(self.clone()))
+    }
+
+    /// Like [`try_acquire`](Semaphore::try_acquire), returning an owned permit.
+    pub fn try_acquire_owned(self: &Arc<Self>) -> Option<OwnedSemaphorePermit> {
+        self.raw
+            .try_acquire()
+            .then(|| OwnedSemaphorePermit::new(SemOwner::Plain(self.clone())))
     }
 
     /// Adds a permit, waking the first waiter if any (it may exceed the initial value).
@@ -142,6 +156,19 @@ impl BoundedSemaphore {
         })
     }
 
+    /// Like [`acquire`](BoundedSemaphore::acquire), through an `Arc`: the future and the
+    /// permit are `'static`.
+    pub fn acquire_owned(self: &Arc<Self>) -> OwnedSemaphoreAcquire {
+        OwnedSemaphoreAcquire::new(SemOwner::Bounded(self.clone()))
+    }
+
+    /// Like [`try_acquire`](BoundedSemaphore::try_acquire), returning an owned permit.
+    pub fn try_acquire_owned(self: &Arc<Self>) -> Option<OwnedSemaphorePermit> {
+        self.raw
+            .try_acquire()
+            .then(|| OwnedSemaphorePermit::new(SemOwner::Bounded(self.clone())))
+    }
+
     /// Returns a permit; fails if the count is already at the initial value.
     pub fn release(&self) -> Result<(), BoundedReleaseError> {
         self.raw.release().map_err(|_| BoundedReleaseError)
@@ -200,7 +227,7 @@ impl fmt::Debug for SemaphorePermit<'_> {
 /// Future returned by `acquire` on either semaphore; resolves to a [`SemaphorePermit`].
 #[must_use = "futures do nothing unless polled"]
 pub struct SemaphoreAcquire<'a> {
-    raw: RawAcquire<'a>,
+    raw: RawAcquire<&'a RawSemaphore>,
     sem: &'a RawSemaphore,
     bounded: bool,
 }
@@ -229,5 +256,92 @@ impl<'a> Future for SemaphoreAcquire<'a> {
 impl fmt::Debug for SemaphoreAcquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreAcquire").finish_non_exhaustive()
+    }
+}
+
+/// Owner of a semaphore for the owned permit and future.
+#[derive(Clone)]
+enum SemOwner {
+    Plain(Arc<Semaphore>),
+    Bounded(Arc<BoundedSemaphore>),
+}
+
+impl SemHandle for SemOwner {
+    fn sem(&self) -> &RawSemaphore {
+        match self {
+            SemOwner::Plain(s) => &s.raw,
+            SemOwner::Bounded(s) => &s.raw,
+        }
+    }
+}
+
+/// Owned form of [`SemaphorePermit`], from `acquire_owned`; released when dropped.
+#[must_use = "the permit is released as soon as it is dropped"]
+pub struct OwnedSemaphorePermit {
+    owner: SemOwner,
+    /// Cleared by `forget`: the permit stays out, only the `Arc` is dropped.
+    release: bool,
+}
+
+impl OwnedSemaphorePermit {
+    fn new(owner: SemOwner) -> Self {
+        OwnedSemaphorePermit {
+            owner,
+            release: true,
+        }
+    }
+
+    /// Keeps the permit acquired without a guard (asyncio-style manual `release`).
+    pub fn forget(mut self) {
+        self.release = false;
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        if self.release {
+            // As for `SemaphorePermit`: only a hand-made over-release can be refused.
+            let _ = self.owner.sem().release();
+        }
+    }
+}
+
+impl fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedSemaphorePermit")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Future returned by `acquire_owned` on either semaphore; resolves to an
+/// [`OwnedSemaphorePermit`]. Dropping it mid-wait behaves as for [`SemaphoreAcquire`].
+#[must_use = "futures do nothing unless polled"]
+pub struct OwnedSemaphoreAcquire {
+    raw: RawAcquire<SemOwner>,
+}
+
+impl OwnedSemaphoreAcquire {
+    fn new(owner: SemOwner) -> Self {
+        OwnedSemaphoreAcquire {
+            raw: RawAcquire::new(owner),
+        }
+    }
+}
+
+impl Future for OwnedSemaphoreAcquire {
+    type Output = OwnedSemaphorePermit;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedSemaphorePermit> {
+        match self.raw.poll_acquire(cx) {
+            Poll::Ready(()) => Poll::Ready(OwnedSemaphorePermit::new(self.raw.handle().clone())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl fmt::Debug for OwnedSemaphoreAcquire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedSemaphoreAcquire")
+            .finish_non_exhaustive()
     }
 }

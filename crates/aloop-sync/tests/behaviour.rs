@@ -356,3 +356,44 @@ fn failed_try_acquire_does_not_release_the_holder() {
     assert!(bsem.try_acquire().is_none());
     assert_eq!(bsem.value(), 0);
 }
+
+#[test]
+fn owned_guards_and_permits() {
+    let lock = Arc::new(Lock::new());
+    let g = lock.try_acquire_owned().unwrap();
+    assert!(lock.try_acquire_owned().is_none());
+    let mut waiter = lock.acquire_owned();
+    assert!(poll_once(&mut waiter).is_pending());
+    drop(g); // handed to `waiter`
+    assert!(Arc::ptr_eq(
+        match &poll_once(&mut waiter) {
+            Poll::Ready(g) => g.lock(),
+            Poll::Pending => panic!("handed over"),
+        },
+        &lock
+    ));
+    // The guard made by that poll was dropped with the match: the lock is free again.
+    assert!(!lock.locked());
+    drop(waiter);
+    assert_eq!(Arc::strong_count(&lock), 1, "no Arc leaked");
+
+    let sem = Arc::new(Semaphore::new(2));
+    let p = sem.try_acquire_owned().unwrap();
+    let q = futures_executor::block_on(sem.acquire_owned());
+    assert!(sem.locked());
+    p.forget();
+    drop(q);
+    assert_eq!(sem.value(), 1, "the forgotten permit stays out");
+    sem.release();
+    assert_eq!(sem.value(), 2);
+    assert_eq!(Arc::strong_count(&sem), 1);
+
+    let bsem = Arc::new(BoundedSemaphore::new(1));
+    let p = bsem.try_acquire_owned().unwrap();
+    let mut w = bsem.acquire_owned();
+    assert!(poll_once(&mut w).is_pending());
+    drop(w); // cancelled while queued
+    drop(p);
+    assert_eq!(bsem.value(), 1);
+    assert!(bsem.release().is_err());
+}

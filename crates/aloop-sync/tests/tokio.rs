@@ -109,3 +109,31 @@ async fn event_condition_semaphore_barrier_under_tokio() {
     indices.sort_unstable();
     assert_eq!(indices, [0, 1, 2]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owned_guards_move_into_spawned_tasks() {
+    let lock = Arc::new(Lock::new());
+    let sem = Arc::new(Semaphore::new(2));
+    let guard = lock.acquire_owned().await;
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (lock, sem, in_flight) = (lock.clone(), sem.clone(), in_flight.clone());
+            tokio::spawn(async move {
+                let permit = sem.acquire_owned().await;
+                assert!(in_flight.fetch_add(1, Ordering::SeqCst) < 2);
+                let g = lock.acquire_owned().await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                drop(g);
+                drop(permit);
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    drop(guard); // let the tasks through one by one
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(!lock.locked());
+    assert_eq!(sem.value(), 2);
+}

@@ -25,11 +25,11 @@ use crate::sys;
 /// the `Async` is dropped (before the inner object closes the fd).
 ///
 /// Readiness is a flag per direction, set by the reactor and cleared only when an
-/// operation returns `WouldBlock` (or, on stream fds, when a short read/write proves
-/// the kernel buffer was drained/filled). So do I/O through [`read_with`] /
-/// [`write_with`] (or the `AsyncRead`/`AsyncWrite` impls), not by calling
-/// `get_ref()` after [`readable`]: `readable()` resolves at once while the flag is
-/// set, and only those methods clear it.
+/// operation returns `WouldBlock` (or, on stream fds, when a short write proves the
+/// send buffer full). So do I/O through [`read_with`] / [`write_with`] (or the
+/// `AsyncRead`/`AsyncWrite` impls), not by calling `get_ref()` after [`readable`]:
+/// `readable()` resolves at once while the flag is set, and only those methods
+/// clear it.
 ///
 /// [`read_with`]: Async::read_with
 /// [`write_with`]: Async::write_with

@@ -2,20 +2,26 @@
 //! The event loop in the `aloop` crate is the real driver; this one exists so the
 //! reactor can be used (and tested) on its own.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, ThreadId};
+use std::thread;
 use std::time::Duration;
 
 use crate::reactor::Reactor;
 
+thread_local! {
+    /// The `Signal` of the `block_on` running on this thread (null if none), so a
+    /// wake can tell "on the driver's thread" with one TLS read.
+    static DRIVER: Cell<*const Signal> = const { Cell::new(std::ptr::null()) };
+}
+
 /// The waker handed to the driven future.
 struct Signal {
     reactor: Reactor,
-    thread: ThreadId,
     /// Set by any wake since the driver last polled the future.
     woken: AtomicBool,
     /// Set while the driver may block in `Reactor::poll`.
@@ -32,7 +38,10 @@ impl Wake for Signal {
         // A wake on the driver's own thread happens either while the future is
         // being polled or while the reactor delivers events: in both cases the
         // driver checks `woken` before it blocks, so no notify (a syscall) is needed.
-        if thread::current().id() != self.thread && self.sleeping.load(Ordering::SeqCst) {
+        let on_driver = DRIVER
+            .try_with(|d| std::ptr::eq(d.get(), Arc::as_ptr(self)))
+            .unwrap_or(false);
+        if !on_driver && self.sleeping.load(Ordering::SeqCst) {
             // Ignoring the error: notify fails only if the poller's eventfd is gone,
             // and then there is no blocked poll to wake.
             let _ = self.reactor.notify();
@@ -73,10 +82,10 @@ impl Reactor {
         let _enter = self.enter();
         let signal = Arc::new(Signal {
             reactor: self.clone(),
-            thread: thread::current().id(),
             woken: AtomicBool::new(false),
             sleeping: AtomicBool::new(false),
         });
+        let _driver = DriverGuard(DRIVER.with(|d| d.replace(Arc::as_ptr(&signal))));
         let waker = Waker::from(signal.clone());
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
@@ -101,5 +110,15 @@ impl Reactor {
                 thread::sleep(Duration::from_millis(1));
             }
         }
+    }
+}
+
+/// Restores the previous `DRIVER` (nested `block_on`) when `block_on` returns or
+/// unwinds.
+struct DriverGuard(*const Signal);
+
+impl Drop for DriverGuard {
+    fn drop(&mut self) {
+        let _ = DRIVER.try_with(|d| d.set(self.0));
     }
 }

@@ -19,10 +19,19 @@
 //!   poller nor a lock (readiness is one atomic word per direction);
 //! * on `WouldBlock`, readiness is cleared with one compare-and-swap that fails if an
 //!   event arrived meanwhile, so a racing wake-up is never lost;
-//! * on stream sockets and pipes a *short* read (`0 < n < buf.len()`) proves the
-//!   receive buffer was drained, and new data produces a new edge, so readiness is
-//!   cleared right away: the next read waits for the edge instead of paying for a
-//!   `WouldBlock` syscall. Likewise a short write clears writability.
+//! * a TCP read on Linux is a `recvmsg` with `TCP_INQ`, which also reports how many
+//!   bytes are still queued; when none are, readiness is cleared right away (even if
+//!   the read filled the buffer exactly), so the next read waits for the next edge
+//!   instead of paying for a `WouldBlock` syscall. A queued end-of-stream counts as
+//!   "something left", so EOF is never missed. (A plain short read proves nothing:
+//!   a FIN or reset may be queued behind the data with no edge to follow.)
+//! * a short write on a stream fd means the send buffer is full, so write readiness
+//!   is cleared at once; freed space produces a new edge.
+//!
+//! On Linux, waiting is one `epoll_wait` on the poller's epoll fd and `notify` writes
+//! an edge-triggered eventfd (polling's own `wait` costs five syscalls); measured on
+//! a 1 KiB loopback echo: 6 syscalls per round trip (2 `recvmsg`, 2 `sendto`, 2
+//! `epoll_wait`).
 //!
 //! Where the poller has no edge mode (polling's `poll(2)`/event-port backends) the
 //! reactor falls back to oneshot registration, re-armed only when a task waits.

@@ -238,3 +238,61 @@ impl Registration {
         self.source.snapshot(dir)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::unix::io::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+    use std::time::Duration;
+
+    use super::*;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The oneshot fallback (used where the poller has no edge mode) is exercised
+    /// here on epoll, which supports it too: each wait re-arms, each event disarms,
+    /// and a second wait after a delivered event still works.
+    #[test]
+    fn oneshot_fallback_rearms_per_wait() {
+        let reactor = Reactor::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let source = reactor
+            .register(a.as_raw_fd(), Mode::Oneshot, true, (true, true))
+            .unwrap();
+        let reg = Registration {
+            reactor: reactor.clone(),
+            source,
+        };
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut buf = [0u8; 8];
+        for round in 0..3u8 {
+            let r = reg.poll_io(Dir::Read, &mut cx, || (&a).read(&mut buf), |_| false);
+            assert!(r.is_pending(), "round {round}: nothing to read yet");
+            b.write_all(&[round]).unwrap();
+            assert_eq!(reactor.poll(Some(Duration::from_secs(30))).unwrap(), 1);
+            assert_eq!(count.0.load(Ordering::SeqCst), round as usize + 1);
+            match reg.poll_io(Dir::Read, &mut cx, || (&a).read(&mut buf), |_| false) {
+                Poll::Ready(Ok(1)) => assert_eq!(buf[0], round),
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+        // Disarmed after the last event and nobody waiting: nothing reported.
+        b.write_all(b"x").unwrap();
+        assert_eq!(reactor.poll(Some(Duration::ZERO)).unwrap(), 0);
+        drop(reg);
+        assert_eq!(reactor.source_count(), 0);
+    }
+}

@@ -1,6 +1,6 @@
 //! Loom models of the hand-off paths under cancellation: every interleaving of a lock
-//! release racing a waiter that is dropped mid-wait, and of queue gets/puts racing
-//! cancelled gets/puts. Run with
+//! release racing a waiter that is dropped mid-wait, of a condition notification racing
+//! a waiter that is dropped, and of queue gets/puts racing cancelled gets/puts. Run with
 //! `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=/work/target-loom-sync cargo test -p aloop-sync --release --test loom`.
 #![cfg(loom)]
 
@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use aloop_sync::{Lock, Queue};
+use aloop_sync::{Condition, Lock, Queue};
 use futures_util::task::noop_waker;
 use loom::future::block_on;
 use loom::sync::Arc;
@@ -142,5 +142,39 @@ fn queue_cancelled_putter_releases_slot() {
         };
         assert_eq!(got, want);
         assert!(q.empty());
+    });
+}
+
+/// `notify(1)` may pick a waiter that is then dropped: the notification passes on, so the
+/// remaining waiter still sees the predicate become true.
+#[test]
+fn condition_notification_passes_on_from_cancelled_waiter() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    model(|| {
+        let cond = Arc::new(Condition::new());
+        let flag = Arc::new(AtomicBool::new(false));
+
+        let (c1, f1) = (cond.clone(), flag.clone());
+        let waiter = thread::spawn(move || {
+            block_on(async {
+                let g = c1.acquire().await;
+                let _g = g.wait_for(|| f1.load(Ordering::Relaxed)).await;
+            });
+        });
+        let c2 = cond.clone();
+        let cancelled = thread::spawn(move || {
+            let g = block_on(c2.acquire());
+            let mut wait = g.wait();
+            let _ = poll_once(&mut wait); // queues and releases the lock; then dropped
+        });
+
+        block_on(async {
+            let g = cond.acquire().await;
+            flag.store(true, Ordering::Relaxed);
+            g.notify(1);
+        });
+        cancelled.join().unwrap();
+        waiter.join().unwrap();
+        assert!(!cond.locked());
     });
 }

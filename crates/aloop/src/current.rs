@@ -130,7 +130,9 @@ pub fn current_task() -> Result<Option<AnyTask>, NoRunningLoop> {
     if running_core().is_none() {
         return Err(NoRunningLoop);
     }
-    Ok(CURRENT_TASK.with(|c| c.borrow().clone()).map(AnyTask::from_core))
+    Ok(CURRENT_TASK
+        .with(|c| c.borrow().clone())
+        .map(AnyTask::from_core))
 }
 
 /// Records that the current task is now waiting on `target`, so that cancelling the task

@@ -31,6 +31,7 @@ mod current;
 mod error;
 mod event_loop;
 mod exception;
+mod executor;
 mod handle;
 mod loop_handle;
 mod promise;
@@ -46,6 +47,9 @@ pub use error::{
 };
 pub use event_loop::{new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
+pub use executor::{
+    to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
+};
 pub use handle::{Handle, TimerHandle};
 pub use loop_handle::{LoopHandle, ThreadsafeFuture};
 pub use promise::Promise;

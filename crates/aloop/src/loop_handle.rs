@@ -67,6 +67,37 @@ impl LoopHandle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_with(move || future)
+    }
+
+    /// Like [`LoopHandle::spawn`], for futures that are not `Send`: `make` is sent to the
+    /// loop and called there, so the future it builds may use `create_task`, hold
+    /// `Rc`s, and so on. Only the output must be `Send`.
+    ///
+    /// ```
+    /// let lp = aloop::new_event_loop();
+    /// let handle = lp.handle();
+    /// let worker = std::thread::spawn(move || {
+    ///     let out = handle
+    ///         .spawn_with(|| async {
+    ///             let shared = std::rc::Rc::new(20); // !Send is fine here
+    ///             let t = aloop::create_task(async { 22 });
+    ///             *shared + t.await.unwrap()
+    ///         })
+    ///         .unwrap()
+    ///         .wait();
+    ///     handle.stop().unwrap();
+    ///     out
+    /// });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(worker.join().unwrap().unwrap(), 42);
+    /// ```
+    pub fn spawn_with<M, F>(&self, make: M) -> Result<ThreadsafeFuture<F::Output>, LoopClosed>
+    where
+        M: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
         let slot = Arc::new(Slot::default());
         let result_slot = slot.clone();
         let cancel_slot = slot.clone();
@@ -78,7 +109,7 @@ impl LoopHandle {
             let task = crate::task::spawn_on(
                 &core,
                 Cancellable {
-                    future,
+                    future: make(),
                     slot: cancel_slot,
                 },
             );

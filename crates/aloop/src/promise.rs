@@ -141,7 +141,6 @@ impl<T: 'static> Promise<T> {
         waiters.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
         before != waiters.len()
     }
-
 }
 
 impl<T: Clone + 'static> Future for Promise<T> {

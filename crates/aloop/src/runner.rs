@@ -52,10 +52,17 @@ where
     if current::running_core().is_some() {
         return Err(RunError::AnotherLoopRunning);
     }
-    let lp = EventLoop::try_new()
-        .map_err(|e| RunError::Task(TaskError::Panicked(crate::PanicPayload::new(Box::new(e.to_string())))))?;
+    let lp = EventLoop::try_new().map_err(|e| {
+        RunError::Task(TaskError::Panicked(crate::PanicPayload::new(Box::new(
+            e.to_string(),
+        ))))
+    })?;
     let result = lp.run_until_complete(future);
     cancel_all_tasks(&lp.core);
+    // asyncio.run waits for jobs still running in the default executor.
+    if let Some(pool) = lp.core.default_executor.take() {
+        pool.shutdown(true, false);
+    }
     let _ = lp.close();
     result
 }

@@ -2,17 +2,18 @@
 //!
 //! A sleep stores the task's waker in the wheel itself, so sleeping costs no allocation
 //! beyond the wheel's slab; dropping the future (e.g. on cancellation) removes the timer.
+//! It names its loop by id rather than holding it, so `Sleep` is `Send` and may sit in a
+//! future handed to `LoopHandle::spawn`.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use aloop_timer::TimerKey;
 
 use crate::current;
-use crate::event_loop::core::{LoopCore, TimerEntry};
+use crate::event_loop::core::TimerEntry;
 
 enum State {
     /// Not polled yet.
@@ -20,7 +21,10 @@ enum State {
     /// `sleep(ZERO)`: yielded once, ready on the next poll.
     Yielded,
     /// Waiting for the timer.
-    Armed { core: Rc<LoopCore>, key: TimerKey },
+    Armed {
+        loop_id: usize,
+        key: TimerKey,
+    },
     Done,
 }
 
@@ -90,25 +94,31 @@ impl Future for Sleep {
                 let core = current::running_core()
                     .expect("aloop::sleep must be awaited inside a running aloop event loop");
                 let key = core.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
-                this.state = State::Armed { core, key };
+                this.state = State::Armed {
+                    loop_id: core.shared.id,
+                    key,
+                };
                 Poll::Pending
             }
             State::Yielded | State::Done => {
                 this.state = State::Done;
                 Poll::Ready(())
             }
-            State::Armed { core, key } => {
-                if !core.timers.borrow().contains(*key) {
+            State::Armed { loop_id, key } => {
+                let (loop_id, key) = (*loop_id, *key);
+                let core = current::running_core()
+                    .filter(|core| core.shared.id == loop_id)
+                    .expect("aloop::sleep polled outside the event loop it started on");
+                if !core.timers.borrow().contains(key) {
                     this.state = State::Done;
                     return Poll::Ready(());
                 }
                 // Polled again before the deadline (e.g. inside a select): make sure the
                 // wheel holds the waker of the current poll.
-                let core = core.clone();
-                core.cancel_timer(*key);
+                core.cancel_timer(key);
                 let deadline = this.deadline.unwrap_or_else(Instant::now);
                 let key = core.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
-                this.state = State::Armed { core, key };
+                this.state = State::Armed { loop_id, key };
                 Poll::Pending
             }
         }
@@ -117,8 +127,12 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let State::Armed { core, key } = &self.state {
-            core.cancel_timer(*key);
+        if let State::Armed { loop_id, key } = self.state {
+            // Off the loop's thread, or after it stopped, the entry stays until it fires
+            // or the loop closes; waking a finished task then does nothing.
+            if let Some(core) = current::running_core().filter(|c| c.shared.id == loop_id) {
+                core.cancel_timer(key);
+            }
         }
     }
 }

@@ -127,6 +127,7 @@ pub(crate) struct LoopCore {
     pub(crate) exception_handler: RefCell<Option<ExceptionHandler>>,
     pub(crate) tasks: RefCell<TaskRegistry>,
     pub(crate) iteration: Cell<u64>,
+    pub(crate) default_executor: RefCell<Option<aloop_blocking::ThreadPoolExecutor>>,
     pub(crate) self_weak: Weak<LoopCore>,
 }
 
@@ -151,6 +152,7 @@ impl LoopCore {
             exception_handler: RefCell::new(None),
             tasks: RefCell::new(TaskRegistry::default()),
             iteration: Cell::new(0),
+            default_executor: RefCell::new(None),
             self_weak: weak.clone(),
         }))
     }
@@ -176,9 +178,8 @@ impl LoopCore {
         match handler {
             None => default_exception_handler(context),
             Some(handler) => {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    handler(context)
-                }));
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(context)));
                 if let Err(payload) = outcome {
                     default_exception_handler(&ExceptionContext {
                         message: format!(

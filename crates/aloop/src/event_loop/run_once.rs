@@ -190,6 +190,11 @@ impl LoopCore {
         while let Some(item) = self.shared.pop() {
             drop(item);
         }
+        // As asyncio's close(): the default pool stops taking work; running jobs finish
+        // on their own without the loop waiting for them.
+        if let Some(pool) = self.default_executor.take() {
+            pool.shutdown(false, false);
+        }
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct CallbackCell<F> {
 }
 
 impl<F: FnOnce() + 'static> CallbackCell<F> {
-    pub(crate) fn new(f: F) -> Rc<dyn Callback> {
+    pub(crate) fn new_rc(f: F) -> Rc<dyn Callback> {
         Rc::new(CallbackCell {
             cancelled: Cell::new(false),
             callback: Cell::new(Some(f)),

@@ -27,8 +27,10 @@ enum State<T> {
 /// in one list, so a woken task and a callback run in the order they were added.
 enum Waiter<T> {
     Waker(Waker),
-    Callback(u64, Box<dyn FnOnce(&Promise<T>)>),
+    Callback(u64, DoneCallback<T>),
 }
+
+type DoneCallback<T> = Box<dyn FnOnce(&Promise<T>)>;
 
 struct PromiseCore<T> {
     state: RefCell<State<T>>,
@@ -178,12 +180,12 @@ impl<T: 'static> PromiseCore<T> {
         true
     }
 
-    fn schedule_callback(&self, callback: Box<dyn FnOnce(&Promise<T>)>) {
+    fn schedule_callback(&self, callback: DoneCallback<T>) {
         let (Some(core), Some(inner)) = (self.core.upgrade(), self.me.upgrade()) else {
             return;
         };
         let me = Promise { inner };
-        core.push_ready(Ready::Callback(CallbackCell::new(move || callback(&me))));
+        core.push_ready(Ready::Callback(CallbackCell::new_rc(move || callback(&me))));
     }
 
     fn schedule_waiters(&self) {

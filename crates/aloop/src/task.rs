@@ -120,7 +120,7 @@ impl<T: 'static> TaskCore<T> {
         if let Some(core) = core {
             for (_, cb) in callbacks {
                 let task = Task { core: self.clone() };
-                core.push_ready(Ready::Callback(CallbackCell::new(move || cb(&task))));
+                core.push_ready(Ready::Callback(CallbackCell::new_rc(move || cb(&task))));
             }
         }
     }
@@ -377,7 +377,9 @@ impl<T: 'static> Task<T> {
                 let task = Task {
                     core: self.core.clone(),
                 };
-                core.push_ready(Ready::Callback(CallbackCell::new(move || callback(&task))));
+                core.push_ready(Ready::Callback(CallbackCell::new_rc(move || {
+                    callback(&task)
+                })));
             }
         } else {
             self.core

@@ -115,7 +115,7 @@ impl LoopRef {
     /// queued (FIFO). Fails on a closed loop.
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Result<Handle, LoopClosed> {
         self.check_open()?;
-        let cell = CallbackCell::new(callback);
+        let cell = CallbackCell::new_rc(callback);
         self.core.push_ready(Ready::Callback(cell.clone()));
         Ok(Handle { callback: cell })
     }
@@ -138,7 +138,7 @@ impl LoopRef {
         callback: impl FnOnce() + 'static,
     ) -> Result<TimerHandle, LoopClosed> {
         self.check_open()?;
-        let cell = CallbackCell::new(callback);
+        let cell = CallbackCell::new_rc(callback);
         let key = self
             .core
             .insert_timer(when, TimerEntry::Callback(cell.clone()));

@@ -49,7 +49,7 @@ impl LoopCore {
         while let Some(item) = self.shared.pop() {
             let ready = match item {
                 Remote::Task(runnable) => Ready::Task(runnable),
-                Remote::Callback(f) => Ready::Callback(CallbackCell::new(f)),
+                Remote::Callback(f) => Ready::Callback(CallbackCell::new_rc(f)),
                 Remote::Stop => Ready::Stop,
             };
             self.push_ready(ready);

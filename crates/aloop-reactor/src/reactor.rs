@@ -102,6 +102,11 @@ thread_local! {
 /// [`Reactor::enter`]. Dropping restores the previously current reactor, if any.
 ///
 /// Not `Send`: it must be dropped on the thread that created it.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<aloop_reactor::EnterGuard>();
+/// ```
 #[must_use = "the reactor stops being current as soon as the guard is dropped"]
 pub struct EnterGuard {
     prev: Option<Reactor>,

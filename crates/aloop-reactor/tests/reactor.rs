@@ -33,6 +33,19 @@ fn flag_waker() -> (Arc<Flag>, Waker) {
 }
 
 #[test]
+fn handles_and_sockets_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Reactor>();
+    assert_send_sync::<Registration>();
+    assert_send_sync::<Async<StdUnixStream>>();
+    assert_send_sync::<aloop_reactor::TcpStream>();
+    assert_send_sync::<TcpListener>();
+    assert_send_sync::<UdpSocket>();
+    assert_send_sync::<UnixStream>();
+    assert_send_sync::<aloop_reactor::UnixListener>();
+}
+
+#[test]
 fn notify_from_another_thread_wakes_a_blocking_poll() {
     watchdog(|| {
         let reactor = Reactor::new().unwrap();

@@ -80,28 +80,25 @@ impl<S: Storage> Inner<S> {
 
     /// Gives `item` to the first waiting getter, or stores it.
     fn deliver(&mut self, item: S::Item, wake: &mut WakeSet) {
-        if self.getters.is_empty() {
-            self.storage.push(item);
-            return;
-        }
-        let mut item = Some(item);
-        if let Some(waker) = self.getters.notify_front(|slot| {
-            if let Some(item) = item.take() {
-                *slot = GetSlot::Item(item);
+        match self.getters.pop_front() {
+            Some(key) => {
+                let node = self.getters.node_mut(key);
+                node.data = GetSlot::Item(item);
+                wake.push(node.waker.take());
+                self.earmarked += 1;
             }
-        }) {
-            self.earmarked += 1;
-            wake.push(waker);
+            None => self.storage.push(item),
         }
     }
 
     /// Promises freed slots to waiting putters, oldest first.
     fn grant_putters(&mut self, maxsize: usize, wake: &mut WakeSet) {
-        while !self.putters.is_empty() && self.qsize() + self.reserved < maxsize {
-            if let Some(waker) = self.putters.notify_front(|slot| *slot = PutSlot::Granted) {
-                self.reserved += 1;
-                wake.push(waker);
-            }
+        while self.qsize() + self.reserved < maxsize {
+            let Some(waker) = self.putters.notify_front(|slot| *slot = PutSlot::Granted) else {
+                break;
+            };
+            self.reserved += 1;
+            wake.push(waker);
         }
     }
 

@@ -19,6 +19,7 @@
 //!   its lock; over-release of a [`BoundedSemaphore`], a surplus `task_done`, a broken
 //!   [`Barrier`] and a shut-down queue are `Err` values implementing `std::error::Error`.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod barrier;
 mod condition;

@@ -278,7 +278,8 @@ impl<T> JobFuture<T> {
 
     /// Blocks the current thread until the job is done and returns its
     /// outcome. Do not call it on an event loop's thread (it blocks the
-    /// loop); await the future there instead.
+    /// loop); await the future there instead. As in Python, a job waiting for
+    /// another job of its own pool deadlocks if every worker does so.
     pub fn wait(mut self) -> Result<T, JobError> {
         let st = self.shared().state.load(Ordering::Acquire);
         if is_terminal(st) {

@@ -90,14 +90,15 @@ impl ThreadPoolExecutor {
             return Err(SubmitError::Shutdown);
         }
         let (job, fut) = new_job(f);
+        let claimed = s.claim_idle();
         if s.tx.send(Msg::Job(job)).is_err() {
             // Unreachable: the pool owns the receiver. Dropping `fut` cancels.
             return Err(SubmitError::Shutdown);
         }
         // Pairs with the fences in a retiring worker and in `shutdown`: we
-        // see their writes to `idle`/`shutdown`, or they see our job.
+        // see their writes to `live`/`shutdown`, or they see our job.
         fence(Ordering::SeqCst);
-        let grown = s.maybe_grow();
+        let grown = if claimed { Ok(()) } else { s.maybe_grow() };
         if s.shutdown.load(Ordering::Relaxed) {
             // Raced with a shutdown that may not see the job: withdraw it
             // unless a worker already took it.

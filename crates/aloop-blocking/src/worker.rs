@@ -13,13 +13,16 @@
 //! (which could leave a job waiting behind a blocked one while the pool is
 //! below `max_workers`). Both counters share one atomic word.
 //!
-//! Races between a submitter and a retiring worker (or a shutdown) are closed
-//! with the "store; SeqCst fence; load" pattern on both sides: a submitter
-//! enqueues, fences, then reads the idle word and the shutdown flag; a
-//! retiring worker lowers the idle word and `live`, fences, then looks at the
-//! queue; a shutdown raises its flag, fences, then enqueues `Stop`. Either
-//! side is then guaranteed to see the other's write, so no job is stranded in
-//! a queue no worker will read.
+//! A claim and a worker leaving its wait are read-modify-writes of the same
+//! word, so they are totally ordered: a timed-out worker either finds itself
+//! claimed (and stays for the job) or is no longer counted (and the submitter
+//! starts a thread or relies on a busy one). The remaining races, between a
+//! submitter and a retiring worker or a shutdown, are closed with the "write;
+//! SeqCst fence; read" pattern on both sides: a submitter enqueues, fences,
+//! then reads `live` and the shutdown flag; a retiring worker lowers `live`,
+//! fences, then looks at the queue; a shutdown raises its flag, fences, then
+//! enqueues `Stop`. Either side is then guaranteed to see the other's write,
+//! so no job is stranded in a queue no worker will read.
 
 use std::cell::Cell;
 use std::io;
@@ -145,8 +148,12 @@ impl PoolShared {
         }
     }
 
-    /// Claims an idle worker for a job just queued; `false` if none is idle.
-    fn claim_idle(&self) -> bool {
+    /// Claims an idle worker for a job about to be queued; `false` if none
+    /// is idle. It must come before the send: a claim made after the job was
+    /// queued could land on a worker that already took that job and went idle
+    /// again, leaving it counted as claimed (not idle) for a whole keep-alive
+    /// and making later submits start threads they do not need.
+    pub(crate) fn claim_idle(&self) -> bool {
         let mut cur = self.idle.load(Ordering::SeqCst);
         loop {
             if cur & IDLE_MASK == 0 {
@@ -185,13 +192,11 @@ impl PoolShared {
         n
     }
 
-    /// Starts a worker if none is idle and the pool is below `max_workers`.
-    /// Called by a submitter after enqueueing and fencing. `Err` only when
-    /// the thread could not be started and no worker is left to run the job.
+    /// Starts a worker if the pool is below `max_workers`. Called by a
+    /// submitter that found no idle worker, after enqueueing and fencing.
+    /// `Err` only when the thread could not be started and no worker is left
+    /// to run the job.
     pub(crate) fn maybe_grow(self: &Arc<Self>) -> io::Result<()> {
-        if self.claim_idle() {
-            return Ok(());
-        }
         let mut cur = self.live.load(Ordering::SeqCst);
         loop {
             if cur >= self.max_workers {
@@ -307,13 +312,19 @@ fn worker_loop(shared: Arc<PoolShared>) {
         };
         match msg {
             Msg::Job(job) => {
-                if shared.cancel_pending.load(Ordering::Acquire) {
-                    job.cancel();
-                } else {
-                    // The job's own panic is caught inside `run`; this guards
-                    // against a panicking waker so the thread keeps serving.
-                    let _ = panic::catch_unwind(AssertUnwindSafe(|| job.run()));
-                }
+                let cancel = shared.cancel_pending.load(Ordering::Acquire);
+                // The job's own panic is caught inside `run`. This also
+                // catches user code that runs around it: a panicking waker,
+                // or the drop of a result nobody awaits (the closure owns
+                // `job`, so its last reference dies in here). The thread must
+                // survive to keep `live` accurate.
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || {
+                    if cancel {
+                        job.cancel();
+                    } else {
+                        job.run();
+                    }
+                }));
             }
             Msg::Stop => {
                 let _ = shared.tx.send(Msg::Stop);

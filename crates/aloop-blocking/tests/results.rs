@@ -236,3 +236,35 @@ fn futures_are_send_and_sync_and_debug() {
         .expect("job");
     assert_eq!(v, 1);
 }
+
+/// Panics when dropped.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic!("dropping the result panicked");
+        }
+    }
+}
+
+#[test]
+fn a_result_whose_drop_panics_does_not_kill_the_worker() {
+    let pool = ThreadPoolExecutor::new(1).expect("pool");
+    let (started_tx, started) = mpsc::channel::<()>();
+    let (release, gate) = mpsc::channel::<()>();
+    let fut = pool
+        .submit(move || {
+            let _ = started_tx.send(());
+            let _ = gate.recv();
+            PanicOnDrop
+        })
+        .expect("submit");
+    started.recv().expect("started");
+    drop(fut); // the worker will drop the unclaimed result
+    release.send(()).expect("release");
+    assert_eq!(pool.submit(|| 3).expect("submit").wait().expect("job"), 3);
+    assert_eq!(pool.worker_count(), 1);
+    pool.shutdown(true, false);
+    assert_eq!(pool.worker_count(), 0);
+}

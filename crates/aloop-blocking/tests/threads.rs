@@ -115,7 +115,13 @@ fn an_idle_worker_is_reused_instead_of_starting_a_new_thread() {
     for _ in 0..50 {
         pool.submit(|| ()).expect("submit").wait().expect("job");
         // The worker goes idle right after completing; wait until it has.
-        assert!(eventually(|| pool.idle_count() == 1));
+        assert!(
+            eventually(|| pool.idle_count() == 1),
+            "idle {} workers {} queued {}",
+            pool.idle_count(),
+            pool.worker_count(),
+            pool.queued_count()
+        );
     }
     assert_eq!(pool.worker_count(), 1);
 }

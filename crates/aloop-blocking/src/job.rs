@@ -198,7 +198,13 @@ where
         func: UnsafeCell::new(Some(f)),
     });
     let run: Arc<dyn Runnable> = job.clone();
-    (run, JobFuture { job })
+    (
+        run,
+        JobFuture {
+            job,
+            cancel_on_drop: true,
+        },
+    )
 }
 
 /// The pending result of a job submitted to a
@@ -213,7 +219,9 @@ where
 ///   [`wait_timeout`](Self::wait_timeout).
 /// * Dropping it before the job starts cancels the job (it never runs);
 ///   dropping it while the job runs lets the job finish and discards the
-///   result.
+///   result. [`detach`](Self::detach) or
+///   [`set_cancel_on_drop(false)`](Self::set_cancel_on_drop) opt out, for
+///   fire-and-forget work (Python's futures never cancel when discarded).
 ///
 /// It is `Send` and `Sync` (for `T: Send`), so a `!Send` task may hold it and
 /// a loop may move it between threads.
@@ -229,6 +237,8 @@ where
 #[must_use = "dropping a JobFuture before its job starts cancels the job"]
 pub struct JobFuture<T> {
     job: Arc<dyn Completion<T>>,
+    /// Whether dropping this future before the job starts cancels the job.
+    cancel_on_drop: bool,
 }
 
 impl<T> JobFuture<T> {
@@ -274,6 +284,31 @@ impl<T> JobFuture<T> {
     /// ```
     pub fn cancel(&self) -> bool {
         self.job.cancel(true)
+    }
+
+    /// Chooses whether dropping this future before its job starts cancels
+    /// the job (the default, `true`) or lets it run with its result dropped
+    /// (`false`, the behaviour of a discarded Python future: asyncio's
+    /// `run_in_executor` job still runs when nobody awaits it).
+    pub fn set_cancel_on_drop(&mut self, cancel: bool) {
+        self.cancel_on_drop = cancel;
+    }
+
+    /// Lets the job run to completion with nobody waiting for it: drops this
+    /// future without cancelling the job. Its result (or panic) is dropped.
+    ///
+    /// ```
+    /// use aloop_blocking::ThreadPoolExecutor;
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = ThreadPoolExecutor::new(1)?;
+    /// let (tx, rx) = mpsc::channel();
+    /// pool.submit(move || tx.send("ran anyway").ok())?.detach();
+    /// assert_eq!(rx.recv()?, "ran anyway");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn detach(mut self) {
+        self.cancel_on_drop = false;
     }
 
     /// Blocks the current thread until the job is done and returns its
@@ -381,7 +416,7 @@ impl<T> Future for JobFuture<T> {
 impl<T> Drop for JobFuture<T> {
     fn drop(&mut self) {
         // Nobody will look at the outcome: a queued job need not run at all.
-        if self.job.cancel(false) {
+        if self.cancel_on_drop && self.job.cancel(false) {
             return;
         }
         // Running: free our waker now rather than when the job finishes,

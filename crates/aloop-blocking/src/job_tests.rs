@@ -151,3 +151,27 @@ fn one_allocation_holds_the_job() {
     drop(fut);
     assert_eq!(Arc::strong_count(&job), 1);
 }
+
+#[test]
+fn a_detached_future_does_not_cancel_its_job() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&runs);
+    let (job, fut) = new_job(move || r.fetch_add(1, Ordering::SeqCst));
+    fut.detach();
+    job.run();
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    let r = Arc::clone(&runs);
+    let (job, mut fut) = new_job(move || r.fetch_add(1, Ordering::SeqCst));
+    fut.set_cancel_on_drop(false);
+    let (c, w) = counting();
+    assert!(poll(&mut fut, &w).is_pending());
+    drop(fut);
+    job.run();
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        wakes(&c),
+        0,
+        "the dropped future's waker was released, not woken"
+    );
+}

@@ -331,6 +331,22 @@ impl TcpStream {
         self.inner.poll_write_buf(cx, buf, |mut s, b| s.write(b))
     }
 
+    /// Polls a gathering write of `bufs` (one `writev`); a short write clears
+    /// readiness like [`poll_write`](Self::poll_write).
+    pub fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        self.inner.poll_io(
+            Dir::Write,
+            cx,
+            |mut s| s.write_vectored(bufs),
+            |&n| n > 0 && n < total,
+        )
+    }
+
     /// Reads some bytes; `Ok(0)` means end of stream.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_read(cx, buf)).await

@@ -17,6 +17,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 
 use crate::async_io::Async;
 use crate::reactor::Reactor;
+use crate::source::Dir;
 use crate::sys;
 
 /// A Unix-domain listening socket.
@@ -227,6 +228,22 @@ impl UnixStream {
     /// Polls a write of `buf`.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.inner.poll_write_buf(cx, buf, |mut s, b| s.write(b))
+    }
+
+    /// Polls a gathering write of `bufs` (one `writev`); a short write clears
+    /// readiness like [`poll_write`](Self::poll_write).
+    pub fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        self.inner.poll_io(
+            Dir::Write,
+            cx,
+            |mut s| s.write_vectored(bufs),
+            |&n| n > 0 && n < total,
+        )
     }
 
     /// Reads some bytes; `Ok(0)` means end of stream.

@@ -45,7 +45,8 @@ pub(crate) async fn write_all(
 }
 
 /// Implements `AsyncRead`/`AsyncWrite` for `$t` and `&$t`, where `$t` has inherent
-/// `poll_read(&self, ..)`, `poll_write(&self, ..)` and `poll_shutdown_write(&self)`.
+/// `poll_read(&self, ..)`, `poll_write(&self, ..)`, `poll_write_vectored(&self, ..)`
+/// and `poll_shutdown_write(&self)`.
 /// Closing shuts down the write half (sends FIN), like async-io and tokio.
 macro_rules! impl_async_rw {
     ($t:ty) => {
@@ -78,6 +79,14 @@ macro_rules! impl_async_rw {
                 <$t>::poll_write(&*self, cx, buf)
             }
 
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_write_vectored(&*self, cx, bufs)
+            }
+
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 // Sockets keep no user-space buffer: written bytes are in the kernel.
                 Poll::Ready(Ok(()))
@@ -95,6 +104,14 @@ macro_rules! impl_async_rw {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 <$t>::poll_write(*self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_write_vectored(*self, cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

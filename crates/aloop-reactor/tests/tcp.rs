@@ -188,7 +188,6 @@ fn futures_io_interop_read_exact_write_all_copy() {
                 let server_side = async {
                     let (mut r, mut w) = (&server, &server);
                     let n = futures_util::io::copy(&mut r, &mut w).await?;
-                    AsyncWriteExt::close(&mut w).await?;
                     io::Result::Ok(n)
                 };
                 let client_side = async {
@@ -206,6 +205,19 @@ fn futures_io_interop_read_exact_write_all_copy() {
                 let (copied, got) = join(server_side, client_side).await;
                 assert_eq!(copied?, data.len() as u64);
                 assert_eq!(got?, data);
+
+                // Vectored writes gather several buffers into one stream.
+                let parts = [
+                    io::IoSlice::new(b"ab"),
+                    io::IoSlice::new(b""),
+                    io::IoSlice::new(b"cd"),
+                ];
+                let n = AsyncWriteExt::write_vectored(&mut server, &parts).await?;
+                assert!(n > 0 && n <= 4);
+                let mut got = vec![0u8; n];
+                AsyncReadExt::read_exact(&mut client, &mut got).await?;
+                assert_eq!(&got[..], &b"abcd"[..n]);
+                AsyncWriteExt::close(&mut server).await?;
 
                 // Owned-stream impls: EOF after the server closed its write half.
                 let mut rest = Vec::new();

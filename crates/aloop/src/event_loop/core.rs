@@ -128,6 +128,7 @@ pub(crate) struct LoopCore {
     pub(crate) tasks: RefCell<TaskRegistry>,
     pub(crate) iteration: Cell<u64>,
     pub(crate) default_executor: RefCell<Option<aloop_blocking::ThreadPoolExecutor>>,
+    pub(crate) fd_watches: RefCell<super::fd_watch::FdWatches>,
     pub(crate) self_weak: Weak<LoopCore>,
 }
 
@@ -153,6 +154,7 @@ impl LoopCore {
             tasks: RefCell::new(TaskRegistry::default()),
             iteration: Cell::new(0),
             default_executor: RefCell::new(None),
+            fd_watches: RefCell::new(Default::default()),
             self_weak: weak.clone(),
         }))
     }

@@ -7,6 +7,7 @@
 
 pub(crate) mod core;
 mod driver;
+mod fd_watch;
 mod run_once;
 
 use std::fmt;

@@ -175,6 +175,8 @@ impl LoopCore {
                 remote.push(item);
             }
             let mut timers = std::mem::take(&mut *self.timers.borrow_mut());
+            let watches = std::mem::take(&mut *self.fd_watches.borrow_mut());
+            drop(watches);
             let had_work = !tasks.is_empty() || !ready.is_empty() || !remote.is_empty();
             let had_timers = !timers.is_empty();
             drop(tasks);

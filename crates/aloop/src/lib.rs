@@ -58,6 +58,16 @@ pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use task::{AnyTask, Task};
 
+/// asyncio's synchronisation primitives and queues (the `aloop-sync` crate), usable
+/// from aloop tasks and from any other executor.
+pub mod sync {
+    pub use aloop_sync::*;
+}
+pub use aloop_sync::{
+    Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue,
+    Semaphore,
+};
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

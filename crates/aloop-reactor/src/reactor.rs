@@ -210,10 +210,17 @@ impl Reactor {
                 wakers,
             )
         };
-        // Woken outside the slab lock: a waker may run arbitrary code, including
-        // dropping a source (which takes that lock).
-        for w in wakers.drain(..) {
+        // Woken outside every reactor lock: a waker may run arbitrary code,
+        // including dropping a source (slab lock) or even polling this reactor.
+        let mut ready = std::mem::take(wakers);
+        drop(state);
+        for w in ready.drain(..) {
             w.wake();
+        }
+        // Hand the (now empty) buffer back so the next poll does not allocate.
+        let mut state = lock(&self.inner.poll_state);
+        if state.wakers.capacity() < ready.capacity() {
+            state.wakers = ready;
         }
         Ok(delivered)
     }

@@ -34,18 +34,48 @@ const READY: u64 = 1;
 /// if nothing arrived since I looked" a single compare-and-swap.
 const TICK: u64 = 2;
 
-/// One direction of a source: readiness word and the task waiting on it.
+/// One direction of a source: readiness word and the tasks waiting on it.
 #[derive(Debug)]
 pub(crate) struct Direction {
     state: AtomicU64,
-    waker: Mutex<Option<Waker>>,
+    waiters: Mutex<Waiters>,
+}
+
+/// Tasks waiting on one direction. Almost always one (a reader, a writer), kept
+/// inline; further distinct tasks (two tasks reading one `&TcpStream`) go to
+/// `extra` rather than displacing the first, which would lose its wake-up.
+#[derive(Debug, Default)]
+struct Waiters {
+    first: Option<Waker>,
+    extra: Vec<Waker>,
+}
+
+impl Waiters {
+    fn register(&mut self, waker: &Waker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) => {
+                if !self.extra.iter().any(|w| w.will_wake(waker)) {
+                    self.extra.push(waker.clone());
+                }
+            }
+        }
+    }
+
+    fn take_into(&mut self, out: &mut Vec<Waker>) {
+        if let Some(w) = self.first.take() {
+            out.push(w);
+        }
+        out.append(&mut self.extra);
+    }
 }
 
 impl Direction {
     fn new(ready: bool) -> Direction {
         Direction {
             state: AtomicU64::new(if ready { READY } else { 0 }),
-            waker: Mutex::new(None),
+            waiters: Mutex::new(Waiters::default()),
         }
     }
 }
@@ -119,8 +149,8 @@ impl Source {
         );
     }
 
-    /// Marks a direction ready (bumping its tick) and moves its waker, if any, into
-    /// `wakers` so the reactor can wake it after releasing its locks.
+    /// Marks a direction ready (bumping its tick) and moves its wakers, if any, into
+    /// `wakers` so the reactor can wake them after releasing its locks.
     #[inline]
     pub(crate) fn set_ready(&self, dir: Dir, wakers: &mut Vec<Waker>) {
         let d = &self.dirs[dir as usize];
@@ -129,21 +159,16 @@ impl Source {
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
                 Some((s | READY).wrapping_add(TICK))
             });
-        if let Some(w) = lock(&d.waker).take() {
-            wakers.push(w);
-        }
+        lock(&d.waiters).take_into(wakers);
     }
 
-    /// Stores the task's waker for `dir`, then re-checks readiness. Returns `Ready` if
+    /// Adds the task's waker for `dir` (once per task), then re-checks readiness. Returns `Ready` if
     /// the direction turned ready meanwhile. The re-check under the waker lock pairs
     /// with `set_ready` (state first, then lock): whichever runs second sees the other.
     pub(crate) fn register_waker(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<()> {
         let d = &self.dirs[dir as usize];
-        let mut slot = lock(&d.waker);
-        match &*slot {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
-        }
+        let mut waiters = lock(&d.waiters);
+        waiters.register(cx.waker());
         if Self::is_ready(d.state.load(Ordering::Acquire)) {
             Poll::Ready(())
         } else {
@@ -242,6 +267,43 @@ mod tests {
         assert!(!slab.remove(&a), "stale source must not evict the new one");
         assert_eq!(slab.len(), 2);
         assert!(Arc::ptr_eq(slab.get(0).unwrap(), &c));
+    }
+
+    #[test]
+    fn every_distinct_waiting_task_is_woken_once() {
+        use std::sync::atomic::AtomicUsize;
+        use std::task::Wake;
+
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let s = src(0);
+        let snap = s.snapshot(Dir::Read);
+        s.clear(Dir::Read, snap);
+        let counts: Vec<_> = (0..3)
+            .map(|_| Arc::new(Count(AtomicUsize::new(0))))
+            .collect();
+        for _ in 0..2 {
+            // Re-polling the same task must not register it twice.
+            for c in &counts {
+                let w = Waker::from(c.clone());
+                assert!(s
+                    .register_waker(Dir::Read, &mut Context::from_waker(&w))
+                    .is_pending());
+            }
+        }
+        let mut wakers = Vec::new();
+        s.set_ready(Dir::Read, &mut wakers);
+        assert_eq!(wakers.len(), 3);
+        wakers.drain(..).for_each(Waker::wake);
+        for c in &counts {
+            assert_eq!(c.0.load(Ordering::SeqCst), 1);
+        }
+        s.set_ready(Dir::Read, &mut wakers);
+        assert!(wakers.is_empty(), "wakers are taken, not kept");
     }
 
     #[test]

@@ -6,11 +6,15 @@
 //! its notifier and an `epoll_ctl` to re-arm it), measured at 10 of the 14 syscalls
 //! of an echo round trip. This path costs one. Registration still goes through
 //! `polling` (same epoll instance, same keys); only waiting and notifying differ.
-//! Timeouts are rounded *up* to whole milliseconds (epoll's unit), so a loop never
-//! wakes before its deadline and never spins on a sub-millisecond remainder.
+//! A timeout with a sub-millisecond part uses `epoll_pwait2` (Linux 5.11+,
+//! nanosecond timeout, still one syscall); where that is missing it is rounded *up*
+//! to whole milliseconds for `epoll_wait`, so a loop never wakes before its deadline
+//! and never spins on a sub-millisecond remainder.
 
 use std::io;
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(target_os = "linux")]
+use std::sync::atomic::AtomicU8;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -137,14 +141,19 @@ fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
     }
 }
 
-/// One `epoll_wait`. A signal interrupting it is reported as zero events: the
-/// caller's loop simply goes round again.
+/// One `epoll_wait` (or `epoll_pwait2`). A signal interrupting it is reported as
+/// zero events: the caller's loop simply goes round again.
 pub(crate) fn wait(epfd: RawFd, buf: &mut EventBuf, timeout: Option<Duration>) -> io::Result<()> {
     buf.len = 0;
     let cap = buf.events.len().min(libc::c_int::MAX as usize) as libc::c_int;
-    // SAFETY: the buffer holds `cap` initialised epoll_event entries that the
-    // kernel may overwrite; it stays borrowed mutably for the call.
-    let n = unsafe { libc::epoll_wait(epfd, buf.events.as_mut_ptr(), cap, timeout_ms(timeout)) };
+    let n = match precise_wait(epfd, buf, cap, timeout) {
+        Some(n) => n,
+        // SAFETY: the buffer holds `cap` initialised epoll_event entries that the
+        // kernel may overwrite; it stays borrowed mutably for the call.
+        None => unsafe {
+            libc::epoll_wait(epfd, buf.events.as_mut_ptr(), cap, timeout_ms(timeout))
+        },
+    };
     if n < 0 {
         let e = io::Error::last_os_error();
         return if e.kind() == io::ErrorKind::Interrupted {
@@ -155,6 +164,72 @@ pub(crate) fn wait(epfd: RawFd, buf: &mut EventBuf, timeout: Option<Duration>) -
     }
     buf.len = n as usize;
     Ok(())
+}
+
+/// `epoll_pwait2` support: 0 unknown, 1 yes, 2 no (ENOSYS, or blocked by seccomp).
+#[cfg(target_os = "linux")]
+static PWAIT2: AtomicU8 = AtomicU8::new(0);
+
+/// `struct __kernel_timespec`: 64-bit fields on every architecture, unlike
+/// `libc::timespec` on some 32-bit targets.
+#[cfg(target_os = "linux")]
+#[repr(C)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+/// Waits with a nanosecond timeout when the timeout is not a whole number of
+/// milliseconds and the kernel has `epoll_pwait2`; `None` means "use epoll_wait".
+#[cfg(target_os = "linux")]
+fn precise_wait(
+    epfd: RawFd,
+    buf: &mut EventBuf,
+    cap: libc::c_int,
+    timeout: Option<Duration>,
+) -> Option<libc::c_int> {
+    let t = timeout?;
+    if t.subsec_nanos() % 1_000_000 == 0 || PWAIT2.load(Ordering::Relaxed) == 2 {
+        return None;
+    }
+    let ts = KernelTimespec {
+        tv_sec: t.as_secs().min(i64::MAX as u64) as i64,
+        tv_nsec: i64::from(t.subsec_nanos()),
+    };
+    // SAFETY: arguments follow epoll_pwait2(2): the event buffer holds `cap`
+    // writable entries, `ts` is a live __kernel_timespec, and a null sigmask (size
+    // 0) means "do not change the signal mask".
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait2,
+            epfd,
+            buf.events.as_mut_ptr(),
+            cap,
+            &ts as *const KernelTimespec,
+            std::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    if n < 0 {
+        let err = io::Error::last_os_error().raw_os_error();
+        if matches!(err, Some(libc::ENOSYS) | Some(libc::EPERM)) {
+            PWAIT2.store(2, Ordering::Relaxed);
+            return None;
+        }
+        return Some(-1);
+    }
+    PWAIT2.store(1, Ordering::Relaxed);
+    Some(n as libc::c_int)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn precise_wait(
+    _: RawFd,
+    _: &mut EventBuf,
+    _: libc::c_int,
+    _: Option<Duration>,
+) -> Option<libc::c_int> {
+    None
 }
 
 #[cfg(test)]
@@ -169,5 +244,16 @@ mod tests {
         assert_eq!(timeout_ms(Some(Duration::from_micros(1500))), 2);
         assert_eq!(timeout_ms(Some(Duration::from_millis(7))), 7);
         assert_eq!(timeout_ms(Some(Duration::MAX)), libc::c_int::MAX);
+    }
+
+    #[test]
+    fn waits_never_end_before_the_timeout() {
+        let reactor = crate::Reactor::new().unwrap();
+        for us in [300, 1_000, 1_500, 4_200] {
+            let t = Duration::from_micros(us);
+            let start = std::time::Instant::now();
+            assert_eq!(reactor.poll(Some(t)).unwrap(), 0);
+            assert!(start.elapsed() >= t, "{us} us wait ended early");
+        }
     }
 }

@@ -169,7 +169,9 @@ impl Reactor {
     ///
     /// Returns the number of readiness events delivered (0 after a timeout, a
     /// notify, or a signal interrupting the wait). On Linux this is a single
-    /// `epoll_wait` syscall, with the timeout rounded up to whole milliseconds.
+    /// `epoll_wait` syscall (`epoll_pwait2` for a timeout with a sub-millisecond
+    /// part; rounded up to whole milliseconds where that call is missing). A wait
+    /// never ends before its timeout except for a notify, an event or a signal.
     ///
     /// ```
     /// use std::time::Duration;

@@ -67,6 +67,13 @@ impl<T> Task<T> {
         self.state() & COMPLETE != 0
     }
 
+    /// Drops the task's future right now and completes it as cancelled, as
+    /// [`TaskRef::abort`].
+    pub fn abort(&self) {
+        // SAFETY: Task is !Send, so this is the owning thread.
+        unsafe { (self.header().vtable.abort)(self.ptr) }
+    }
+
     /// Whether the task finished by cancellation.
     pub fn is_cancelled(&self) -> bool {
         self.state() & CANCELLED != 0

@@ -42,7 +42,7 @@ pub(crate) trait AnyTaskCore {
 pub(crate) struct TaskMeta {
     id: u64,
     name: RefCell<Option<String>>,
-    raw: OnceCell<aloop_executor::TaskRef>,
+    raw: OnceCell<aloop_executor::Task<()>>,
     awaiting: RefCell<Option<Rc<dyn CancelTarget>>>,
     cancelling: Cell<u32>,
     slot: Cell<usize>,
@@ -221,7 +221,19 @@ where
     }
 }
 
-static NEXT_TASK_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+thread_local! {
+    /// Task numbers (`Task-N`) per thread: a loop and its tasks live on one thread, and
+    /// a plain counter keeps spawning free of atomics.
+    static NEXT_TASK_ID: Cell<u64> = const { Cell::new(1) };
+}
+
+fn next_task_id() -> u64 {
+    NEXT_TASK_ID.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        id
+    })
+}
 
 /// Spawns `future` on `core`: registers it and queues its first step behind what is
 /// already ready (so it starts on the next iteration, in FIFO order with callbacks).
@@ -232,7 +244,7 @@ where
 {
     let task_core = Rc::new(TaskCore {
         meta: TaskMeta {
-            id: NEXT_TASK_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: next_task_id(),
             name: RefCell::new(None),
             raw: OnceCell::new(),
             awaiting: RefCell::new(None),
@@ -255,8 +267,9 @@ where
         shared: core.shared.clone(),
     };
     let (runnable, raw) = aloop_executor::spawn_local(wrapped, scheduler);
-    let _ = task_core.meta.raw.set(raw.task_ref());
-    raw.detach();
+    // The core keeps the executor's handle (not a separate reference): cancel and abort
+    // go through it, and dropping the core detaches the task.
+    let _ = task_core.meta.raw.set(raw);
     let task = Task { core: task_core };
     if core.closed.get() {
         // A closed loop runs nothing: the task ends cancelled at once, its future dropped.
@@ -538,3 +551,4 @@ impl fmt::Debug for AnyTask {
             .finish()
     }
 }
+

@@ -18,12 +18,11 @@
 //! * the closure belongs to whoever wins the transition out of `QUEUED`;
 //!   the result belongs to the worker until `DONE`, to the future after.
 
-use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread;
@@ -31,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::JobError;
 use crate::park::current_thread_waker;
+use crate::sync::{AtomicUsize, UnsafeCell};
 
 const STAGE: usize = 0b011;
 const QUEUED: usize = 0b000;
@@ -59,10 +59,12 @@ impl<T> Shared<T> {
     /// read-modify-write whose previous value had `WAKER` set: from then on
     /// the future never writes the slot, so reading it is race-free.
     unsafe fn wake_registered(&self) {
-        // SAFETY: guaranteed by this function's contract (see above).
-        if let Some(w) = unsafe { &*self.waker.get() } {
-            w.wake_by_ref();
-        }
+        self.waker.with(|slot| {
+            // SAFETY: guaranteed by this function's contract (see above).
+            if let Some(w) = unsafe { &*slot } {
+                w.wake_by_ref();
+            }
+        });
     }
 
     /// Moves `QUEUED` to `CANCELLED`; returns the previous state on success.
@@ -114,7 +116,7 @@ impl<T, F> Job<T, F> {
         // worker touches it only after winning QUEUED -> RUNNING, which now
         // fails. Dropped here so captured resources are freed at once, not
         // when a worker eventually dequeues the husk.
-        drop(unsafe { (*self.func.get()).take() });
+        drop(self.func.with_mut(|func| unsafe { (*func).take() }));
         true
     }
 }
@@ -147,13 +149,14 @@ impl<T: Send, F: FnOnce() -> T + Send> Runnable for Job<T, F> {
         }
         // SAFETY: winning QUEUED -> RUNNING makes the closure ours (a
         // canceller needs QUEUED, which no longer holds).
-        let Some(f) = (unsafe { (*self.func.get()).take() }) else {
+        let Some(f) = self.func.with_mut(|func| unsafe { (*func).take() }) else {
             return; // unreachable: the closure is taken only once
         };
         let outcome = panic::catch_unwind(AssertUnwindSafe(f));
         // SAFETY: while RUNNING only this thread touches the result; the
         // future reads it only after observing DONE, published below.
-        unsafe { *s.result.get() = Some(outcome) };
+        s.result
+            .with_mut(|result| unsafe { *result = Some(outcome) });
         // RUNNING + 1 == DONE; nobody else changes the stage from RUNNING.
         let prev = s.state.fetch_add(DONE - RUNNING, Ordering::AcqRel);
         if prev & WAKER != 0 {
@@ -361,10 +364,13 @@ impl<T> JobFuture<T> {
         if state & STAGE == CANCELLED {
             return Err(JobError::Cancelled);
         }
-        // SAFETY: the stage is DONE, observed with Acquire, so the worker's
-        // write is visible and it never touches the result again; `&mut self`
-        // makes this future the only reader.
-        match unsafe { (*self.shared().result.get()).take() } {
+        let outcome = self.shared().result.with_mut(|result| {
+            // SAFETY: the stage is DONE, observed with Acquire, so the
+            // worker's write is visible and it never touches the result
+            // again; `&mut self` makes this future the only reader.
+            unsafe { (*result).take() }
+        });
+        match outcome {
             Some(Ok(v)) => Ok(v),
             Some(Err(payload)) => Err(JobError::Panicked(payload)),
             None => Err(JobError::AlreadyTaken),
@@ -379,10 +385,13 @@ impl<T> JobFuture<T> {
             return Poll::Ready(self.take(st));
         }
         if st & WAKER != 0 {
-            // SAFETY: WAKER is set, so no one writes the slot (only this
-            // future writes it, and only while WAKER is clear); a worker may
-            // read it concurrently, which is fine.
-            let same = unsafe { (*s.waker.get()).as_ref() }.is_some_and(|w| w.will_wake(waker));
+            let same = s.waker.with(|slot| {
+                // SAFETY: WAKER is set, so no one writes the slot (only this
+                // future writes it, and only while WAKER is clear); a worker
+                // may read it concurrently, which is fine.
+                let registered = unsafe { &*slot };
+                registered.as_ref().is_some_and(|w| w.will_wake(waker))
+            });
             if same {
                 return Poll::Pending;
             }
@@ -396,7 +405,8 @@ impl<T> JobFuture<T> {
         // cleared or observed it, so the terminal transition (still to come,
         // or racing us right now) sees WAKER clear and does not read the
         // slot; this future is its only writer.
-        unsafe { *s.waker.get() = Some(waker.clone()) };
+        s.waker
+            .with_mut(|slot| unsafe { *slot = Some(waker.clone()) });
         st = s.state.fetch_or(WAKER, Ordering::AcqRel);
         if is_terminal(st) {
             return Poll::Ready(self.take(st));
@@ -428,7 +438,7 @@ impl<T> Drop for JobFuture<T> {
             if !is_terminal(prev) {
                 // SAFETY: we cleared WAKER before any terminal transition, so
                 // the completer will not read the slot; we are its only writer.
-                drop(unsafe { (*s.waker.get()).take() });
+                drop(s.waker.with_mut(|slot| unsafe { (*slot).take() }));
             }
         }
     }
@@ -446,6 +456,10 @@ impl<T> fmt::Debug for JobFuture<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 #[path = "job_tests.rs"]
 mod tests;
+
+#[cfg(all(test, loom))]
+#[path = "job_loom.rs"]
+mod loom_models;

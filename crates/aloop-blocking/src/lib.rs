@@ -36,6 +36,7 @@ mod job;
 mod map;
 mod park;
 mod pool;
+mod sync;
 mod worker;
 
 pub use builder::{default_max_workers, Builder, DEFAULT_KEEP_ALIVE};

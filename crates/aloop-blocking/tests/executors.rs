@@ -1,5 +1,6 @@
 //! `JobFuture` under several executors: tokio (current-thread and
 //! multi-thread), futures-executor, and a plain thread blocking on it.
+#![cfg(not(loom))]
 
 use std::sync::mpsc;
 use std::time::Duration;

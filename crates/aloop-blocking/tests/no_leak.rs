@@ -1,6 +1,7 @@
 //! No thread leak: the process's thread count (from /proc/self/task) returns
 //! to its starting value after pools are created, used and dropped. One test
 //! in its own binary, so no other test's threads are counted.
+#![cfg(not(loom))]
 
 use std::thread;
 use std::time::Duration;

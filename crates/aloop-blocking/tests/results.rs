@@ -1,5 +1,6 @@
 //! Results, panics, cancellation and the `JobFuture` state queries, checked
 //! from plain threads (`wait`, `wait_timeout`).
+#![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};

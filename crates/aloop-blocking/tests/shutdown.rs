@@ -1,5 +1,6 @@
 //! Shutdown semantics: refusing new work, running or cancelling queued work,
 //! joining the threads, and what dropping the last handle does.
+#![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};

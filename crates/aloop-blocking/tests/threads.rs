@@ -1,5 +1,6 @@
 //! Thread lifecycle: lazy start, the `max_workers` bound, reuse of idle
 //! workers, keep-alive retirement and thread names.
+#![cfg(not(loom))]
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

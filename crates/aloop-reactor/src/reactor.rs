@@ -250,7 +250,7 @@ impl Reactor {
                 source.set_ready(Dir::Write, wakers);
             }
             if source.mode == Mode::Oneshot {
-                self.rearm_after_oneshot(source, ev.readable, ev.writable);
+                self.rearm_after_oneshot(&slab, source, ev.readable, ev.writable);
             }
         }
         delivered
@@ -373,16 +373,35 @@ impl Reactor {
     pub(crate) fn deregister(&self, source: &Arc<Source>) {
         let mut slab = lock(&self.inner.sources);
         if slab.remove(source) && source.fd >= 0 {
-            // SAFETY: the fd is non-negative and, for owned sources, still open (the
-            // owner drops the registration before the I/O object). The borrow lasts
-            // only for this call.
+            // SAFETY: the fd is non-negative and this source still owns its number
+            // in the poller; for owned sources it is still open (the owner drops
+            // the registration before the I/O object). The borrow lasts only for
+            // this call.
             let fd = unsafe { BorrowedFd::borrow_raw(source.fd) };
             let _ = self.inner.poller.delete(fd);
         }
     }
 
+    /// Fails if `source` no longer owns its fd number in the poller (its borrowed
+    /// fd was closed and the number reused by a newer registration). Checked before
+    /// taking a source's interest lock: the lock order is slab, then interest.
+    pub(crate) fn check_owner(&self, source: &Source) -> io::Result<()> {
+        if lock(&self.inner.sources).owns_fd(source) {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "fd {} was closed and reused since it was registered; drop the old registration",
+                    source.fd
+                ),
+            ))
+        }
+    }
+
     /// Sets the poller interest of a `Oneshot`/`Level` source to `bits` (bit 0 read,
-    /// bit 1 write).
+    /// bit 1 write). Callers check ownership first (`check_owner`, or the slab they
+    /// hold locked).
     pub(crate) fn modify(&self, source: &Source, bits: u8) -> io::Result<()> {
         let poll_mode = match source.mode {
             Mode::Level => PollMode::Level,
@@ -397,11 +416,11 @@ impl Reactor {
     }
 
     /// A oneshot event disarms the whole fd; re-arm the directions still wanted.
-    fn rearm_after_oneshot(&self, source: &Source, read: bool, write: bool) {
+    fn rearm_after_oneshot(&self, slab: &Slab, source: &Source, read: bool, write: bool) {
         let mut interest = lock(&source.interest);
         let delivered = u8::from(read) | (u8::from(write) << 1);
         *interest &= !delivered;
-        if *interest != 0 {
+        if *interest != 0 && slab.owns_fd(source) {
             // On failure the waiter stays registered; the fd is likely closed and the
             // next I/O attempt will report the error.
             let _ = self.modify(source, *interest);

@@ -68,9 +68,15 @@ impl Registration {
     /// Registers a borrowed fd level-triggered, with no interest yet.
     ///
     /// The fd is not made non-blocking and is never closed by the registration; keep
-    /// it open until the registration is dropped (if it is closed first the kernel
-    /// forgets it and the drop's deregistration is a harmless no-op). Errors (for
-    /// example `EBADF` for a bad fd) come back as `io::Error`, never a panic.
+    /// it open until the registration is dropped. If it is closed first, the kernel
+    /// forgets it, the drop's deregistration is a no-op, and should the number be
+    /// reused by a newer registration on this reactor, the stale one leaves it alone
+    /// (its interest changes fail with `NotFound`).
+    ///
+    /// Use one registration per fd for both directions (a reader and a writer on
+    /// the same fd): registering an fd that is already registered with this reactor
+    /// fails with `EEXIST` (`ErrorKind::AlreadyExists`). Errors (for example `EBADF`
+    /// for a bad fd) come back as `io::Error`, never a panic.
     pub fn new_level(reactor: &Reactor, fd: RawFd) -> io::Result<Registration> {
         let source = reactor.register(fd, Mode::Level, false, (false, false))?;
         Ok(Registration {
@@ -140,6 +146,7 @@ impl Registration {
         if self.source.mode == Mode::Edge {
             return Ok(());
         }
+        self.reactor.check_owner(&self.source)?;
         let mut interest = lock(&self.source.interest);
         let bit = 1u8 << (dir as u8);
         if *interest & bit != 0 {
@@ -157,6 +164,14 @@ impl Registration {
         }
         let mut interest = lock(&self.source.interest);
         let bit = 1u8 << (dir as u8);
+        if *interest & bit == 0 {
+            // Only when a syscall is due: the ownership check takes the slab lock,
+            // which must not be taken while holding `interest` (lock order: slab,
+            // then interest), so release, check, and re-take.
+            drop(interest);
+            self.reactor.check_owner(&self.source)?;
+            interest = lock(&self.source.interest);
+        }
         if *interest & bit == 0 {
             *interest |= bit;
             if let Err(e) = self.reactor.modify(&self.source, *interest) {

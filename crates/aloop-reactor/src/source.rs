@@ -2,6 +2,7 @@
 //! the registration that owns the fd (which waits for and clears readiness), plus the
 //! slab that maps poller keys to sources.
 
+use std::collections::HashMap;
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -182,6 +183,11 @@ impl Source {
 #[derive(Debug, Default)]
 pub(crate) struct Slab {
     entries: Vec<Entry>,
+    /// Which key currently owns each fd number in the poller. A borrowed fd may be
+    /// closed before its registration drops and the number reused by a newer
+    /// registration; the stale one must then not delete or modify the new one's
+    /// poller entry (epoll identifies entries by fd number).
+    owners: HashMap<RawFd, usize>,
     /// Head of the vacant list (`entries.len()` when empty).
     next_free: usize,
     len: usize,
@@ -203,6 +209,7 @@ impl Slab {
     pub(crate) fn insert(&mut self, source: Arc<Source>) -> usize {
         let key = self.next_free;
         debug_assert_eq!(key, source.key);
+        self.owners.insert(source.fd, key);
         if key == self.entries.len() {
             self.entries.push(Entry::Occupied(source));
             self.next_free = self.entries.len();
@@ -218,7 +225,8 @@ impl Slab {
     }
 
     /// Removes the source at `key`, if it is the one given (keys are reused, so a
-    /// stale remove must not evict a newer source).
+    /// stale remove must not evict a newer source). Returns whether the source
+    /// still owned its fd number in the poller (and so should delete it there).
     pub(crate) fn remove(&mut self, source: &Arc<Source>) -> bool {
         let key = source.key;
         match self.entries.get(key) {
@@ -226,10 +234,20 @@ impl Slab {
                 self.entries[key] = Entry::Vacant(self.next_free);
                 self.next_free = key;
                 self.len -= 1;
-                true
+                if self.owners.get(&source.fd) == Some(&key) {
+                    self.owners.remove(&source.fd);
+                    true
+                } else {
+                    false
+                }
             }
             _ => false,
         }
+    }
+
+    /// Whether `source` still owns its fd number in the poller.
+    pub(crate) fn owns_fd(&self, source: &Source) -> bool {
+        self.owners.get(&source.fd) == Some(&source.key)
     }
 
     #[inline]
@@ -249,8 +267,11 @@ impl Slab {
 mod tests {
     use super::*;
 
+    /// A source with a distinct fd number per call.
     fn src(key: usize) -> Arc<Source> {
-        Arc::new(Source::new(0, key, Mode::Edge, true, (true, true)))
+        static NEXT_FD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(100);
+        let fd = NEXT_FD.fetch_add(1, Ordering::Relaxed);
+        Arc::new(Source::new(fd, key, Mode::Edge, true, (true, true)))
     }
 
     #[test]
@@ -267,6 +288,35 @@ mod tests {
         assert!(!slab.remove(&a), "stale source must not evict the new one");
         assert_eq!(slab.len(), 2);
         assert!(Arc::ptr_eq(slab.get(0).unwrap(), &c));
+    }
+
+    #[test]
+    fn stale_source_does_not_own_a_reused_fd_number() {
+        let mut slab = Slab::default();
+        let old = Arc::new(Source::new(
+            7,
+            slab.vacant_key(),
+            Mode::Level,
+            false,
+            (false, false),
+        ));
+        slab.insert(old.clone());
+        // fd 7 closed behind the old registration's back, then reused.
+        let new = Arc::new(Source::new(
+            7,
+            slab.vacant_key(),
+            Mode::Edge,
+            true,
+            (true, true),
+        ));
+        slab.insert(new.clone());
+        assert!(!slab.owns_fd(&old));
+        assert!(
+            !slab.remove(&old),
+            "stale source must not delete fd 7's entry"
+        );
+        assert!(slab.owns_fd(&new));
+        assert!(slab.remove(&new));
     }
 
     #[test]

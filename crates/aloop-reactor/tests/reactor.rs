@@ -242,6 +242,25 @@ fn bad_fds_are_errors_not_panics() {
 }
 
 #[test]
+fn registering_an_fd_twice_is_already_exists() {
+    let reactor = Reactor::new().unwrap();
+    let (a, _b) = StdUnixStream::pair().unwrap();
+    let first = Registration::new_level(&reactor, a.as_raw_fd()).unwrap();
+    let err = Registration::new_level(&reactor, a.as_raw_fd()).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists, "{err}");
+    assert_eq!(
+        reactor.source_count(),
+        1,
+        "the failed attempt left nothing behind"
+    );
+    drop(first);
+    // Free again after the first registration is gone.
+    let again = Registration::new_level(&reactor, a.as_raw_fd()).unwrap();
+    drop(again);
+    assert_eq!(reactor.source_count(), 0);
+}
+
+#[test]
 fn level_registration_reports_every_poll_until_drained_and_borrows_the_fd() {
     watchdog(|| {
         let reactor = Reactor::new().unwrap();

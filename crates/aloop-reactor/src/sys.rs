@@ -94,3 +94,42 @@ pub(crate) async fn finish_connect<T: AsFd + AsRawFd>(stream: &Async<T>) -> io::
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::{UnixDatagram, UnixStream};
+
+    use super::*;
+
+    #[test]
+    fn stream_detection() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        assert!(is_stream(a.as_raw_fd()));
+        let (d, _e) = UnixDatagram::pair().unwrap();
+        assert!(!is_stream(d.as_raw_fd()));
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(!is_stream(udp.as_raw_fd()));
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two fds pipe() writes.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both fds were just created and are owned by nobody else.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        assert!(is_stream(r.as_raw_fd()) && is_stream(w.as_raw_fd()));
+        let file = std::fs::File::open("Cargo.toml").unwrap();
+        assert!(!is_stream(file.as_raw_fd()));
+        assert!(!is_stream(-1));
+    }
+
+    #[test]
+    fn set_nonblocking_sets_the_flag_and_reports_bad_fds() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        set_nonblocking(a.as_raw_fd()).unwrap();
+        set_nonblocking(a.as_raw_fd()).unwrap(); // idempotent
+                                                 // SAFETY: F_GETFL on a valid fd takes no pointer argument.
+        let flags = unsafe { libc::fcntl(a.as_raw_fd(), libc::F_GETFL) };
+        assert!(flags & libc::O_NONBLOCK != 0);
+        let err = set_nonblocking(RawFd::MAX - 1).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EBADF));
+    }
+}

@@ -276,3 +276,27 @@ fn std_conversions_keep_working() {
         assert_eq!(reactor.source_count(), 0);
     });
 }
+
+#[test]
+fn ipv6_loopback_when_available() {
+    watchdog(|| {
+        let reactor = Reactor::new().unwrap();
+        reactor
+            .block_on(async {
+                let listener = match TcpListener::bind("[::1]:0") {
+                    Ok(l) => l,
+                    // No IPv6 on this host: nothing to test.
+                    Err(_) => return io::Result::Ok(()),
+                };
+                let client = TcpStream::connect(listener.local_addr()?).await?;
+                let (server, peer) = listener.accept().await?;
+                assert!(peer.is_ipv6());
+                client.write_all(b"six").await?;
+                let mut buf = [0u8; 3];
+                server.read_exact(&mut buf).await?;
+                assert_eq!(&buf, b"six");
+                io::Result::Ok(())
+            })
+            .unwrap();
+    });
+}

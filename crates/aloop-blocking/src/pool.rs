@@ -99,15 +99,17 @@ impl ThreadPoolExecutor {
         // see their writes to `live`/`shutdown`, or they see our job.
         fence(Ordering::SeqCst);
         let grown = if claimed { Ok(()) } else { s.maybe_grow() };
-        if s.shutdown.load(Ordering::Relaxed) {
-            // Raced with a shutdown that may not see the job: withdraw it
-            // unless a worker already took it.
+        let refused = match grown {
+            Err(e) => Some(e),
+            // Raced with a shutdown that may not see the job.
+            Ok(()) if s.shutdown.load(Ordering::Relaxed) => Some(SubmitError::Shutdown),
+            Ok(()) => None,
+        };
+        if let Some(e) = refused {
+            // Withdraw the job, unless a worker already took it: then it
+            // runs like any accepted job and the submit succeeded.
             if fut.cancel() {
-                return Err(SubmitError::Shutdown);
-            }
-        } else if let Err(e) = grown {
-            if fut.cancel() {
-                return Err(SubmitError::Spawn(e));
+                return Err(e);
             }
         }
         Ok(fut)

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
+use crate::error::SubmitError;
 use crate::job::Runnable;
 
 /// A queue entry.
@@ -194,9 +195,10 @@ impl PoolShared {
 
     /// Starts a worker if the pool is below `max_workers`. Called by a
     /// submitter that found no idle worker, after enqueueing and fencing.
-    /// `Err` only when the thread could not be started and no worker is left
-    /// to run the job.
-    pub(crate) fn maybe_grow(self: &Arc<Self>) -> io::Result<()> {
+    /// `Err(Spawn)` when the thread could not be started and no worker is
+    /// left to run the job; `Err(Shutdown)` when a shutdown began, in which
+    /// case no thread is started (the caller withdraws its job).
+    pub(crate) fn maybe_grow(self: &Arc<Self>) -> Result<(), SubmitError> {
         let mut cur = self.live.load(Ordering::SeqCst);
         loop {
             if cur >= self.max_workers {
@@ -210,11 +212,18 @@ impl PoolShared {
                 Err(actual) => cur = actual,
             }
         }
+        // Both SeqCst: either this load sees the shutdown flag, or the raised
+        // `live` is visible to `join_workers`, which then waits for the new
+        // thread. So no thread starts behind the back of `shutdown(wait)`.
+        if self.shutdown.load(Ordering::SeqCst) {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+            return Err(SubmitError::Shutdown);
+        }
         match self.spawn_worker() {
             Ok(()) => Ok(()),
             Err(e) => {
                 if self.live.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    Err(e)
+                    Err(SubmitError::Spawn(e))
                 } else {
                     Ok(()) // another worker will run the job
                 }

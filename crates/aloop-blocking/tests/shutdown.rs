@@ -257,3 +257,29 @@ fn dropping_the_pool_lets_workers_exit_despite_a_long_keep_alive() {
         "workers still alive after the drop"
     );
 }
+
+#[test]
+fn a_thread_that_cannot_start_is_a_typed_error_not_a_panic() {
+    // No system can map a 2^47-byte stack, so spawning the first worker fails.
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(2)
+        .stack_size(1 << 47)
+        .build()
+        .expect("pool");
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = Arc::clone(&ran);
+    match pool.submit(move || r.store(true, Ordering::SeqCst)) {
+        Err(SubmitError::Spawn(e)) => {
+            assert!(SubmitError::Spawn(e).to_string().contains("worker thread"));
+        }
+        other => panic!("expected a spawn error, got {other:?}"),
+    }
+    assert_eq!(pool.worker_count(), 0);
+    assert!(!ran.load(Ordering::SeqCst));
+    assert_eq!(
+        Arc::strong_count(&ran),
+        1,
+        "the refused closure was dropped"
+    );
+    pool.shutdown(true, false);
+}

@@ -51,10 +51,14 @@ fn a2_handle_cancel_prevents_a_pending_callback() {
 fn a4_call_later_runs_in_deadline_order() {
     let lp = aloop::new_event_loop();
     let log = Log::new();
-    lp.call_later(Duration::from_millis(30), log.pusher("30ms")).unwrap();
-    lp.call_later(Duration::from_millis(10), log.pusher("10ms")).unwrap();
-    lp.call_later(Duration::from_millis(20), log.pusher("20ms")).unwrap();
-    lp.call_later(Duration::from_millis(50), stopper(&lp)).unwrap();
+    lp.call_later(Duration::from_millis(30), log.pusher("30ms"))
+        .unwrap();
+    lp.call_later(Duration::from_millis(10), log.pusher("10ms"))
+        .unwrap();
+    lp.call_later(Duration::from_millis(20), log.pusher("20ms"))
+        .unwrap();
+    lp.call_later(Duration::from_millis(50), stopper(&lp))
+        .unwrap();
     lp.run_forever().unwrap();
     lp.close().unwrap();
     log.assert_eq(&["10ms", "20ms", "30ms"]);
@@ -212,7 +216,8 @@ fn a15_close_discards_pending_callbacks_and_refuses_work() {
 #[test]
 fn a16_call_soon_threadsafe_wakes_a_loop_blocked_on_a_far_timer() {
     let lp = aloop::new_event_loop();
-    lp.call_later(Duration::from_secs(30), stopper(&lp)).unwrap();
+    lp.call_later(Duration::from_secs(30), stopper(&lp))
+        .unwrap();
     let handle = lp.handle();
     let ran = Arc::new(AtomicBool::new(false));
     let ran2 = ran.clone();
@@ -229,8 +234,14 @@ fn a16_call_soon_threadsafe_wakes_a_loop_blocked_on_a_far_timer() {
     lp.run_forever().unwrap();
     let elapsed = t0.elapsed();
     sender.join().unwrap();
-    assert!(ran.load(Ordering::SeqCst), "the loop stopped, but not by the thread");
-    assert!(elapsed < Duration::from_secs(10), "woken only after {elapsed:?}");
+    assert!(
+        ran.load(Ordering::SeqCst),
+        "the loop stopped, but not by the thread"
+    );
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "woken only after {elapsed:?}"
+    );
     lp.close().unwrap();
 }
 
@@ -255,7 +266,10 @@ fn a17_callback_panic_goes_to_the_exception_handler_and_the_loop_runs_on() {
     assert_eq!(contexts.len(), 1);
     // asyncio's context dict keys (message, exception, handle) are struct fields here.
     assert!(contexts[0].message.starts_with("Exception in callback"));
-    assert_eq!(contexts[0].panic.as_ref().unwrap().message(), "division by zero");
+    assert_eq!(
+        contexts[0].panic.as_ref().unwrap().message(),
+        "division by zero"
+    );
     assert_eq!(contexts[0].task_name, None);
 }
 

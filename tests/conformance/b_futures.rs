@@ -32,7 +32,10 @@ fn b1_new_future_is_pending_and_refuses_a_result() {
     assert_eq!(fut.result().unwrap_err().to_string(), "Result is not set.");
     // A task not yet run is pending too: both accessors refuse.
     let task = lp.create_task(async { 1 });
-    assert_eq!(task.exception().unwrap_err().to_string(), "Result is not set.");
+    assert_eq!(
+        task.exception().unwrap_err().to_string(),
+        "Result is not set."
+    );
     assert_eq!(task.result().unwrap_err().to_string(), "Result is not set.");
     lp.close().unwrap();
 }
@@ -54,7 +57,10 @@ fn b2_a_result_is_set_once() {
     // A cancelled future refuses a result the same way.
     let cancelled = lp.create_future::<i32>();
     assert!(cancelled.cancel());
-    assert_eq!(cancelled.set_result(1).unwrap_err().to_string(), ALREADY_DONE);
+    assert_eq!(
+        cancelled.set_result(1).unwrap_err().to_string(),
+        ALREADY_DONE
+    );
     lp.close().unwrap();
 }
 
@@ -98,9 +104,11 @@ fn b5_done_callbacks_run_in_registration_order_queued_at_completion() {
         let log = log.clone();
         fut.add_done_callback(move |_| log.push(name));
     }
-    lp.call_soon(log.pusher("scheduled before set_result")).unwrap();
+    lp.call_soon(log.pusher("scheduled before set_result"))
+        .unwrap();
     fut.set_result(()).unwrap();
-    lp.call_soon(log.pusher("scheduled after set_result")).unwrap();
+    lp.call_soon(log.pusher("scheduled after set_result"))
+        .unwrap();
     lp.call_soon(stopper(&lp)).unwrap();
     lp.run_forever().unwrap();
     lp.close().unwrap();
@@ -136,7 +144,9 @@ fn b8_cancel_returns_true_once_and_false_when_done() {
     let fut = lp.create_future::<i32>();
     {
         let log = log.clone();
-        fut.add_done_callback(move |f| log.push(format!("callback: cancelled = {}", f.cancelled())));
+        fut.add_done_callback(move |f| {
+            log.push(format!("callback: cancelled = {}", f.cancelled()))
+        });
     }
     log.push(format!("{} {} {}", fut.cancel(), fut.cancel(), fut.done()));
     let e = fut.result().unwrap_err();
@@ -166,10 +176,19 @@ fn b10_errors_are_typed_and_implement_std_error() {
         (Box::new(Cancelled), "the future was cancelled"),
         (Box::new(LoopClosed), "Event loop is closed"),
         (Box::new(NoRunningLoop), "no running event loop"),
-        (Box::new(CloseRunningLoop), "Cannot close a running event loop"),
-        (Box::new(PromiseError::Cancelled), "the future was cancelled"),
+        (
+            Box::new(CloseRunningLoop),
+            "Cannot close a running event loop",
+        ),
+        (
+            Box::new(PromiseError::Cancelled),
+            "the future was cancelled",
+        ),
         (Box::new(TaskError::Cancelled), "task was cancelled"),
-        (Box::new(RunError::AlreadyRunning), "This event loop is already running"),
+        (
+            Box::new(RunError::AlreadyRunning),
+            "This event loop is already running",
+        ),
         (Box::new(RunError::Closed), "Event loop is closed"),
     ];
     for (e, message) in &errors {
@@ -192,8 +211,10 @@ fn b11_awaiting_a_future_suspends_until_done() {
         let lp = aloop::get_running_loop().unwrap();
         let fut = lp.create_future::<&'static str>();
         let setter = fut.clone();
-        lp.call_later(Duration::from_millis(10), move || setter.set_result("value").unwrap())
-            .unwrap();
+        lp.call_later(Duration::from_millis(10), move || {
+            setter.set_result("value").unwrap()
+        })
+        .unwrap();
         log2.push(fut.await.unwrap());
         // asyncio's set_exception: an Err value, which the awaiter gets back.
         let fut2: Promise<Result<(), String>> = lp.create_future();

@@ -92,7 +92,8 @@ fn c4_completing_a_future_queues_the_waiting_tasks_wakeup() {
         aloop::sleep(Duration::ZERO).await;
         fut.set_result("x").unwrap();
         log.push("set_result returned");
-        lp.call_soon(log.pusher("scheduled after set_result")).unwrap();
+        lp.call_soon(log.pusher("scheduled after set_result"))
+            .unwrap();
         t.await.unwrap();
     });
     log.assert_eq(&[
@@ -138,12 +139,18 @@ fn c6_cancellation_is_not_preemptive() {
         let log3 = log2.clone();
         let _at_await = Defer(move || {
             let me = aloop::current_task().unwrap().unwrap();
-            log3.push(format!("dropped at the next await; cancelling() = {}", me.cancelling()));
+            log3.push(format!(
+                "dropped at the next await; cancelling() = {}",
+                me.cancelling()
+            ));
         });
         aloop::sleep(Duration::ZERO).await;
         log2.push("never: carries on");
     });
-    assert!(matches!(outcome, Err(RunError::Task(TaskError::Cancelled))), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RunError::Task(TaskError::Cancelled))),
+        "{outcome:?}"
+    );
     lp.close().unwrap();
     log.assert_eq(&[
         "still running after cancel()",
@@ -168,7 +175,12 @@ fn c7_a_task_cannot_refuse_cancellation() {
         // Through as_any(): Task::cancelled() forgets once the outcome is taken (c5's bug).
         let view = t.as_any();
         let awaited = (&mut t).await;
-        log.push(format!("{:?} {} {}", awaited, view.cancelled(), t.cancelling()));
+        log.push(format!(
+            "{:?} {} {}",
+            awaited,
+            view.cancelled(),
+            t.cancelling()
+        ));
     });
     log.assert_eq(&["true", "cleanup ran", "Err(Cancelled) true 1"]);
 }
@@ -213,7 +225,10 @@ fn c9_uncancel_does_not_withdraw_a_pending_cancellation() {
         aloop::sleep(Duration::ZERO).await;
         log2.push("never: the cancellation was withdrawn");
     });
-    assert!(matches!(outcome, Err(RunError::Task(TaskError::Cancelled))), "{outcome:?}");
+    assert!(
+        matches!(outcome, Err(RunError::Task(TaskError::Cancelled))),
+        "{outcome:?}"
+    );
     // The snippet's last line, in a second task (this one cannot carry on): cancel() on
     // a done task returns false.
     let log2 = log.clone();
@@ -254,7 +269,9 @@ fn c13_unretrieved_task_panic_is_reported_when_the_task_is_dropped() {
         drop(t);
         aloop::sleep(Duration::from_millis(10)).await;
     });
-    log.assert_eq(&["handler: Task exception was never retrieved (task fail): panicked: nobody looked"]);
+    log.assert_eq(&[
+        "handler: Task exception was never retrieved (task fail): panicked: nobody looked",
+    ]);
 }
 
 #[test]
@@ -270,7 +287,10 @@ fn c14_current_task_is_the_running_task_none_in_a_callback() {
             .unwrap()
             .call_soon(move || {
                 let current = aloop::current_task().unwrap();
-                log3.push(format!("in a callback: {:?}", current.map(|t| t.get_name())));
+                log3.push(format!(
+                    "in a callback: {:?}",
+                    current.map(|t| t.get_name())
+                ));
             })
             .unwrap();
         aloop::sleep(Duration::ZERO).await;
@@ -353,7 +373,10 @@ fn c19_a_task_whose_handle_is_dropped_still_runs_to_completion() {
             stuck_log.push(format!("dropped-handle task finished with {v}"));
         }));
         aloop::sleep(Duration::ZERO).await;
-        log.push(format!("tasks alive: {}", aloop::all_tasks().unwrap().len()));
+        log.push(format!(
+            "tasks alive: {}",
+            aloop::all_tasks().unwrap().len()
+        ));
         fut.set_result(5).unwrap();
         aloop::sleep(Duration::ZERO).await;
         log.push("after");

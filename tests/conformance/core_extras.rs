@@ -25,9 +25,13 @@ fn run_until_complete_returns_the_value_and_leaves_the_loop_reusable() {
     assert_eq!(lp.run_until_complete(async { "two" }).unwrap(), "two");
     // Even a failed run leaves the loop usable.
     let failed = lp.run_until_complete(async { panic!("first run fails") });
-    assert!(matches!(failed, Err(RunError::Task(TaskError::Panicked(_)))));
+    assert!(matches!(
+        failed,
+        Err(RunError::Task(TaskError::Panicked(_)))
+    ));
     let log = Log::new();
-    lp.call_soon(log.pusher("callback after three runs")).unwrap();
+    lp.call_soon(log.pusher("callback after three runs"))
+        .unwrap();
     lp.call_soon(stopper(&lp)).unwrap();
     lp.run_forever().unwrap();
     assert!(!lp.is_running() && !lp.is_closed());
@@ -46,7 +50,10 @@ fn a_task_created_before_the_loop_runs_starts_in_its_first_iteration_in_fifo_ord
     let t = lp.create_task(async move { task_log.push("task step") });
     lp.call_soon(log.pusher("callback after")).unwrap();
     lp.call_soon(stopper(&lp)).unwrap();
-    assert!(!t.done() && log.is_empty(), "create_task must not run the future");
+    assert!(
+        !t.done() && log.is_empty(),
+        "create_task must not run the future"
+    );
     lp.run_forever().unwrap();
     assert!(t.done());
     lp.close().unwrap();
@@ -69,12 +76,17 @@ fn cancelling_an_awaiting_task_cancels_the_inner_one_unless_shielded() {
     aloop::run(async move {
         let inner = aloop::create_task(aloop::sleep(Duration::from_secs(3600)));
         let inner_view = inner.as_any();
+        // Written out (not `create_task(inner)`) to read as "a task awaiting a task".
+        #[allow(clippy::redundant_async_block)]
         let outer = aloop::create_task(async move { inner.await });
         aloop::sleep(Duration::ZERO).await;
         outer.cancel();
         assert!(outer.await.unwrap_err().is_cancelled());
         until(|| inner_view.done()).await;
-        log2.push(format!("unshielded inner cancelled: {}", inner_view.cancelled()));
+        log2.push(format!(
+            "unshielded inner cancelled: {}",
+            inner_view.cancelled()
+        ));
 
         let shielded = aloop::create_task(async {
             aloop::sleep(Duration::from_millis(20)).await;
@@ -89,7 +101,10 @@ fn cancelling_an_awaiting_task_cancels_the_inner_one_unless_shielded() {
         aloop::sleep(Duration::ZERO).await;
         outer.cancel();
         assert!(outer.await.unwrap_err().is_cancelled());
-        log2.push(format!("after outer cancelled, inner done: {}", shielded_view.done()));
+        log2.push(format!(
+            "after outer cancelled, inner done: {}",
+            shielded_view.done()
+        ));
         until(|| shielded_view.done()).await;
         aloop::sleep(Duration::ZERO).await; // let its done callback run
     });
@@ -117,7 +132,10 @@ fn task_done_callbacks_run_in_registration_order() {
             }));
         }
         assert!(t.remove_done_callback(ids[2]));
-        assert!(!t.remove_done_callback(ids[2]), "removing twice finds nothing");
+        assert!(
+            !t.remove_done_callback(ids[2]),
+            "removing twice finds nothing"
+        );
         let view = t.as_any();
         until(|| view.done()).await;
         aloop::sleep(Duration::ZERO).await;
@@ -147,7 +165,8 @@ fn panics_in_a_callback_and_a_task_reach_the_handler_and_the_loop_runs_on() {
     drop(t); // nobody will retrieve the panic: it goes to the handler
     lp.call_later(Duration::from_millis(5), log.pusher("still running"))
         .unwrap();
-    lp.call_later(Duration::from_millis(10), stopper(&lp)).unwrap();
+    lp.call_later(Duration::from_millis(10), stopper(&lp))
+        .unwrap();
     lp.run_forever().unwrap();
     lp.close().unwrap();
     let mut events = log.events();
@@ -190,20 +209,33 @@ fn misuse_gives_typed_errors_that_say_what_happened() {
     // Closing a running loop.
     let lp = aloop::new_event_loop();
     let lp2 = lp.clone_ref();
-    let e = lp.run_until_complete(async move { lp2.close() }).unwrap().unwrap_err();
+    let e = lp
+        .run_until_complete(async move { lp2.close() })
+        .unwrap()
+        .unwrap_err();
     assert_eq!(e, CloseRunningLoop);
     assert_eq!(e.to_string(), "Cannot close a running event loop");
     // Running a second loop while one runs on this thread.
     let other = aloop::new_event_loop();
     let other2 = other.clone_ref();
-    let e = lp.run_until_complete(async move { other2.run_forever() }).unwrap().unwrap_err();
+    let e = lp
+        .run_until_complete(async move { other2.run_forever() })
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(e, RunError::AnotherLoopRunning), "{e:?}");
-    assert_eq!(e.to_string(), "Cannot run the event loop while another loop is running");
-    let e = aloop::try_run(async { aloop::try_run(async {}) }).unwrap().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Cannot run the event loop while another loop is running"
+    );
+    let e = aloop::try_run(async { aloop::try_run(async {}) })
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(e, RunError::AnotherLoopRunning), "{e:?}");
     // stop() before the future finished.
     lp.call_soon(stopper(&lp)).unwrap();
-    let e = lp.run_until_complete(aloop::sleep(Duration::from_secs(3600))).unwrap_err();
+    let e = lp
+        .run_until_complete(aloop::sleep(Duration::from_secs(3600)))
+        .unwrap_err();
     assert!(matches!(e, RunError::Stopped), "{e:?}");
     assert_eq!(e.to_string(), "Event loop stopped before Future completed.");
     // Running a closed loop.

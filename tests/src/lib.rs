@@ -115,7 +115,11 @@ pub struct XorShift(u64);
 impl XorShift {
     /// A generator from `seed` (zero is remapped, as xorshift must not start at 0).
     pub fn new(seed: u64) -> Self {
-        XorShift(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        XorShift(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// The next 64 pseudo-random bits.

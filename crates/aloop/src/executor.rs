@@ -43,17 +43,33 @@ impl std::error::Error for ExecutorError {
 }
 
 /// The future of a job submitted with `run_in_executor` or `to_thread`. The job was
-/// submitted when this was created; dropping it before the job starts cancels the job,
-/// dropping it later discards the result (the thread finishes the function regardless).
+/// submitted when this was created.
+///
+/// Dropping it follows what asyncio users observe: a future that was never awaited is
+/// fire-and-forget (the job still runs, G6), while a future dropped after it was awaited —
+/// its task was cancelled — cancels the job if it has not started yet (G4); a running job
+/// always finishes, its result discarded.
 #[must_use = "the job runs anyway, but its result is lost unless awaited"]
 pub struct RunInExecutor<T> {
     job: Result<JobFuture<T>, Option<SubmitError>>,
+    polled: bool,
+}
+
+impl<T> Drop for RunInExecutor<T> {
+    fn drop(&mut self) {
+        if !self.polled {
+            if let Ok(job) = std::mem::replace(&mut self.job, Err(None)) {
+                job.detach();
+            }
+        }
+    }
 }
 
 impl<T> Future for RunInExecutor<T> {
     type Output = Result<T, ExecutorError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.polled = true;
         match &mut self.job {
             Ok(job) => Pin::new(job).poll(cx).map_err(ExecutorError::Job),
             Err(e) => Poll::Ready(Err(ExecutorError::Submit(
@@ -93,6 +109,7 @@ where
 {
     RunInExecutor {
         job: pool.submit(f).map_err(Some),
+        polled: false,
     }
 }
 

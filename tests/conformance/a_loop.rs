@@ -7,7 +7,7 @@
 //! Adapted: A5 (FIFO for equal deadlines, per its aloop note), A18 (no `logging`
 //!   module), A19 (no KeyboardInterrupt), A21 (no contextvars), A23 (no `Runner` type).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -49,19 +49,26 @@ fn a2_handle_cancel_prevents_a_pending_callback() {
 
 #[test]
 fn a4_call_later_runs_in_deadline_order() {
-    let lp = aloop::new_event_loop();
-    let log = Log::new();
-    lp.call_later(Duration::from_millis(30), log.pusher("30ms"))
-        .unwrap();
-    lp.call_later(Duration::from_millis(10), log.pusher("10ms"))
-        .unwrap();
-    lp.call_later(Duration::from_millis(20), log.pusher("20ms"))
-        .unwrap();
-    lp.call_later(Duration::from_millis(50), stopper(&lp))
-        .unwrap();
-    lp.run_forever().unwrap();
-    lp.close().unwrap();
-    log.assert_eq(&["10ms", "20ms", "30ms"]);
+    // Twice: once woken for each timer, once with all of them already due when the loop
+    // first looks (a late loop must still run them in deadline order).
+    for late in [false, true] {
+        let lp = aloop::new_event_loop();
+        let log = Log::new();
+        lp.call_later(Duration::from_millis(30), log.pusher("30ms"))
+            .unwrap();
+        lp.call_later(Duration::from_millis(10), log.pusher("10ms"))
+            .unwrap();
+        lp.call_later(Duration::from_millis(20), log.pusher("20ms"))
+            .unwrap();
+        lp.call_later(Duration::from_millis(50), stopper(&lp))
+            .unwrap();
+        if late {
+            thread::sleep(Duration::from_millis(60));
+        }
+        lp.run_forever().unwrap();
+        lp.close().unwrap();
+        log.assert_eq(&["10ms", "20ms", "30ms"]);
+    }
 }
 
 /// Adapted: CPython's heap order for equal deadlines (0, 2, 1, 3, 4) is an accident its
@@ -72,15 +79,27 @@ fn a5_equal_deadlines_fire_together_in_fifo_order() {
     let lp = aloop::new_event_loop();
     let log = Log::new();
     let when = lp.time() + Duration::from_millis(10);
+    let dashes = Rc::new(Cell::new(0));
     for i in 0..5 {
-        let (log, lp2) = (log.clone(), lp.clone_ref());
+        let (log, lp2, dashes) = (log.clone(), lp.clone_ref(), dashes.clone());
         lp.call_at(when, move || {
             log.push(i.to_string());
-            lp2.call_soon(log.pusher("-")).unwrap();
+            let (log, lp3) = (log.clone(), lp2.clone_ref());
+            lp2.call_soon(move || {
+                log.push("-");
+                // The snippet stops on a timer 10 ms later; stopping after the fifth
+                // dash instead keeps a late (loaded) loop from stopping first.
+                dashes.set(dashes.get() + 1);
+                if dashes.get() == 5 {
+                    lp3.stop();
+                }
+            })
+            .unwrap();
         })
         .unwrap();
     }
-    lp.call_at(when + Duration::from_millis(10), stopper(&lp))
+    // A guard so that a lost timer fails the test instead of hanging it.
+    lp.call_at(when + Duration::from_secs(10), stopper(&lp))
         .unwrap();
     lp.run_forever().unwrap();
     lp.close().unwrap();

@@ -88,8 +88,12 @@ fn cancelling_an_awaiting_task_cancels_the_inner_one_unless_shielded() {
             inner_view.cancelled()
         ));
 
-        let shielded = aloop::create_task(async {
-            aloop::sleep(Duration::from_millis(20)).await;
+        // The shielded task waits on a promise (not a timer), so that it is still
+        // pending when checked, however slowly a loaded machine runs the loop.
+        let release = aloop::get_running_loop().unwrap().create_future::<()>();
+        let released = release.clone();
+        let shielded = aloop::create_task(async move {
+            released.await.unwrap();
             "inner finished"
         });
         let result_log = log2.clone();
@@ -105,6 +109,7 @@ fn cancelling_an_awaiting_task_cancels_the_inner_one_unless_shielded() {
             "after outer cancelled, inner done: {}",
             shielded_view.done()
         ));
+        release.set_result(()).unwrap();
         until(|| shielded_view.done()).await;
         aloop::sleep(Duration::ZERO).await; // let its done callback run
     });

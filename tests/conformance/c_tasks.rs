@@ -107,7 +107,7 @@ fn c4_completing_a_future_queues_the_waiting_tasks_wakeup() {
 }
 
 #[test]
-#[ignore = "BUG: Task::cancelled() is false after the task was awaited with (&mut t).await (outcome Taken); asyncio and AnyTask::cancelled() say true"]
+
 fn c5_cancel_takes_effect_at_the_tasks_current_await() {
     let log = run_logged(|log| async move {
         let worker_log = log.clone();

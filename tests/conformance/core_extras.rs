@@ -7,9 +7,9 @@
 //! wakes a far timer (a16), running a closed loop (a15), re-entrant run from a task
 //! (a13), setting a result twice (b2), get_running_loop outside a loop (a20).
 //!
-//! Findings kept as `#[ignore = "BUG: ..."]` tests until the crates are fixed: a task's
-//! pinned future is moved before it is dropped (on cancel and on close), and a task wakes
-//! its awaiter ahead of done callbacks registered earlier.
+//! Regression tests for bugs these tests found (now fixed): a task's pinned future was
+//! moved before it was dropped (on cancel and on close), and a task woke its awaiter ahead
+//! of done callbacks registered earlier.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -259,7 +259,7 @@ fn misuse_gives_typed_errors_that_say_what_happened() {
 /// wakeup is a done callback too), so a callback added before `await t` runs first and
 /// sees the result: Python prints "cb 1" then "awaited 1".
 #[test]
-#[ignore = "BUG: a Task wakes its awaiter before its earlier-registered done callbacks, which then find the result taken"]
+
 fn task_done_callback_registered_before_await_runs_before_the_awaiter() {
     let log = Log::new();
     let log2 = log.clone();
@@ -304,7 +304,7 @@ impl Drop for AddressCheck {
 /// of its own local across an `await`): such a task cancelled while suspended crashed
 /// with SIGSEGV in a destructor that used the borrow.
 #[test]
-#[ignore = "BUG: aloop-executor drop_future mem::replace-s the pinned future out of its cell before dropping it (Pin violation, UB)"]
+
 fn cancelled_task_future_is_dropped_where_it_was_pinned() {
     let seen: Rc<Cell<Option<(usize, usize)>>> = Rc::default();
     let seen2 = seen.clone();
@@ -325,7 +325,7 @@ fn cancelled_task_future_is_dropped_where_it_was_pinned() {
 
 /// The same contract on the other path that drops an unfinished task: closing the loop.
 #[test]
-#[ignore = "BUG: aloop-executor drop_future (used by abort on close) moves the pinned future out of its cell before dropping it"]
+
 fn task_future_dropped_by_close_is_dropped_where_it_was_pinned() {
     let seen: Rc<Cell<Option<(usize, usize)>>> = Rc::default();
     let lp = aloop::new_event_loop();

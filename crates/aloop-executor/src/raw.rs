@@ -221,13 +221,22 @@ where
     /// # Safety
     /// Owning thread, and no poll in progress.
     unsafe fn drop_future(&self) -> Result<(), PanicPayload> {
+        let stage = self.stage.get();
         // SAFETY: guaranteed by the caller.
-        let stage = unsafe { &mut *self.stage.get() };
-        if !matches!(stage, Stage::Pending(_)) {
+        let Stage::Pending(future) = (unsafe { &mut *stage }) else {
             return Ok(());
-        }
-        let old = std::mem::replace(stage, Stage::Empty);
-        catch_unwind(AssertUnwindSafe(move || drop(old))).map_err(PanicPayload::new)
+        };
+        // The future is pinned: it must be dropped where it lies, never moved out first
+        // (a self-borrowing async block would read freed memory in its destructor).
+        let future: *mut F = future;
+        // SAFETY: the future is live and is dropped exactly once, here.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+            std::ptr::drop_in_place(future)
+        }));
+        // SAFETY: the old value is dropped (or was partly dropped by an unwinding
+        // destructor, which still drops the remaining fields); overwrite without dropping.
+        unsafe { std::ptr::write(stage, Stage::Empty) };
+        dropped.map_err(PanicPayload::new)
     }
 
     /// Stores the outcome, marks the task complete, wakes the awaiter and releases one

@@ -298,3 +298,49 @@ fn wakes_from_many_threads_are_never_lost() {
     threads.into_iter().for_each(|t| t.join().unwrap());
     assert_eq!(total, (0..8000).sum::<usize>());
 }
+
+/// Records its own address when polled and when dropped: a pinned future must be dropped
+/// where it was polled, never moved out first.
+struct PinnedProbe {
+    polled_at: Rc<RefCell<usize>>,
+    dropped_at: Rc<RefCell<usize>>,
+    _pin: std::marker::PhantomPinned,
+}
+
+impl Future for PinnedProbe {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        *self.polled_at.borrow_mut() = &*self as *const Self as usize;
+        Poll::Pending
+    }
+}
+
+impl Drop for PinnedProbe {
+    fn drop(&mut self) {
+        *self.dropped_at.borrow_mut() = self as *const Self as usize;
+    }
+}
+
+#[test]
+fn cancel_and_executor_drop_drop_the_future_where_it_was_pinned() {
+    for via_cancel in [true, false] {
+        let polled_at = Rc::new(RefCell::new(0));
+        let dropped_at = Rc::new(RefCell::new(0));
+        let ex = LocalExecutor::new();
+        let task = ex.spawn(PinnedProbe {
+            polled_at: polled_at.clone(),
+            dropped_at: dropped_at.clone(),
+            _pin: std::marker::PhantomPinned,
+        });
+        ex.run_until(yield_now());
+        assert_ne!(*polled_at.borrow(), 0);
+        if via_cancel {
+            task.cancel();
+            assert!(ex.run_until(task).unwrap_err().is_cancelled());
+        } else {
+            drop(task);
+            drop(ex);
+        }
+        assert_eq!(*dropped_at.borrow(), *polled_at.borrow());
+    }
+}

@@ -30,6 +30,7 @@ pub(crate) trait CancelTarget {
 /// What every task core offers without its output type.
 pub(crate) trait AnyTaskCore {
     fn meta(&self) -> &TaskMeta;
+    fn ended_cancelled(&self) -> bool;
     /// Drops the future now (loop close); completes the task as cancelled.
     fn abort(&self) {
         if let Some(raw) = self.meta().raw.get() {
@@ -89,11 +90,21 @@ enum Outcome<T> {
 
 type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
 
+/// Whoever waits for the task, in registration order: done callbacks and the waker of
+/// the task awaiting the handle. asyncio keeps both in one list (awaiting is a done
+/// callback there), so a callback added before the `await` runs before the awaiter.
+enum Waiter<T> {
+    Waker(Waker),
+    Callback(u64, DoneCallback<T>),
+}
+
 pub(crate) struct TaskCore<T> {
     meta: TaskMeta,
     outcome: RefCell<Outcome<T>>,
-    waiter: Cell<Option<Waker>>,
-    callbacks: RefCell<Vec<(u64, DoneCallback<T>)>>,
+    /// Whether the task ended by cancellation (kept apart from `outcome`, which an
+    /// `await` may have taken).
+    ended_cancelled: Cell<bool>,
+    waiters: RefCell<Vec<Waiter<T>>>,
     next_callback_id: Cell<u64>,
     /// Whether anyone looked at the outcome; a panic nobody saw is reported on drop.
     retrieved: Cell<bool>,
@@ -106,6 +117,8 @@ impl<T: 'static> TaskCore<T> {
         if self.meta.done.replace(true) {
             return;
         }
+        self.ended_cancelled
+            .set(matches!(result, Err(TaskError::Cancelled)));
         *self.outcome.borrow_mut() = Outcome::Done(result);
         self.meta.set_awaiting(None);
         let core = self.meta.core.upgrade();
@@ -113,14 +126,16 @@ impl<T: 'static> TaskCore<T> {
             let removed = core.tasks.borrow_mut().remove(self.meta.slot.get());
             drop(removed);
         }
-        if let Some(waker) = self.waiter.take() {
-            waker.wake();
-        }
-        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
-        if let Some(core) = core {
-            for (_, cb) in callbacks {
-                let task = Task { core: self.clone() };
-                core.push_ready(Ready::Callback(CallbackCell::new_rc(move || cb(&task))));
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        for waiter in waiters {
+            match waiter {
+                Waiter::Waker(waker) => waker.wake(),
+                Waiter::Callback(_, cb) => {
+                    if let Some(core) = &core {
+                        let task = Task { core: self.clone() };
+                        core.push_ready(Ready::Callback(CallbackCell::new_rc(move || cb(&task))));
+                    }
+                }
             }
         }
     }
@@ -129,6 +144,10 @@ impl<T: 'static> TaskCore<T> {
 impl<T> AnyTaskCore for TaskCore<T> {
     fn meta(&self) -> &TaskMeta {
         &self.meta
+    }
+
+    fn ended_cancelled(&self) -> bool {
+        self.ended_cancelled.get()
     }
 }
 
@@ -254,8 +273,8 @@ where
             core: Rc::downgrade(core),
         },
         outcome: RefCell::new(Outcome::Pending),
-        waiter: Cell::new(None),
-        callbacks: RefCell::new(Vec::new()),
+        ended_cancelled: Cell::new(false),
+        waiters: RefCell::new(Vec::new()),
         next_callback_id: Cell::new(0),
         retrieved: Cell::new(false),
     });
@@ -331,10 +350,7 @@ impl<T: 'static> Task<T> {
 
     /// Whether the task finished by cancellation.
     pub fn cancelled(&self) -> bool {
-        matches!(
-            &*self.core.outcome.borrow(),
-            Outcome::Done(Err(TaskError::Cancelled))
-        )
+        self.core.ended_cancelled.get()
     }
 
     /// The outcome, cloned (asyncio's `result()`), or `InvalidStateError` if the task is
@@ -396,9 +412,9 @@ impl<T: 'static> Task<T> {
             }
         } else {
             self.core
-                .callbacks
+                .waiters
                 .borrow_mut()
-                .push((id, Box::new(callback)));
+                .push(Waiter::Callback(id, Box::new(callback)));
         }
         id
     }
@@ -406,10 +422,10 @@ impl<T: 'static> Task<T> {
     /// Removes a done callback that has not been scheduled yet; returns whether it was
     /// found.
     pub fn remove_done_callback(&self, id: u64) -> bool {
-        let mut callbacks = self.core.callbacks.borrow_mut();
-        let before = callbacks.len();
-        callbacks.retain(|(i, _)| *i != id);
-        before != callbacks.len()
+        let mut waiters = self.core.waiters.borrow_mut();
+        let before = waiters.len();
+        waiters.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
+        before != waiters.len()
     }
 
     /// The task's name (`Task-N` unless set).
@@ -441,11 +457,20 @@ impl<T: 'static> Future for Task<T> {
             !self.done(),
             "aloop: a Task was awaited after its output had been taken"
         );
-        let waker = match self.core.waiter.take() {
-            Some(w) if w.will_wake(cx.waker()) => w,
-            _ => cx.waker().clone(),
-        };
-        self.core.waiter.set(Some(waker));
+        let mut waiters = self.core.waiters.borrow_mut();
+        let mine = waiters.iter_mut().find_map(|w| match w {
+            Waiter::Waker(k) => Some(k),
+            Waiter::Callback(..) => None,
+        });
+        match mine {
+            Some(k) => {
+                if !k.will_wake(cx.waker()) {
+                    *k = cx.waker().clone();
+                }
+            }
+            None => waiters.push(Waiter::Waker(cx.waker().clone())),
+        }
+        drop(waiters);
         current::set_awaiting(self.core.clone());
         Poll::Pending
     }
@@ -512,11 +537,7 @@ impl AnyTask {
 
     /// Whether the task finished by cancellation.
     pub fn cancelled(&self) -> bool {
-        self.core
-            .meta()
-            .raw
-            .get()
-            .is_some_and(|r| r.is_finished() && self.done() && r.is_cancelled())
+        self.core.ended_cancelled()
     }
 
     /// The task's name.
@@ -551,4 +572,3 @@ impl fmt::Debug for AnyTask {
             .finish()
     }
 }
-

@@ -8,21 +8,27 @@ use std::time::{Duration, Instant};
 fn main() {
     let lp = aloop::new_event_loop();
     let start = Instant::now();
-    let stamp = move |what: &str| println!("{:>7.1} ms  {what}", start.elapsed().as_secs_f64() * 1e3);
+    let stamp =
+        move |what: &str| println!("{:>7.1} ms  {what}", start.elapsed().as_secs_f64() * 1e3);
 
     // call_later and call_at: timers fire in deadline order, whatever the order of
     // registration.
-    lp.call_later(Duration::from_millis(300), move || stamp("call_later(300 ms)"))
-        .unwrap();
-    lp.call_later(Duration::from_millis(100), move || stamp("call_later(100 ms)"))
-        .unwrap();
+    lp.call_later(Duration::from_millis(300), move || {
+        stamp("call_later(300 ms)")
+    })
+    .unwrap();
+    lp.call_later(Duration::from_millis(100), move || {
+        stamp("call_later(100 ms)")
+    })
+    .unwrap();
     let when = lp.time() + Duration::from_millis(200);
     lp.call_at(when, move || stamp("call_at(loop.time() + 200 ms)"))
         .unwrap();
 
     // call_soon: the next iteration, in FIFO order.
     for i in 1..=3 {
-        lp.call_soon(move || stamp(&format!("call_soon #{i}"))).unwrap();
+        lp.call_soon(move || stamp(&format!("call_soon #{i}")))
+            .unwrap();
     }
 
     // A cancelled handle never runs.
@@ -49,5 +55,8 @@ fn main() {
 
     lp.run_forever().unwrap();
     worker.join().unwrap();
-    println!("run_forever returned after {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "run_forever returned after {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
 }

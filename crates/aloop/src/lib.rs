@@ -64,8 +64,7 @@ pub mod sync {
     pub use aloop_sync::*;
 }
 pub use aloop_sync::{
-    Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue,
-    Semaphore,
+    Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue, Semaphore,
 };
 
 /// The README's examples, compiled and run as doctests.

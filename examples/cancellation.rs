@@ -45,7 +45,7 @@ fn main() {
         println!("2. cancelling an outer task cancels the task it awaits:");
         let inner = aloop::create_task(worker("inner"));
         let inner_view = inner.as_any();
-        let outer = aloop::create_task(async move { inner.await });
+        let outer = aloop::create_task(inner); // a task awaiting the inner one
         aloop::sleep(Duration::from_millis(5)).await;
         outer.cancel();
         let _ = outer.await;

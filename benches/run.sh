@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The benchmark suite: aloop side by side with tokio (current_thread, multi_thread) and
+# smol, one runtime × workload cell per process (see src/main.rs).
+#
+#   benches/run.sh            full run: every cell 3 times, medians
+#                             → benches/results/latest.{md,json,jsonl}
+#   benches/run.sh --quick    smoke test: 1 run, sizes ÷ 10 → benches/results/quick.*
+#
+# Builds once in release (CARGO_TARGET_DIR if set, else target/), then runs the cells
+# interleaved — run 1 of every cell, then run 2, ... — so a burst of outside load hits
+# all runtimes alike instead of one cell's three runs. Echo also runs once per runtime
+# under `strace -c -f` (at a fifth of its size: the counts are per round trip) for
+# syscalls per round trip. A full run takes a few minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=3
+size=()
+name=latest
+strace_scale=0.2
+case "${1:-}" in
+  "") ;;
+  --quick) runs=1; size=(--quick); name=quick; strace_scale=0.05 ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+runtimes=(aloop tokio-ct tokio-mt smol)
+workloads=(spawn callbacks yield timers timer-tasks echo queue lock blocking idle-mem)
+
+cargo build --release -p aloop-benches
+bin="${CARGO_TARGET_DIR:-target}/release/cell"
+out=benches/results
+mkdir -p "$out"
+raw="$out/$name.jsonl"
+: >"$raw"
+export BENCH_LOAD_START
+BENCH_LOAD_START="$(cat /proc/loadavg)"
+echo "load average at start: $BENCH_LOAD_START" >&2
+
+failed=0
+for ((run = 1; run <= runs; run++)); do
+  for w in "${workloads[@]}"; do
+    for r in "${runtimes[@]}"; do
+      # A cell that fails its checks still prints its line (checks_passed: false) and
+      # exits 1; the report marks it. A hang is cut off.
+      if ! timeout 300 "$bin" "$r" "$w" "${size[@]}" >>"$raw"; then
+        echo "cell $r $w (run $run) failed" >&2
+        failed=1
+      fi
+    done
+  done
+  echo "run $run/$runs done" >&2
+done
+
+if command -v strace >/dev/null; then
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+  for r in "${runtimes[@]}"; do
+    line="$(strace -f -c -o "$tmp/$r.txt" "$bin" "$r" echo --scale "$strace_scale")"
+    trips="$(sed -n 's/.*"round_trips":\([0-9.e+]*\).*/\1/p' <<<"$line")"
+    "$bin" syscalls "$r" "$tmp/$r.txt" "$trips" >>"$raw"
+  done
+else
+  echo "strace not found: syscalls per echo round trip not measured" >&2
+fi
+
+{
+  echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+  echo "load average: start $BENCH_LOAD_START; end $(cat /proc/loadavg)"
+  echo "runs per cell: $runs (medians)${size:+, sizes ÷ 10 (--quick)}"
+  echo
+  "$bin" report "$raw" "$out/$name.json"
+} | tee "$out/$name.md"
+echo "wrote $out/$name.md, $out/$name.json, $raw" >&2
+exit "$failed"

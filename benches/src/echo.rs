@@ -1,0 +1,197 @@
+//! Workload "echo": TCP echo over 127.0.0.1, 50 connections × 2,000 round trips of a
+//! 1 KiB message, server and clients in the same runtime and process. Every client
+//! checks every byte it gets back (the message differs per connection and round), and
+//! the total echoed must be 50 × 2,000 × 1,024 bytes.
+//!
+//! Both sides are written the way a user of each runtime would: the server reads into a
+//! 4 KiB buffer and writes back what it read; the client does `write_all` then
+//! `read_exact`. TCP_NODELAY on both sides (a 1 KiB ping-pong otherwise meets Nagle's
+//! delayed-ACK stall). aloop uses aloop-reactor's sockets directly (created inside the
+//! running loop, so they register with its reactor).
+//!
+//! Run under `strace -c -f` by `run.sh` for syscalls per round trip (see syscalls.rs).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::{rt, Outcome, Runtime, Scale};
+
+const CONNS: u64 = 50;
+const FULL_ROUNDS: u64 = 2_000;
+const MSG: usize = 1024;
+const SERVER_BUF: usize = 4096;
+
+/// The message for (connection, round): differs per both, so a misrouted or stale
+/// reply fails the check.
+fn message(conn: u64, round: u64) -> [u8; MSG] {
+    let mut m = [0u8; MSG];
+    for (i, b) in m.iter_mut().enumerate() {
+        *b = (conn.wrapping_mul(131) ^ round.wrapping_mul(7) ^ i as u64) as u8;
+    }
+    m
+}
+
+pub fn run(runtime: Runtime, scale: Scale) -> Outcome {
+    let rounds = scale.n(FULL_ROUNDS);
+    let (elapsed, bytes, good) = match runtime {
+        Runtime::Aloop => rt::aloop(aloop_echo(rounds)),
+        Runtime::TokioCt | Runtime::TokioMt => rt::tokio(runtime, tokio_echo(rounds)),
+        Runtime::Smol => rt::smol(move |ex| smol_echo(ex, rounds)),
+    };
+    let trips = CONNS * rounds;
+    Outcome::new(trips, elapsed, good && bytes == trips * MSG as u64)
+        .with("round_trips", trips as f64)
+        .with(
+            "us_per_round_trip",
+            elapsed.as_secs_f64() * 1e6 / trips as f64,
+        )
+}
+
+/// (elapsed, bytes echoed back and checked, every byte matched)
+type Echoed = (Duration, u64, bool);
+
+async fn aloop_echo(rounds: u64) -> Echoed {
+    use aloop_reactor::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let addr = listener.local_addr().expect("local addr");
+    // The acceptor and the per-connection servers are left running un-awaited, as
+    // asyncio servers are; the loop finishes them when the clients hang up.
+    let _acceptor = aloop::create_task(async move {
+        for _ in 0..CONNS {
+            let (s, _) = listener.accept().await.expect("accept");
+            s.set_nodelay(true).expect("nodelay");
+            drop(aloop::create_task(async move {
+                let mut buf = [0u8; SERVER_BUF];
+                loop {
+                    match s.read(&mut buf).await.expect("server read") {
+                        0 => break,
+                        n => s.write_all(&buf[..n]).await.expect("server write"),
+                    }
+                }
+            }));
+        }
+    });
+    let t = Instant::now();
+    let clients: Vec<_> = (0..CONNS)
+        .map(|c| {
+            aloop::create_task(async move {
+                let s = TcpStream::connect(addr).await.expect("connect");
+                s.set_nodelay(true).expect("nodelay");
+                let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                for r in 0..rounds {
+                    let m = message(c, r);
+                    s.write_all(&m).await.expect("client write");
+                    s.read_exact(&mut back).await.expect("client read");
+                    good &= back == m;
+                    bytes += MSG as u64;
+                }
+                (bytes, good)
+            })
+        })
+        .collect();
+    let (mut bytes, mut good) = (0, true);
+    for c in clients {
+        let (b, g) = c.await.expect("client task");
+        bytes += b;
+        good &= g;
+    }
+    (t.elapsed(), bytes, good)
+}
+
+async fn tokio_echo(rounds: u64) -> Echoed {
+    use tokio::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        for _ in 0..CONNS {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            s.set_nodelay(true).expect("nodelay");
+            tokio::spawn(async move {
+                let mut buf = [0u8; SERVER_BUF];
+                loop {
+                    match s.read(&mut buf).await.expect("server read") {
+                        0 => break,
+                        n => s.write_all(&buf[..n]).await.expect("server write"),
+                    }
+                }
+            });
+        }
+    });
+    let t = Instant::now();
+    let clients: Vec<_> = (0..CONNS)
+        .map(|c| {
+            tokio::spawn(async move {
+                let mut s = TcpStream::connect(addr).await.expect("connect");
+                s.set_nodelay(true).expect("nodelay");
+                let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                for r in 0..rounds {
+                    let m = message(c, r);
+                    s.write_all(&m).await.expect("client write");
+                    s.read_exact(&mut back).await.expect("client read");
+                    good &= back == m;
+                    bytes += MSG as u64;
+                }
+                (bytes, good)
+            })
+        })
+        .collect();
+    let (mut bytes, mut good) = (0, true);
+    for c in clients {
+        let (b, g) = c.await.expect("client task");
+        bytes += b;
+        good &= g;
+    }
+    (t.elapsed(), bytes, good)
+}
+
+async fn smol_echo(ex: &'static async_executor::LocalExecutor<'static>, rounds: u64) -> Echoed {
+    use async_io::Async;
+    use std::net::{TcpListener, TcpStream};
+    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], 0)).expect("bind");
+    let addr = listener.get_ref().local_addr().expect("local addr");
+    ex.spawn(async move {
+        for _ in 0..CONNS {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            s.get_ref().set_nodelay(true).expect("nodelay");
+            ex.spawn(async move {
+                let mut buf = [0u8; SERVER_BUF];
+                loop {
+                    match s.read(&mut buf).await.expect("server read") {
+                        0 => break,
+                        n => s.write_all(&buf[..n]).await.expect("server write"),
+                    }
+                }
+            })
+            .detach();
+        }
+    })
+    .detach();
+    let t = Instant::now();
+    let clients: Vec<_> = (0..CONNS)
+        .map(|c| {
+            ex.spawn(async move {
+                let mut s = Async::<TcpStream>::connect(addr).await.expect("connect");
+                s.get_ref().set_nodelay(true).expect("nodelay");
+                let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                for r in 0..rounds {
+                    let m = message(c, r);
+                    s.write_all(&m).await.expect("client write");
+                    s.read_exact(&mut back).await.expect("client read");
+                    good &= back == m;
+                    bytes += MSG as u64;
+                }
+                (bytes, good)
+            })
+        })
+        .collect();
+    let (mut bytes, mut good) = (0, true);
+    for c in clients {
+        let (b, g) = c.await;
+        bytes += b;
+        good &= g;
+    }
+    (t.elapsed(), bytes, good)
+}

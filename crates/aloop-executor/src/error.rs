@@ -54,35 +54,42 @@ impl std::error::Error for TaskError {}
 /// Cloning shares the payload; the first [`PanicPayload::take`] gets it.
 #[derive(Clone)]
 pub struct PanicPayload {
-    message: Arc<str>,
-    payload: Arc<Mutex<Option<Box<dyn Any + Send>>>>,
+    // One pointer, so `Result<T, TaskError>` stays small in every task cell.
+    inner: Arc<PanicInner>,
+}
+
+struct PanicInner {
+    message: Box<str>,
+    payload: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 impl PanicPayload {
     /// Wraps a payload caught by `std::panic::catch_unwind`.
     pub fn new(payload: Box<dyn Any + Send>) -> Self {
-        let message: Arc<str> = if let Some(s) = payload.downcast_ref::<&'static str>() {
-            Arc::from(*s)
+        let message: Box<str> = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            Box::from(*s)
         } else if let Some(s) = payload.downcast_ref::<String>() {
-            Arc::from(s.as_str())
+            Box::from(s.as_str())
         } else {
-            Arc::from("Box<dyn Any>")
+            Box::from("Box<dyn Any>")
         };
         PanicPayload {
-            message,
-            payload: Arc::new(Mutex::new(Some(payload))),
+            inner: Arc::new(PanicInner {
+                message,
+                payload: Mutex::new(Some(payload)),
+            }),
         }
     }
 
     /// The panic message, when the payload was a string (as `panic!` makes it).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// Takes the original payload, e.g. to `std::panic::resume_unwind` it. Only the first
     /// call among all clones gets it.
     pub fn take(&self) -> Option<Box<dyn Any + Send>> {
-        self.payload.lock().ok()?.take()
+        self.inner.payload.lock().ok()?.take()
     }
 }
 

@@ -42,11 +42,12 @@ pub(crate) trait AnyTaskCore {
 /// The part of a task that does not depend on its output type.
 pub(crate) struct TaskMeta {
     id: u64,
-    name: RefCell<Option<String>>,
+    name: Cell<Option<Box<str>>>,
     raw: OnceCell<aloop_executor::Task<()>>,
-    awaiting: RefCell<Option<Rc<dyn CancelTarget>>>,
+    awaiting: Cell<Option<Rc<dyn CancelTarget>>>,
     cancelling: Cell<u32>,
-    slot: Cell<usize>,
+    /// Index in the loop's registry (u32: a loop with 4 billion live tasks is out of memory first).
+    slot: Cell<u32>,
     done: Cell<bool>,
     core: Weak<LoopCore>,
 }
@@ -58,10 +59,17 @@ impl TaskMeta {
     }
 
     fn name(&self) -> String {
-        match &*self.name.borrow() {
-            Some(n) => n.clone(),
+        let name = self.name.take();
+        let shown = match &name {
+            Some(n) => n.to_string(),
             None => format!("Task-{}", self.id),
-        }
+        };
+        self.name.set(name);
+        shown
+    }
+
+    fn set_name(&self, name: String) {
+        self.name.set(Some(name.into_boxed_str()));
     }
 
     /// asyncio's `Task.cancel`: count the request, forward it to what the task awaits,
@@ -71,7 +79,7 @@ impl TaskMeta {
             return false;
         }
         self.cancelling.set(self.cancelling.get() + 1);
-        let target = self.awaiting.borrow_mut().take();
+        let target = self.awaiting.take();
         if let Some(target) = target {
             target.cancel_from_awaiter();
         }
@@ -105,7 +113,7 @@ pub(crate) struct TaskCore<T> {
     /// `await` may have taken).
     ended_cancelled: Cell<bool>,
     waiters: RefCell<Vec<Waiter<T>>>,
-    next_callback_id: Cell<u64>,
+    next_callback_id: Cell<u32>,
     /// Whether anyone looked at the outcome; a panic nobody saw is reported on drop.
     retrieved: Cell<bool>,
 }
@@ -123,7 +131,10 @@ impl<T: 'static> TaskCore<T> {
         self.meta.set_awaiting(None);
         let core = self.meta.core.upgrade();
         if let Some(core) = &core {
-            let removed = core.tasks.borrow_mut().remove(self.meta.slot.get());
+            let removed = core
+                .tasks
+                .borrow_mut()
+                .remove(self.meta.slot.get() as usize);
             drop(removed);
         }
         let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
@@ -264,11 +275,11 @@ where
     let task_core = Rc::new(TaskCore {
         meta: TaskMeta {
             id: next_task_id(),
-            name: RefCell::new(None),
+            name: Cell::new(None),
             raw: OnceCell::new(),
-            awaiting: RefCell::new(None),
+            awaiting: Cell::new(None),
             cancelling: Cell::new(0),
-            slot: Cell::new(usize::MAX),
+            slot: Cell::new(u32::MAX),
             done: Cell::new(false),
             core: Rc::downgrade(core),
         },
@@ -296,7 +307,7 @@ where
         return task;
     }
     let slot = core.tasks.borrow_mut().insert(task.core.clone());
-    task.core.meta.slot.set(slot);
+    task.core.meta.slot.set(slot as u32);
     core.push_ready(Ready::Task(runnable));
     task
 }
@@ -400,7 +411,8 @@ impl<T: 'static> Task<T> {
     /// inline. Returns an id for [`Task::remove_done_callback`].
     pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> u64 {
         let id = self.core.next_callback_id.get();
-        self.core.next_callback_id.set(id + 1);
+        self.core.next_callback_id.set(id.wrapping_add(1));
+        let id = u64::from(id);
         if self.done() {
             if let Some(core) = self.core.meta.core.upgrade() {
                 let task = Task {
@@ -435,7 +447,7 @@ impl<T: 'static> Task<T> {
 
     /// Renames the task.
     pub fn set_name(&self, name: impl Into<String>) {
-        *self.core.meta.name.borrow_mut() = Some(name.into());
+        self.core.meta.set_name(name.into());
     }
 
     /// A type-erased view of this task.
@@ -547,7 +559,7 @@ impl AnyTask {
 
     /// Renames the task.
     pub fn set_name(&self, name: impl Into<String>) {
-        *self.core.meta().name.borrow_mut() = Some(name.into());
+        self.core.meta().set_name(name.into());
     }
 
     /// A number identifying the task (the `N` of `Task-N`).
@@ -570,5 +582,15 @@ impl fmt::Debug for AnyTask {
             .field("name", &self.get_name())
             .field("done", &self.done())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn task_core_stays_small() {
+        // With the Rc header, 136 bytes is the most that fits a 160-byte malloc chunk.
+        let size = std::mem::size_of::<super::TaskCore<u64>>();
+        assert!(size <= 136, "TaskCore<u64> grew to {size} bytes");
     }
 }

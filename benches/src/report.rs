@@ -23,6 +23,30 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("blocking", Some(1.0)),
 ];
 
+/// (workload, JSON key, label) of the detail table.
+const DETAILS: &[(&str, &str, &str)] = &[
+    (
+        "timers",
+        "setup_ms",
+        "ms to schedule all timers and cancel half",
+    ),
+    (
+        "timer-tasks",
+        "setup_ms",
+        "ms to spawn all timer tasks and cancel half",
+    ),
+    (
+        "timers",
+        "late_cancels",
+        "cancelled timers that fired anyway",
+    ),
+    (
+        "echo",
+        "us_per_round_trip",
+        "µs per round trip (50 in parallel)",
+    ),
+];
+
 type Row = BTreeMap<String, Value>;
 
 /// The runs of one (workload, runtime) cell.
@@ -113,6 +137,20 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
         targets.push((w.to_string(), ratio, target, met));
     }
     md.push_str("\nops/s: medians; in parentheses each peer's ratio to aloop (above 1.00x: the peer is faster).\n");
+
+    // Numbers behind some rows: what the runtimes differ in where ops/s is bounded by
+    // something else (the 50 ms timer horizon, the kernel's loopback path).
+    md.push_str(
+        "\n| detail (median) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n",
+    );
+    for (w, key, label) in DETAILS {
+        let _ = write!(md, "| {w}: {label} |");
+        for r in RUNTIMES {
+            let v = get(w, r).and_then(|c| c.median(key));
+            let _ = write!(md, " {} |", v.map_or("n/a".into(), |x| format!("{x:.2}")));
+        }
+        md.push('\n');
+    }
 
     // Idle memory: the target is aloop <= tokio.
     md.push_str("\n| idle task memory (bytes/task) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n| RSS growth ÷ tasks spawned |");

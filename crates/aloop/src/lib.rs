@@ -38,6 +38,7 @@ mod promise;
 mod runner;
 mod shield;
 mod sleep;
+mod streams;
 mod task;
 
 pub use current::{current_task, get_running_loop};
@@ -56,6 +57,11 @@ pub use promise::Promise;
 pub use runner::{all_tasks, create_task, run, try_run};
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
+pub use streams::{
+    open_connection, open_unix_connection, start_server, start_server_with, start_unix_server,
+    start_unix_server_with, IncompleteReadError, LimitOverrunError, Lines, ReadError, Server,
+    ServerOptions, StreamReader, StreamWriter, DEFAULT_HIGH_WATER, DEFAULT_LIMIT,
+};
 pub use task::{AnyTask, Task};
 
 /// asyncio's synchronisation primitives and queues (the `aloop-sync` crate), usable

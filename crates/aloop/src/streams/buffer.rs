@@ -1,0 +1,135 @@
+//! The byte buffers behind the reader and the writer: a `Vec<u8>` with a start offset,
+//! so consuming from the front is O(1) and the storage is reused.
+//!
+//! The reader's buffer keeps its whole `Vec` initialised (zeroed once when it grows) and
+//! tracks the filled part separately: socket reads then go straight into the spare
+//! part with no allocation, no zeroing and no copy per chunk in steady state.
+
+/// Spare room a socket read is given at least.
+const MIN_READ: usize = 8 * 1024;
+/// First size of a reader's storage.
+const INITIAL: usize = 16 * 1024;
+/// Storage above this is given back once the buffer empties (a burst, a long
+/// `read_to_eof`), so an idle connection costs `INITIAL`, not its peak.
+const KEEP: usize = 256 * 1024;
+
+/// Filled bytes are `data[start..end]`; `data[end..]` is spare (initialised) room.
+#[derive(Debug, Default)]
+pub(crate) struct ReadBuffer {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadBuffer {
+    pub(crate) fn new() -> ReadBuffer {
+        ReadBuffer::default()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    /// Removes and returns the first `n` filled bytes (`n <= len`).
+    pub(crate) fn consume(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.len());
+        let out = self.data[self.start..self.start + n].to_vec();
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.data.len() > KEEP {
+                self.data = Vec::new();
+            }
+        }
+        out
+    }
+
+    /// Makes room for at least `want` more bytes: moves the filled part to the front if
+    /// that frees enough, grows otherwise.
+    fn reserve(&mut self, want: usize) {
+        if self.data.len() - self.end >= want {
+            return;
+        }
+        if self.start > 0 {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.data.len() - self.end < want {
+            let size = (self.end + want).max(self.data.len() * 2).max(INITIAL);
+            self.data.resize(size, 0);
+        }
+    }
+
+    /// The spare room for a socket read (at least `MIN_READ` bytes).
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        self.reserve(MIN_READ);
+        &mut self.data[self.end..]
+    }
+
+    /// Marks `n` bytes of the spare room as filled.
+    pub(crate) fn commit(&mut self, n: usize) {
+        self.end = (self.end + n).min(self.data.len());
+    }
+
+    pub(crate) fn extend(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        self.data[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+}
+
+/// The writer's pending bytes: `data[start..]`.
+#[derive(Debug, Default)]
+pub(crate) struct WriteBuffer {
+    data: Vec<u8>,
+    start: usize,
+}
+
+impl WriteBuffer {
+    pub(crate) fn len(&self) -> usize {
+        self.data.len() - self.start
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.data[self.start..]
+    }
+
+    pub(crate) fn extend(&mut self, bytes: &[u8]) {
+        // Compact before growing so a steady trickle reuses the same storage.
+        if self.start > 0 && self.data.capacity() - self.data.len() < bytes.len() {
+            self.data.drain(..self.start);
+            self.start = 0;
+        }
+        self.data.extend_from_slice(bytes);
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.data.len());
+        if self.start == self.data.len() {
+            self.data.clear();
+            self.start = 0;
+            if self.data.capacity() > KEEP {
+                self.data = Vec::new();
+            }
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.data = Vec::new();
+        self.start = 0;
+    }
+}

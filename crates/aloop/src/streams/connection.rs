@@ -1,0 +1,138 @@
+//! `open_connection` / `open_unix_connection`: connect and wrap the socket in a
+//! `(StreamReader, StreamWriter)` pair, as asyncio's functions of the same names.
+//!
+//! Name resolution uses the system resolver (`getaddrinfo`), which blocks, so it runs
+//! on the loop's default executor (asyncio's `loop.getaddrinfo` does the same); a
+//! literal IP address skips it. Each resolved address is tried in turn.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use aloop_reactor::{TcpStream, UnixStream};
+
+use super::reader::{StreamReader, DEFAULT_LIMIT};
+use super::transport::Transport;
+use super::writer::StreamWriter;
+use crate::event_loop::LoopRef;
+
+/// The running loop, as an `io::Error` when there is none (streams need its reactor).
+pub(crate) fn running_loop() -> io::Result<LoopRef> {
+    crate::get_running_loop().map_err(|e| {
+        io::Error::other(format!(
+            "{e}: aloop streams must be used inside a running aloop event loop"
+        ))
+    })
+}
+
+/// Resolves `host:port` off the loop thread (or at once for a literal IP address).
+pub(crate) async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let lp = running_loop()?;
+    let owned = host.to_owned();
+    let resolved = lp
+        .run_in_executor(None, move || {
+            (owned.as_str(), port)
+                .to_socket_addrs()
+                .map(|addrs| addrs.collect::<Vec<_>>())
+        })
+        .await
+        .map_err(|e| io::Error::other(format!("could not resolve {host:?}: {e}")))?;
+    match resolved {
+        Ok(addrs) if !addrs.is_empty() => Ok(addrs),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("host {host:?} resolved to no address"),
+        )),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("could not resolve host {host:?}: {e}"),
+        )),
+    }
+}
+
+/// Wraps a connected socket in a reader/writer pair bound to the running loop.
+pub(crate) fn wrap(
+    transport: Transport,
+    lp: &LoopRef,
+    limit: usize,
+) -> (StreamReader, StreamWriter) {
+    let transport = Rc::new(transport);
+    let reader = StreamReader::from_transport(transport.clone(), limit);
+    let writer = StreamWriter::new(transport, Rc::downgrade(&lp.core));
+    (reader, writer)
+}
+
+/// Connects to `host:port` over TCP (asyncio's `asyncio.open_connection`).
+///
+/// `host` may be a name (resolved off the loop thread) or an IP address; every
+/// resolved address is tried in turn and the last error is returned if none
+/// accepts (`ConnectionRefused` for a closed port). `TCP_NODELAY` is set, as asyncio
+/// does. The returned future is `'static`, so it can be given to
+/// [`create_task`](crate::create_task).
+///
+/// ```
+/// aloop::run(async {
+///     let server = aloop::start_server(
+///         |_r: aloop::StreamReader, w: aloop::StreamWriter| async move {
+///             w.write(b"welcome\n").unwrap();
+///         },
+///         "127.0.0.1",
+///         0,
+///     )
+///     .await
+///     .unwrap();
+///     let port = server.sockets()[0].port();
+///     let (reader, _writer) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+///     assert_eq!(reader.readline().await.unwrap(), b"welcome\n");
+///     server.close();
+/// });
+/// ```
+pub fn open_connection(
+    host: &str,
+    port: u16,
+) -> impl Future<Output = io::Result<(StreamReader, StreamWriter)>> + 'static {
+    let host = host.to_owned();
+    async move {
+        let lp = running_loop()?;
+        let mut last = None;
+        for addr in resolve(&host, port).await? {
+            match TcpStream::connect(addr).await {
+                Ok(stream) => {
+                    // Interactive protocols (asyncio's default): no Nagle delay.
+                    let _ = stream.set_nodelay(true);
+                    return Ok(wrap(Transport::Tcp(stream), &lp, DEFAULT_LIMIT));
+                }
+                Err(e) => {
+                    last = Some(io::Error::new(
+                        e.kind(),
+                        format!("could not connect to {addr} ({host}): {e}"),
+                    ))
+                }
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address to connect to")))
+    }
+}
+
+/// Connects to the Unix-domain socket at `path` (asyncio's `open_unix_connection`).
+pub fn open_unix_connection(
+    path: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<(StreamReader, StreamWriter)>> + 'static {
+    let path: PathBuf = path.as_ref().to_owned();
+    async move {
+        let lp = running_loop()?;
+        let stream = UnixStream::connect(&path).await.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("could not connect to {}: {e}", path.display()),
+            )
+        })?;
+        Ok(wrap(Transport::Unix(stream), &lp, DEFAULT_LIMIT))
+    }
+}

@@ -1,0 +1,21 @@
+//! Streams (asyncio's `open_connection` / `start_server` layer) over the loop's
+//! reactor: [`StreamReader`], [`StreamWriter`], [`Server`], and the functions that
+//! make them. One concept per file; `buffer.rs` and `transport.rs` are the private
+//! plumbing they share.
+
+mod buffer;
+mod connection;
+mod error;
+mod reader;
+mod server;
+mod transport;
+mod writer;
+
+pub use connection::{open_connection, open_unix_connection};
+pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
+pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};
+pub use server::{
+    start_server, start_server_with, start_unix_server, start_unix_server_with, Server,
+    ServerOptions,
+};
+pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};

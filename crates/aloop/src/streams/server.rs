@@ -1,0 +1,457 @@
+//! `start_server` / `start_unix_server` and `Server`: listen, and run the user's
+//! callback in a task of its own for every accepted connection (asyncio's
+//! `asyncio.start_server` and `base_events.Server`).
+//!
+//! Each listening socket has an accept task. The accept loop never gives up: running
+//! out of file descriptors (`EMFILE`/`ENFILE`) or memory is reported once through the
+//! loop's exception handler, then accept is retried every 100 ms (the pending
+//! connection waits in the kernel's backlog meanwhile) — asyncio does the same with a
+//! 1 s delay, reporting every time. Errors that concern one connection only
+//! (`ECONNABORTED`, a reset before accept) are skipped at once.
+//!
+//! `wait_closed` has Python 3.12 semantics (CPython gh-79033): it returns once `close()`
+//! was called *and* every connection task has finished. 3.11's returned right after
+//! `close()` with connections still open (H16), which makes "shut down cleanly"
+//! impossible to express.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use aloop_reactor::{TcpListener, UnixListener, DEFAULT_BACKLOG};
+
+use super::connection::{resolve, running_loop, wrap};
+use super::reader::{StreamReader, DEFAULT_LIMIT};
+use super::transport::Transport;
+use super::writer::StreamWriter;
+use crate::exception::ExceptionContext;
+use crate::task::Task;
+
+/// How long the accept loop waits before retrying after a resource error.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+
+/// Options of [`start_server_with`] / [`start_unix_server_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Set `SO_REUSEPORT` (TCP), so several loops — one per thread — can listen on one
+    /// port and the kernel spreads connections among them. Default `false`.
+    pub reuse_port: bool,
+    /// The listen backlog. Default [`DEFAULT_BACKLOG`] (1024; asyncio uses 100, which
+    /// drops SYNs under a burst of connects on loopback).
+    pub backlog: i32,
+    /// The [`StreamReader`] limit for accepted connections. Default 64 KiB.
+    pub limit: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            reuse_port: false,
+            backlog: DEFAULT_BACKLOG,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl Listener {
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Transport>> {
+        match self {
+            Listener::Tcp(l) => l.poll_accept(cx).map_ok(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                Transport::Tcp(s)
+            }),
+            Listener::Unix(l) => l.poll_accept(cx).map_ok(|(s, _)| Transport::Unix(s)),
+        }
+    }
+}
+
+struct Inner {
+    /// `None` once closed: dropping the listener closes its socket at once.
+    listeners: RefCell<Vec<Option<Listener>>>,
+    addrs: Vec<SocketAddr>,
+    /// The Unix socket path and the (device, inode) it had when bound, so `close`
+    /// removes only the file this server created.
+    unix_path: Option<(PathBuf, (u64, u64))>,
+    accept_tasks: RefCell<Vec<Task<()>>>,
+    closed: Cell<bool>,
+    active: Cell<usize>,
+    serving_forever: Cell<bool>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl Inner {
+    fn wake(&self) {
+        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// Ready once closed and every connection task has finished.
+    fn poll_closed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.closed.get() && self.active.get() == 0 {
+            return Poll::Ready(());
+        }
+        let mut waiters = self.waiters.borrow_mut();
+        if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        let listeners = std::mem::take(&mut *self.listeners.borrow_mut());
+        drop(listeners);
+        if let Some((path, id)) = &self.unix_path {
+            if file_id(path) == Some(*id) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        let tasks = std::mem::take(&mut *self.accept_tasks.borrow_mut());
+        for t in &tasks {
+            t.cancel();
+        }
+        self.wake();
+    }
+}
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// Counts a connection task; its drop (the task finished, was cancelled or panicked)
+/// is what `wait_closed` waits for.
+struct ConnGuard(Rc<Inner>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let left = self.0.active.get().saturating_sub(1);
+        self.0.active.set(left);
+        if left == 0 && self.0.closed.get() {
+            self.0.wake();
+        }
+    }
+}
+
+async fn accept_loop<F, Fut>(inner: Rc<Inner>, index: usize, callback: Rc<F>, limit: usize)
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let mut reported = false;
+    loop {
+        let accepted = poll_fn(|cx| match inner.listeners.borrow().get(index) {
+            Some(Some(listener)) => listener.poll_accept(cx).map(Some),
+            _ => Poll::Ready(None),
+        })
+        .await;
+        let Ok(lp) = running_loop() else { return };
+        match accepted {
+            None => return,
+            Some(Ok(transport)) => {
+                reported = false;
+                let (reader, writer) = wrap(transport, &lp, limit);
+                inner.active.set(inner.active.get() + 1);
+                let guard = ConnGuard(inner.clone());
+                let callback = callback.clone();
+                // The callback is called inside the task, so even a panic while it
+                // builds its future stays in that connection's task.
+                lp.create_task(async move {
+                    let _guard = guard;
+                    callback(reader, writer).await;
+                });
+            }
+            Some(Err(e)) if per_connection(&e) => crate::sleep(Duration::ZERO).await,
+            Some(Err(e)) => {
+                if !reported {
+                    reported = true;
+                    let what = if out_of_resources(&e) {
+                        "socket.accept() out of system resource"
+                    } else {
+                        "socket.accept() failed"
+                    };
+                    lp.call_exception_handler(&ExceptionContext::new(format!(
+                        "{what}: {e}; retrying every {} ms",
+                        ACCEPT_RETRY_DELAY.as_millis()
+                    )));
+                }
+                crate::sleep(ACCEPT_RETRY_DELAY).await;
+            }
+        }
+    }
+}
+
+/// Errors about one queued connection only: skip it and accept the next.
+fn per_connection(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` (Linux numbering; elsewhere only the
+/// wording of the report changes, the back-off is the same).
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12)) || e.kind() == io::ErrorKind::OutOfMemory
+}
+
+fn start<F, Fut>(
+    listeners: Vec<Listener>,
+    addrs: Vec<SocketAddr>,
+    unix_path: Option<(PathBuf, (u64, u64))>,
+    callback: F,
+    limit: usize,
+) -> io::Result<Server>
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let lp = running_loop()?;
+    let count = listeners.len();
+    let inner = Rc::new(Inner {
+        listeners: RefCell::new(listeners.into_iter().map(Some).collect()),
+        addrs,
+        unix_path,
+        accept_tasks: RefCell::new(Vec::new()),
+        closed: Cell::new(false),
+        active: Cell::new(0),
+        serving_forever: Cell::new(false),
+        waiters: RefCell::new(Vec::new()),
+    });
+    let callback = Rc::new(callback);
+    for index in 0..count {
+        let task = lp.create_task(accept_loop(inner.clone(), index, callback.clone(), limit));
+        task.set_name("aloop-server-accept");
+        inner.accept_tasks.borrow_mut().push(task);
+    }
+    Ok(Server { inner })
+}
+
+/// Starts a TCP server on `host:port` (asyncio's `asyncio.start_server`): for every
+/// accepted connection, `client_connected_cb(reader, writer)` runs in a task of its
+/// own. Every address `host` resolves to is listened on; port 0 picks a free port
+/// (see [`Server::sockets`]). The server is serving when this returns.
+///
+/// ```
+/// aloop::run(async {
+///     let server = aloop::start_server(
+///         |reader: aloop::StreamReader, writer: aloop::StreamWriter| async move {
+///             while let Ok(line) = reader.readline().await {
+///                 if line.is_empty() || writer.write(&line).is_err() {
+///                     break;
+///                 }
+///             }
+///         },
+///         "127.0.0.1",
+///         0,
+///     )
+///     .await
+///     .unwrap();
+///     let addr = server.sockets()[0];
+///     let (r, w) = aloop::open_connection("127.0.0.1", addr.port()).await.unwrap();
+///     w.write(b"echo\n").unwrap();
+///     assert_eq!(r.readline().await.unwrap(), b"echo\n");
+///     w.close();
+///     server.close();
+///     server.wait_closed().await; // the connection task has ended too
+/// });
+/// ```
+pub fn start_server<F, Fut>(
+    client_connected_cb: F,
+    host: &str,
+    port: u16,
+) -> impl Future<Output = io::Result<Server>> + 'static
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    start_server_with(client_connected_cb, host, port, ServerOptions::default())
+}
+
+/// [`start_server`] with [`ServerOptions`] (`SO_REUSEPORT`, backlog, reader limit).
+pub fn start_server_with<F, Fut>(
+    client_connected_cb: F,
+    host: &str,
+    port: u16,
+    options: ServerOptions,
+) -> impl Future<Output = io::Result<Server>> + 'static
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let host = host.to_owned();
+    async move {
+        let mut addrs = resolve(&host, port).await?;
+        addrs.dedup();
+        let mut listeners = Vec::new();
+        let mut bound = Vec::new();
+        for addr in addrs {
+            let l =
+                TcpListener::bind_with(addr, options.reuse_port, options.backlog).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("error while attempting to bind on address {addr}: {e}"),
+                    )
+                })?;
+            bound.push(l.local_addr()?);
+            listeners.push(Listener::Tcp(l));
+        }
+        start(listeners, bound, None, client_connected_cb, options.limit)
+    }
+}
+
+/// Starts a Unix-domain socket server at `path` (asyncio's `start_unix_server`). A
+/// stale socket file at `path` is removed first, as asyncio does; `close` removes the
+/// file again.
+pub fn start_unix_server<F, Fut>(
+    client_connected_cb: F,
+    path: impl AsRef<Path>,
+) -> impl Future<Output = io::Result<Server>> + 'static
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    start_unix_server_with(client_connected_cb, path, ServerOptions::default())
+}
+
+/// [`start_unix_server`] with [`ServerOptions`] (only `limit` applies).
+pub fn start_unix_server_with<F, Fut>(
+    client_connected_cb: F,
+    path: impl AsRef<Path>,
+    options: ServerOptions,
+) -> impl Future<Output = io::Result<Server>> + 'static
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    let path = path.as_ref().to_owned();
+    async move {
+        use std::os::unix::fs::FileTypeExt;
+        if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            if meta.file_type().is_socket() {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        let listener = UnixListener::bind(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("error while attempting to bind on {}: {e}", path.display()),
+            )
+        })?;
+        let id = file_id(&path).unwrap_or_default();
+        start(
+            vec![Listener::Unix(listener)],
+            Vec::new(),
+            Some((path, id)),
+            client_connected_cb,
+            options.limit,
+        )
+    }
+}
+
+/// A listening server (asyncio's `Server`), from [`start_server`] or
+/// [`start_unix_server`]. Cloning gives another handle to the same server. Dropping the
+/// handles does not stop it (as in asyncio); [`close`](Server::close) does.
+#[derive(Clone)]
+pub struct Server {
+    inner: Rc<Inner>,
+}
+
+impl Server {
+    /// Stops listening: the listening sockets are closed now. Connections already
+    /// accepted stay open and their tasks run on (H16). Idempotent.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+
+    /// Waits until [`close`](Server::close) was called **and** every connection task
+    /// has finished (Python 3.12 semantics; 3.11 did not wait for connections).
+    pub fn wait_closed(&self) -> impl Future<Output = ()> + 'static {
+        let inner = self.inner.clone();
+        poll_fn(move |cx| inner.poll_closed(cx))
+    }
+
+    /// Serves until [`close`](Server::close) is called (by another task or handle),
+    /// then waits as [`wait_closed`](Server::wait_closed) does. Dropping the future
+    /// (e.g. cancelling its task) closes the server, as asyncio's cancellation does.
+    ///
+    /// Errors: the server is closed already, or another `serve_forever` is running.
+    pub fn serve_forever(&self) -> impl Future<Output = io::Result<()>> + 'static {
+        struct CloseOnDrop(Rc<Inner>);
+        impl Drop for CloseOnDrop {
+            fn drop(&mut self) {
+                self.0.serving_forever.set(false);
+                self.0.close();
+            }
+        }
+        let inner = self.inner.clone();
+        async move {
+            if inner.serving_forever.get() {
+                return Err(io::Error::other(
+                    "server is already being awaited on serve_forever()",
+                ));
+            }
+            if inner.closed.get() {
+                return Err(io::Error::other("server is closed"));
+            }
+            inner.serving_forever.set(true);
+            let guard = CloseOnDrop(inner);
+            poll_fn(|cx| guard.0.poll_closed(cx)).await;
+            Ok(())
+        }
+    }
+
+    /// Whether the server is listening (not closed).
+    pub fn is_serving(&self) -> bool {
+        !self.inner.closed.get()
+    }
+
+    /// The addresses listened on (TCP); empty once closed and for Unix servers (see
+    /// [`unix_path`](Server::unix_path)).
+    pub fn sockets(&self) -> Vec<SocketAddr> {
+        if self.inner.closed.get() {
+            Vec::new()
+        } else {
+            self.inner.addrs.clone()
+        }
+    }
+
+    /// The socket path of a Unix server.
+    pub fn unix_path(&self) -> Option<&Path> {
+        self.inner.unix_path.as_ref().map(|(p, _)| p.as_path())
+    }
+
+    /// Connection tasks still running.
+    pub fn active_connections(&self) -> usize {
+        self.inner.active.get()
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("sockets", &self.inner.addrs)
+            .field("unix_path", &self.unix_path())
+            .field("serving", &self.is_serving())
+            .field("active_connections", &self.active_connections())
+            .finish()
+    }
+}

@@ -1,0 +1,460 @@
+//! `StreamWriter`: asyncio's writer (`write`, `writelines`, `drain`, `write_eof`,
+//! `close`, `wait_closed`, write-buffer limits) over a shared socket.
+//!
+//! `write` never blocks and never waits: with nothing queued it tries the socket once
+//! (one `send`, polled with a no-op waker so nothing is registered for this task), and
+//! queues what did not fit. Queued bytes are sent by a *flusher* task on the loop,
+//! started on demand (at most one per writer) and gone once the queue is empty, so data
+//! goes out even if the caller never drains — as asyncio's transport does it.
+//! `drain` is only flow control: it waits while the queue is above the high-water
+//! mark, until it falls to the low one (asyncio's pause/resume of the protocol).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::rc::{Rc, Weak};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::buffer::WriteBuffer;
+use super::error::StoredError;
+use super::transport::Transport;
+use crate::event_loop::core::LoopCore;
+
+/// asyncio's default high-water mark for a transport's write buffer (64 KiB).
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+
+struct State {
+    buf: WriteBuffer,
+    high: usize,
+    low: usize,
+    /// Above `high` after a write and not yet back to `low`: `drain` waits.
+    paused: bool,
+    /// A flusher task is alive.
+    flusher: bool,
+    eof_requested: bool,
+    eof_sent: bool,
+    closing: bool,
+    closed: bool,
+    error: Option<StoredError>,
+    drain_waiters: Vec<Waker>,
+    close_waiters: Vec<Waker>,
+}
+
+struct Inner {
+    transport: Rc<Transport>,
+    /// Weak: a writer must not keep its loop alive (the loop owns the tasks that own
+    /// writers; a strong reference would be a cycle).
+    core: Weak<LoopCore>,
+    st: RefCell<State>,
+}
+
+fn register(list: &mut Vec<Waker>, waker: &Waker) {
+    if !list.iter().any(|w| w.will_wake(waker)) {
+        list.push(waker.clone());
+    }
+}
+
+fn wake_all(list: Vec<Waker>) {
+    list.into_iter().for_each(Waker::wake);
+}
+
+/// A waker that does nothing, for the one-shot write attempt inside `write`
+/// (`Waker::noop` is newer than this crate's minimum Rust version).
+fn noop_waker() -> &'static Waker {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    static NOOP: OnceLock<Waker> = OnceLock::new();
+    NOOP.get_or_init(|| Waker::from(Arc::new(Noop)))
+}
+
+impl Inner {
+    /// The connection failed: keep the error for every later call, drop what is
+    /// queued (it cannot be sent), and wake whoever waits.
+    fn fail(&self, st: &mut State, e: &io::Error) -> Vec<Waker> {
+        if st.error.is_none() {
+            st.error = Some(StoredError::new(e));
+        }
+        st.buf.clear();
+        st.paused = false;
+        st.closed = true;
+        let mut woken = std::mem::take(&mut st.drain_waiters);
+        woken.append(&mut st.close_waiters);
+        woken
+    }
+
+    fn finish_close(&self, st: &mut State) -> Vec<Waker> {
+        // The fd itself closes when the reader half is dropped too; shutting both
+        // directions now sends FIN and makes our own reader see EOF, as asyncio's
+        // transport.close() does.
+        let _ = self.transport.shutdown(Shutdown::Both);
+        st.closed = true;
+        std::mem::take(&mut st.close_waiters)
+    }
+
+    /// The flusher's step: send queued bytes until the socket is full or the queue is
+    /// empty, then carry out a pending `write_eof`/`close`.
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut woken = Vec::new();
+        let result = loop {
+            let mut st = self.st.borrow_mut();
+            if st.error.is_some() {
+                st.flusher = false;
+                break Poll::Ready(());
+            }
+            if st.buf.is_empty() {
+                if st.eof_requested && !st.eof_sent {
+                    st.eof_sent = true;
+                    if let Err(e) = self.transport.shutdown(Shutdown::Write) {
+                        woken = self.fail(&mut st, &e);
+                    }
+                }
+                if st.closing && !st.closed {
+                    woken = self.finish_close(&mut st);
+                }
+                st.flusher = false;
+                break Poll::Ready(());
+            }
+            match self.transport.poll_write(cx, st.buf.as_slice()) {
+                Poll::Ready(Ok(n)) => {
+                    st.buf.consume(n);
+                    if st.paused && st.buf.len() <= st.low {
+                        st.paused = false;
+                        woken = std::mem::take(&mut st.drain_waiters);
+                    }
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => {
+                    woken = self.fail(&mut st, &e);
+                    st.flusher = false;
+                    break Poll::Ready(());
+                }
+                Poll::Pending => break Poll::Pending,
+            }
+            if !woken.is_empty() {
+                drop(st);
+                wake_all(std::mem::take(&mut woken));
+            }
+        };
+        wake_all(woken);
+        result
+    }
+}
+
+/// Resets the flusher flag if the flusher task is dropped unfinished (loop closing).
+struct FlusherGuard(Rc<Inner>);
+
+impl Drop for FlusherGuard {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.st.try_borrow_mut() {
+            st.flusher = false;
+        }
+    }
+}
+
+/// The writing half of a connection (asyncio's `StreamWriter`). Cloning is cheap and
+/// yields another handle to the same writer.
+///
+/// ```
+/// aloop::run(async {
+///     let server = aloop::start_server(
+///         |reader: aloop::StreamReader, writer: aloop::StreamWriter| async move {
+///             let line = reader.readline().await.unwrap();
+///             writer.write(&line.to_ascii_uppercase()).unwrap();
+///             writer.close();
+///         },
+///         "127.0.0.1",
+///         0,
+///     )
+///     .await
+///     .unwrap();
+///     let port = server.sockets()[0].port();
+///     let (reader, writer) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+///     writer.write(b"hello\n").unwrap();
+///     writer.drain().await.unwrap();
+///     assert_eq!(reader.readline().await.unwrap(), b"HELLO\n");
+///     writer.close();
+///     writer.wait_closed().await.unwrap();
+///     server.close();
+///     server.wait_closed().await;
+/// });
+/// ```
+#[derive(Clone)]
+pub struct StreamWriter {
+    inner: Rc<Inner>,
+}
+
+impl StreamWriter {
+    pub(crate) fn new(transport: Rc<Transport>, core: Weak<LoopCore>) -> StreamWriter {
+        StreamWriter {
+            inner: Rc::new(Inner {
+                transport,
+                core,
+                st: RefCell::new(State {
+                    buf: WriteBuffer::default(),
+                    high: DEFAULT_HIGH_WATER,
+                    low: DEFAULT_HIGH_WATER / 4,
+                    paused: false,
+                    flusher: false,
+                    eof_requested: false,
+                    eof_sent: false,
+                    closing: false,
+                    closed: false,
+                    error: None,
+                    drain_waiters: Vec::new(),
+                    close_waiters: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    /// Queues `data` for sending without waiting. With nothing queued it is tried on
+    /// the socket at once; the rest is sent in the background. Call
+    /// [`drain`](Self::drain) now and then to bound the queue.
+    ///
+    /// Errors: the connection already failed (its error), or `write_eof`/`close` was
+    /// called (`BrokenPipe`; asyncio raises `RuntimeError` after `write_eof`).
+    pub fn write(&self, data: &[u8]) -> io::Result<()> {
+        let inner = &self.inner;
+        let mut st = inner.st.borrow_mut();
+        if let Some(e) = &st.error {
+            return Err(e.get());
+        }
+        if st.closing || st.eof_requested {
+            let what = if st.closing { "close()" } else { "write_eof()" };
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!("cannot call write() after {what}"),
+            ));
+        }
+        let mut rest = data;
+        if st.buf.is_empty() && !rest.is_empty() {
+            let mut cx = Context::from_waker(noop_waker());
+            match inner.transport.poll_write(&mut cx, rest) {
+                Poll::Ready(Ok(n)) => rest = &rest[n.min(rest.len())..],
+                Poll::Ready(Err(e))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                    ) => {}
+                Poll::Ready(Err(e)) => {
+                    let woken = inner.fail(&mut st, &e);
+                    drop(st);
+                    wake_all(woken);
+                    return Err(e);
+                }
+                Poll::Pending => {}
+            }
+        }
+        if rest.is_empty() {
+            return Ok(());
+        }
+        st.buf.extend(rest);
+        if st.buf.len() > st.high {
+            st.paused = true;
+        }
+        if !st.flusher {
+            match inner.core.upgrade().filter(|core| !core.closed.get()) {
+                Some(core) => {
+                    st.flusher = true;
+                    drop(st);
+                    let guard = FlusherGuard(inner.clone());
+                    let task = crate::task::spawn_on(&core, async move {
+                        poll_fn(|cx| guard.0.poll_flush(cx)).await;
+                    });
+                    task.set_name("aloop-stream-flusher");
+                }
+                None => {
+                    let e = io::Error::new(
+                        io::ErrorKind::BrokenPipe,
+                        "the event loop of this StreamWriter is closed",
+                    );
+                    let woken = inner.fail(&mut st, &e);
+                    drop(st);
+                    wake_all(woken);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes each buffer in turn, as [`write`](Self::write).
+    pub fn writelines<I, B>(&self, buffers: I) -> io::Result<()>
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        for b in buffers {
+            self.write(b.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// Flow control: waits while the queued bytes are above the high-water mark, until
+    /// they fall to the low-water mark; returns at once otherwise. Returns the
+    /// connection's error if it failed.
+    pub fn drain(&self) -> impl Future<Output = io::Result<()>> + 'static {
+        let inner = self.inner.clone();
+        poll_fn(move |cx| {
+            let mut st = inner.st.borrow_mut();
+            if let Some(e) = &st.error {
+                return Poll::Ready(Err(e.get()));
+            }
+            if !st.paused {
+                return Poll::Ready(Ok(()));
+            }
+            register(&mut st.drain_waiters, cx.waker());
+            Poll::Pending
+        })
+    }
+
+    /// Half-closes: once the queued bytes are sent, sends end-of-stream (FIN); the
+    /// peer can still answer. Further `write`s fail.
+    pub fn write_eof(&self) -> io::Result<()> {
+        let mut st = self.inner.st.borrow_mut();
+        if let Some(e) = &st.error {
+            return Err(e.get());
+        }
+        if st.eof_requested || st.closing {
+            return Ok(());
+        }
+        st.eof_requested = true;
+        if st.buf.is_empty() {
+            st.eof_sent = true;
+            if let Err(e) = self.inner.transport.shutdown(Shutdown::Write) {
+                let woken = self.inner.fail(&mut st, &e);
+                drop(st);
+                wake_all(woken);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether [`write_eof`](Self::write_eof) is supported (always, for TCP and Unix
+    /// sockets).
+    pub fn can_write_eof(&self) -> bool {
+        true
+    }
+
+    /// Closes the connection once the queued bytes are sent (asyncio's
+    /// `transport.close()`); our reader then sees end-of-stream. Idempotent.
+    pub fn close(&self) {
+        let mut st = self.inner.st.borrow_mut();
+        if st.closing {
+            return;
+        }
+        st.closing = true;
+        if st.buf.is_empty() && !st.closed {
+            let woken = self.inner.finish_close(&mut st);
+            drop(st);
+            wake_all(woken);
+        }
+    }
+
+    /// Whether the writer is closed or closing (also after a connection error).
+    pub fn is_closing(&self) -> bool {
+        let st = self.inner.st.borrow();
+        st.closing || st.error.is_some()
+    }
+
+    /// Waits until [`close`](Self::close) has finished (queued bytes sent, socket shut
+    /// down); returns the connection's error if it failed. Waits forever if `close`
+    /// is never called, as asyncio's does.
+    pub fn wait_closed(&self) -> impl Future<Output = io::Result<()>> + 'static {
+        let inner = self.inner.clone();
+        poll_fn(move |cx| {
+            let mut st = inner.st.borrow_mut();
+            if let Some(e) = &st.error {
+                return Poll::Ready(Err(e.get()));
+            }
+            if st.closed {
+                return Poll::Ready(Ok(()));
+            }
+            register(&mut st.close_waiters, cx.waker());
+            Poll::Pending
+        })
+    }
+
+    /// Sets the write buffer's high- and low-water marks (asyncio's
+    /// `transport.set_write_buffer_limits`): `high` defaults to 64 KiB (or 4 × `low`),
+    /// `low` to `high / 4`. `InvalidInput` if `high < low`.
+    pub fn set_write_buffer_limits(
+        &self,
+        high: Option<usize>,
+        low: Option<usize>,
+    ) -> io::Result<()> {
+        let high = high.unwrap_or(match low {
+            Some(low) => low.saturating_mul(4),
+            None => DEFAULT_HIGH_WATER,
+        });
+        let low = low.unwrap_or(high / 4);
+        if high < low {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("high ({high}) must be >= low ({low})"),
+            ));
+        }
+        let mut st = self.inner.st.borrow_mut();
+        st.high = high;
+        st.low = low;
+        if st.buf.len() > high {
+            st.paused = true;
+        } else if st.paused && st.buf.len() <= low {
+            st.paused = false;
+            let woken = std::mem::take(&mut st.drain_waiters);
+            drop(st);
+            wake_all(woken);
+        }
+        Ok(())
+    }
+
+    /// The write buffer's `(low, high)` water marks.
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
+        let st = self.inner.st.borrow();
+        (st.low, st.high)
+    }
+
+    /// Bytes queued and not yet handed to the socket.
+    pub fn get_write_buffer_size(&self) -> usize {
+        self.inner.st.borrow().buf.len()
+    }
+
+    /// The peer's address (asyncio's `get_extra_info("peername")`); `None` for Unix
+    /// sockets or a socket that is no longer connected.
+    pub fn peername(&self) -> Option<SocketAddr> {
+        self.inner.transport.peer_addr()
+    }
+
+    /// The local address (`get_extra_info("sockname")`); `None` for Unix sockets.
+    pub fn sockname(&self) -> Option<SocketAddr> {
+        self.inner.transport.local_addr()
+    }
+
+    /// The peer's address of a Unix-socket connection.
+    pub fn unix_peername(&self) -> Option<std::os::unix::net::SocketAddr> {
+        self.inner.transport.unix_peer_addr()
+    }
+
+    /// The local address of a Unix-socket connection.
+    pub fn unix_sockname(&self) -> Option<std::os::unix::net::SocketAddr> {
+        self.inner.transport.unix_local_addr()
+    }
+}
+
+impl fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.inner.st.borrow();
+        f.debug_struct("StreamWriter")
+            .field("transport", &self.inner.transport)
+            .field("buffered", &st.buf.len())
+            .field("closing", &st.closing)
+            .field("error", &st.error)
+            .finish()
+    }
+}

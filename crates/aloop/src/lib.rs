@@ -27,6 +27,7 @@
 //! form.
 #![deny(missing_docs)]
 
+mod combinators;
 mod current;
 mod error;
 mod event_loop;
@@ -41,6 +42,12 @@ mod sleep;
 mod streams;
 mod task;
 
+pub use combinators::{
+    __private, as_completed, gather, gather_all, task_group, timeout, timeout_at, wait, wait_for,
+    AsCompleted, AsCompletedItem, AsCompletedNext, Gather, GatherAll, ReturnWhen, TaskGroup,
+    TaskGroupError, TaskGroupJoin, TaskGroupScope, Timeout, TimeoutError, TimeoutFuture, Wait,
+    WaitFor,
+};
 pub use current::{current_task, get_running_loop};
 pub use error::{
     Cancelled, CloseRunningLoop, InvalidStateError, LoopClosed, NoRunningLoop, PanicPayload,

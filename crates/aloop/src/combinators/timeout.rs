@@ -1,0 +1,272 @@
+//! `timeout` / `timeout_at` (asyncio 3.11's `asyncio.timeout`): run a future inline, in
+//! the current task, and drop it at a deadline that can be moved while it runs; and
+//! `TimeoutError`, the error every timed combinator returns.
+//!
+//! asyncio's `async with timeout(d) as cm: body` becomes `timeout(d, body).await`, and
+//! `cm` is the [`Timeout`] handle ([`TimeoutFuture::handle`], or [`Timeout::wrap`] when
+//! the body needs the handle itself, e.g. to `reschedule`).
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use super::deadline_after;
+use crate::sleep::{sleep_until, Sleep};
+
+/// The deadline passed before the operation finished (asyncio's builtin `TimeoutError`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TimeoutError;
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the operation timed out")
+    }
+}
+
+impl std::error::Error for TimeoutError {}
+
+struct State {
+    when: Cell<Option<Instant>>,
+    expired: Cell<bool>,
+    finished: Cell<bool>,
+    /// The waker of the task running the body, so a `reschedule` from elsewhere re-arms
+    /// the timer.
+    waker: RefCell<Option<Waker>>,
+}
+
+/// A deadline for a block of code (asyncio's `Timeout` object): what
+/// [`TimeoutFuture::handle`] returns, or made first and applied with [`Timeout::wrap`].
+/// Clones share the deadline.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// aloop::run(async {
+///     let cm = aloop::Timeout::new(None); // asyncio.timeout(None)
+///     let inside = cm.clone();
+///     let out = cm
+///         .wrap(async move {
+///             assert_eq!(inside.when(), None);
+///             inside.reschedule(Some(Instant::now() + Duration::from_millis(5)));
+///             aloop::sleep(Duration::from_secs(10)).await;
+///         })
+///         .await;
+///     assert_eq!(out, Err(aloop::TimeoutError));
+///     assert!(cm.expired());
+/// });
+/// ```
+#[derive(Clone)]
+pub struct Timeout {
+    state: Rc<State>,
+}
+
+impl Timeout {
+    /// A timeout at `when` (`None`: never, until rescheduled), asyncio's `Timeout(when)`.
+    pub fn new(when: Option<Instant>) -> Timeout {
+        Timeout {
+            state: Rc::new(State {
+                when: Cell::new(when),
+                expired: Cell::new(false),
+                finished: Cell::new(false),
+                waker: RefCell::new(None),
+            }),
+        }
+    }
+
+    /// A timeout `delay` from now (`None`: never). A delay too large for `Instant` is no
+    /// deadline.
+    pub fn after(delay: Option<Duration>) -> Timeout {
+        Timeout::new(delay.and_then(deadline_after))
+    }
+
+    /// The current deadline (`None`: none).
+    pub fn when(&self) -> Option<Instant> {
+        self.state.when.get()
+    }
+
+    /// Moves the deadline (`None` removes it), also while the block runs, from inside it
+    /// or from another task. A deadline already past expires the block at its next
+    /// suspension. Returns `false`, changing nothing, once the block has finished
+    /// (asyncio raises `RuntimeError` there).
+    pub fn reschedule(&self, when: Option<Instant>) -> bool {
+        if self.state.finished.get() {
+            return false;
+        }
+        self.state.when.set(when);
+        let waker = self.state.waker.borrow_mut().take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Whether the deadline passed and the block was dropped (asyncio's `expired()`).
+    pub fn expired(&self) -> bool {
+        self.state.expired.get()
+    }
+
+    /// Runs `future` under this deadline (asyncio's `async with cm:`).
+    pub fn wrap<F: IntoFuture>(&self, future: F) -> TimeoutFuture<F::IntoFuture> {
+        TimeoutFuture {
+            future: Some(future.into_future()),
+            timeout: self.clone(),
+            sleep: None,
+            started: false,
+        }
+    }
+}
+
+impl fmt::Debug for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("when", &self.when())
+            .field("expired", &self.expired())
+            .finish()
+    }
+}
+
+pin_project! {
+    /// The future returned by [`timeout`], [`timeout_at`] and [`Timeout::wrap`]: the
+    /// block's output, or [`TimeoutError`] if the deadline passed first.
+    #[must_use = "a timeout does nothing unless awaited"]
+    pub struct TimeoutFuture<F> {
+        #[pin]
+        future: Option<F>,
+        timeout: Timeout,
+        sleep: Option<Sleep>,
+        started: bool,
+    }
+
+    impl<F> PinnedDrop for TimeoutFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            this.project().timeout.state.finished.set(true);
+        }
+    }
+}
+
+impl<F> TimeoutFuture<F> {
+    /// The deadline's handle (asyncio's `cm`), to look at it or `reschedule` it.
+    pub fn handle(&self) -> Timeout {
+        self.timeout.clone()
+    }
+}
+
+/// Runs `future` in the current task, dropping it if it has not finished `delay` from
+/// now (asyncio 3.11's `async with asyncio.timeout(delay)`). `delay` is a `Duration` or
+/// `None` (no deadline until [`Timeout::reschedule`]).
+///
+/// As in asyncio, the expiry reaches the block at a suspension point: the first poll
+/// always runs it, so a block that finishes without suspending is never timed out. At
+/// the deadline the block is dropped (its destructors are its `except CancelledError`
+/// cleanup) and `Err(TimeoutError)` returned; [`Timeout::expired`] is then `true`.
+/// Unlike asyncio, the current task is not cancelled to get there, so nothing needs
+/// `uncancel`, nested timeouts are independent, and a block cannot swallow the expiry
+/// (D20 cannot happen).
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let t = aloop::timeout(Duration::from_millis(5), aloop::sleep(Duration::from_secs(10)));
+///     let cm = t.handle();
+///     assert_eq!(t.await, Err(aloop::TimeoutError));
+///     assert!(cm.expired());
+///     assert_eq!(aloop::timeout(None, async { 7 }).await, Ok(7));
+/// });
+/// ```
+pub fn timeout<F: IntoFuture>(
+    delay: impl Into<Option<Duration>>,
+    future: F,
+) -> TimeoutFuture<F::IntoFuture> {
+    Timeout::after(delay.into()).wrap(future)
+}
+
+/// [`timeout`] with an absolute deadline on the loop's clock (asyncio's `timeout_at`).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// aloop::run(async {
+///     let t = aloop::timeout_at(Instant::now() + Duration::from_secs(1), aloop::sleep(Duration::ZERO));
+///     let cm = t.handle();
+///     assert_eq!(t.await, Ok(()));
+///     assert!(!cm.expired());
+/// });
+/// ```
+pub fn timeout_at<F: IntoFuture>(
+    when: impl Into<Option<Instant>>,
+    future: F,
+) -> TimeoutFuture<F::IntoFuture> {
+    Timeout::new(when.into()).wrap(future)
+}
+
+impl<F: Future> Future for TimeoutFuture<F> {
+    type Output = Result<F::Output, TimeoutError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let state = &this.timeout.state;
+        assert!(
+            this.future.is_some(),
+            "aloop: a timeout was polled after it returned"
+        );
+        let past = |when: Option<Instant>| when.is_some_and(|w| Instant::now() >= w);
+        // After the first poll the block only resumes if the deadline has not passed
+        // (asyncio throws the cancellation in instead of resuming it).
+        let expire_now = *this.started && past(state.when.get());
+        if !expire_now {
+            *this.started = true;
+            let polled = match this.future.as_mut().as_pin_mut() {
+                Some(future) => future.poll(cx),
+                None => Poll::Pending,
+            };
+            if let Poll::Ready(output) = polled {
+                this.future.set(None);
+                *this.sleep = None;
+                state.finished.set(true);
+                return Poll::Ready(Ok(output));
+            }
+        }
+        // The block may have rescheduled: arm the timer for the deadline as it is now.
+        let when = state.when.get();
+        let mut expired = expire_now || past(when);
+        if !expired {
+            match when {
+                None => *this.sleep = None,
+                Some(when) => {
+                    if this.sleep.as_ref().and_then(Sleep::deadline) != Some(when) {
+                        *this.sleep = Some(sleep_until(when));
+                    }
+                    if let Some(sleep) = this.sleep.as_mut() {
+                        expired = Pin::new(sleep).poll(cx).is_ready();
+                    }
+                }
+            }
+        }
+        if expired {
+            // Dropping the block is its cancellation; its destructors run here, in the task.
+            this.future.set(None);
+            *this.sleep = None;
+            state.expired.set(true);
+            state.finished.set(true);
+            state.waker.borrow_mut().take();
+            return Poll::Ready(Err(TimeoutError));
+        }
+        let mut waker = state.waker.borrow_mut();
+        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl<F> fmt::Debug for TimeoutFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimeoutFuture")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}

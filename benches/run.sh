@@ -5,6 +5,7 @@
 #   benches/run.sh            full run: every cell 3 times, medians
 #                             → benches/results/latest.{md,json,jsonl}
 #   benches/run.sh --quick    smoke test: 1 run, sizes ÷ 10 → benches/results/quick.*
+#   benches/run.sh --runs 5   full sizes, 5 runs per cell
 #
 # Builds once in release (CARGO_TARGET_DIR if set, else target/), then runs the cells
 # interleaved — run 1 of every cell, then run 2, ... — so a burst of outside load hits
@@ -21,8 +22,17 @@ strace_scale=0.2
 case "${1:-}" in
   "") ;;
   --quick) runs=1; size=(--quick); name=quick; strace_scale=0.05 ;;
-  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+  --runs) runs="${2:?--runs needs a number}" ;;
+  *) echo "usage: $0 [--quick | --runs N]" >&2; exit 2 ;;
 esac
+
+# What is measured: the commit, and whether the runtime crates had uncommitted edits.
+revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
+  revision="$revision + uncommitted changes in crates/"
+fi
+# The 1-minute load before our own build adds to it: the figure to judge quiet by.
+load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
 workloads=(spawn callbacks yield timers timer-tasks echo queue lock blocking idle-mem)
@@ -33,7 +43,8 @@ out=benches/results
 mkdir -p "$out"
 raw="$out/$name.jsonl"
 : >"$raw"
-export BENCH_LOAD_START
+# For the report's JSON (see src/report.rs).
+export BENCH_LOAD_START BENCH_LOAD_BEFORE_BUILD="$load_before_build" BENCH_REVISION="$revision"
 BENCH_LOAD_START="$(cat /proc/loadavg)"
 echo "load average at start: $BENCH_LOAD_START" >&2
 
@@ -66,7 +77,8 @@ fi
 
 {
   echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
-  echo "load average: start $BENCH_LOAD_START; end $(cat /proc/loadavg)"
+  echo "revision: $revision"
+  echo "load average: before build $load_before_build; start $BENCH_LOAD_START; end $(cat /proc/loadavg)"
   echo "runs per cell: $runs (medians)${size:+, sizes ÷ 10 (--quick)}"
   echo
   "$bin" report "$raw" "$out/$name.json"

@@ -243,6 +243,8 @@ fn to_json(
                 .unwrap_or_default()
                 .trim(),
         )
+        .str("revision", &env("BENCH_REVISION"))
+        .str("loadavg_before_build", &env("BENCH_LOAD_BEFORE_BUILD"))
         .str(
             "loadavg_at_start",
             &std::env::var("BENCH_LOAD_START").unwrap_or_default(),
@@ -301,6 +303,11 @@ fn to_json(
         .raw("idle_memory_le_tokio", opt(mem_met))
         .raw("echo_one_read_one_write_per_side", opt(sys_met));
     top.finish() + "\n"
+}
+
+/// What run.sh passed in the environment ("" when the report is run by hand).
+fn env(key: &str) -> String {
+    std::env::var(key).unwrap_or_default()
 }
 
 fn cpu_model() -> String {

@@ -139,6 +139,8 @@ fn d4_cancelling_gather_cancels_unfinished_children() {
         let g = create_task(Gather::from_tasks([a, b]));
         sleep(Duration::ZERO).await;
         assert!(g.cancel());
+        // Forwarded at once, as asyncio's gather.cancel() cancels its children.
+        assert_eq!((av.cancelling(), bv.cancelling()), (1, 1));
         assert!(g.await.unwrap_err().is_cancelled());
         until(|| av.done() && bv.done()).await;
         assert!(av.cancelled() && bv.cancelled());
@@ -247,7 +249,7 @@ fn d6_wait_first_completed_cancels_nothing() {
         assert_eq!(done.iter().map(|t| t.as_any()).collect::<Vec<_>>(), [fv]);
         assert_eq!(
             pending.iter().map(|t| t.as_any()).collect::<Vec<_>>(),
-            [sv.clone()]
+            std::slice::from_ref(&sv)
         );
         assert!(!sv.cancelled());
         let slow = pending.into_iter().next().unwrap();
@@ -265,7 +267,7 @@ fn d9_wait_timeout_returns_done_and_pending_cancelling_nothing() {
         assert_eq!(done.iter().map(|t| t.as_any()).collect::<Vec<_>>(), [fv]);
         assert_eq!(
             pending.iter().map(|t| t.as_any()).collect::<Vec<_>>(),
-            [sv.clone()]
+            std::slice::from_ref(&sv)
         );
         assert!(!sv.cancelled());
         assert_eq!(pending.into_iter().next().unwrap().await.unwrap(), "slow");
@@ -369,6 +371,23 @@ fn wait_for_resumes_the_inner_panic_in_the_caller() {
         Err(aloop::RunError::Task(e)) => assert_eq!(panic_message(&e), "inner panic"),
         other => panic!("expected the inner panic, got {other:?}"),
     }
+}
+
+#[test]
+fn wait_for_propagates_an_outside_cancellation_of_its_inner_task() {
+    aloop::run(async {
+        let waiter = create_task(wait_for(sleep(Duration::from_secs(10)), Duration::from_secs(60)));
+        sleep(ms(5)).await;
+        let me = aloop::current_task().unwrap().unwrap();
+        let others = aloop::all_tasks().unwrap();
+        let inner = others.iter().find(|t| **t != me && **t != waiter.as_any());
+        assert!(inner.unwrap().cancel());
+        assert!(waiter.await.unwrap_err().is_cancelled());
+        // A cancelled Task given as the inner future is just an output: Ok(Err(Cancelled)).
+        let t = create_task(val(1, 10_000));
+        t.cancel();
+        assert!(wait_for(t, Duration::from_secs(1)).await.unwrap().unwrap_err().is_cancelled());
+    });
 }
 
 // ---- as_completed ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ const ROUND_TRIPS: usize = 100;
 
 /// Raises the soft fd limit to the hard one: both ends of every connection live in
 /// this process.
-fn raise_fd_limit() -> u64 {
+fn raise_fd_limit() -> libc::rlim_t {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -26,7 +26,7 @@ fn raise_fd_limit() -> u64 {
     lim.rlim_cur = lim.rlim_max;
     // SAFETY: `lim` is a valid rlimit whose soft value does not exceed its hard one.
     assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 async fn echo(reader: StreamReader, writer: StreamWriter) {
@@ -47,7 +47,7 @@ async fn echo(reader: StreamReader, writer: StreamWriter) {
 #[test]
 fn stress_concurrent_connections_echo_round_trips_every_byte_checked() {
     let limit = raise_fd_limit();
-    let needed = (2 * CONNECTIONS + 64) as u64;
+    let needed = (2 * CONNECTIONS + 64) as libc::rlim_t;
     assert!(
         limit >= needed,
         "RLIMIT_NOFILE hard limit {limit} < {needed} needed"

@@ -7,8 +7,8 @@
 //! ```text
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
-//!     workload: spawn | callbacks | yield | timers | timer-tasks | echo | queue | lock
-//!               | blocking | idle-mem
+//!     workload: spawn | spawn-warm | callbacks | yield | timers | timer-tasks | echo
+//!               | queue | lock | blocking | idle-mem
 //! cell syscalls <runtime> <strace -c output file> <round trips>   (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
 //! ```
@@ -107,7 +107,7 @@ impl Outcome {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|callbacks|yield|timers|timer-tasks|echo|queue|lock|blocking|idle-mem> [--quick|--scale X]\n\
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|queue|lock|blocking|idle-mem> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips>\n\
        cell report <raw.jsonl> <out.json>";
 
@@ -141,7 +141,8 @@ fn parse_scale(rest: &[&str]) -> Option<Scale> {
 
 fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
     let out = match workload {
-        "spawn" => spawn::run(rt, scale),
+        "spawn" => spawn::run(rt, scale, false),
+        "spawn-warm" => spawn::run(rt, scale, true),
         "callbacks" => callbacks::run(rt, scale, true),
         "yield" => callbacks::run(rt, scale, false),
         "timers" => timers::run(rt, scale, true),

@@ -13,6 +13,7 @@ const RUNTIMES: &[&str] = &["aloop", "tokio-ct", "tokio-mt", "smol"];
 /// (workload, the target for aloop ÷ best of tokio-ct and smol; None: no target)
 const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("spawn", Some(1.3)),
+    ("spawn-warm", None),
     ("callbacks", Some(1.3)),
     ("yield", None),
     ("timers", Some(1.0)),

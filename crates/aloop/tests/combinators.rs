@@ -376,7 +376,10 @@ fn wait_for_resumes_the_inner_panic_in_the_caller() {
 #[test]
 fn wait_for_propagates_an_outside_cancellation_of_its_inner_task() {
     aloop::run(async {
-        let waiter = create_task(wait_for(sleep(Duration::from_secs(10)), Duration::from_secs(60)));
+        let waiter = create_task(wait_for(
+            sleep(Duration::from_secs(10)),
+            Duration::from_secs(60),
+        ));
         sleep(ms(5)).await;
         let me = aloop::current_task().unwrap().unwrap();
         let others = aloop::all_tasks().unwrap();
@@ -386,7 +389,11 @@ fn wait_for_propagates_an_outside_cancellation_of_its_inner_task() {
         // A cancelled Task given as the inner future is just an output: Ok(Err(Cancelled)).
         let t = create_task(val(1, 10_000));
         t.cancel();
-        assert!(wait_for(t, Duration::from_secs(1)).await.unwrap().unwrap_err().is_cancelled());
+        assert!(wait_for(t, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .unwrap_err()
+            .is_cancelled());
     });
 }
 

@@ -45,6 +45,14 @@ impl<T: 'static> Shared<T> {
 
 /// One item of [`AsCompleted`]: the next child's outcome, or `Err(TimeoutError)` once
 /// the timeout has passed.
+///
+/// ```
+/// aloop::run(async {
+///     let mut s = aloop::as_completed([async { 1 }], None);
+///     let item: aloop::AsCompletedItem<i32> = s.next().await.unwrap();
+///     assert_eq!(item.unwrap().unwrap(), 1);
+/// });
+/// ```
 pub type AsCompletedItem<T> = Result<Result<T, TaskError>, TimeoutError>;
 
 /// The stream returned by [`as_completed`]: `Ok(outcome)` for each child in the order
@@ -55,6 +63,19 @@ pub type AsCompletedItem<T> = Result<Result<T, TaskError>, TimeoutError>;
 /// Dropping it cancels the children that have not finished (they belong to it); a
 /// timeout alone cancels nothing. Besides [`Stream`], it has an inherent
 /// [`next`](AsCompleted::next), so no extension trait is needed.
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let quick = aloop::sleep(Duration::from_millis(1));
+///     let slow = aloop::sleep(Duration::from_secs(10));
+///     let mut s = aloop::as_completed([quick, slow], Duration::from_millis(20));
+///     assert_eq!(s.remaining(), 2);
+///     assert!(s.next().await.unwrap().unwrap().is_ok()); // the quick one
+///     assert_eq!(s.next().await.unwrap().unwrap_err(), aloop::TimeoutError);
+///     assert!(s.next().await.is_none());
+/// });
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<T: 'static> {
     shared: Rc<Shared<T>>,
@@ -135,7 +156,7 @@ impl<T: 'static> AsCompleted<T> {
         AsCompleted {
             shared,
             remaining: views.len(),
-            children: Rc::new(Children(views)),
+            children: Rc::new(Children::new(views)),
             // Timing starts now, as asyncio's does when iteration starts.
             sleep: timeout.into().and_then(deadline_after).map(sleep_until),
             timed_out: false,
@@ -209,6 +230,14 @@ impl<T: 'static> fmt::Debug for AsCompleted<T> {
 }
 
 /// The future returned by [`AsCompleted::next`].
+///
+/// ```
+/// aloop::run(async {
+///     let mut s = aloop::as_completed([async { 'x' }], None);
+///     let next: aloop::AsCompletedNext<'_, char> = s.next();
+///     assert_eq!(next.await.unwrap().unwrap().unwrap(), 'x');
+/// });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct AsCompletedNext<'a, T: 'static> {
     stream: &'a mut AsCompleted<T>,

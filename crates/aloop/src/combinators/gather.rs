@@ -77,6 +77,19 @@ impl<T: 'static> Shared<T> {
 /// cancels the children that are not done yet; cancelling the awaiting task cancels them
 /// at once, as asyncio's cancelled gather does. A child cancelled on its own cancels
 /// nothing else.
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let slow = aloop::create_task(aloop::sleep(Duration::from_secs(10)));
+///     let view = slow.as_any();
+///     let g = aloop::Gather::from_tasks([slow]);
+///     assert_eq!(g.len(), 1);
+///     drop(g); // never awaited: the child is cancelled
+///     aloop::sleep(Duration::ZERO).await;
+///     assert!(view.cancelled());
+/// });
+/// ```
 #[must_use = "a gather cancels its children when dropped; await it"]
 pub struct Gather<T: 'static> {
     shared: Rc<Shared<T>>,
@@ -113,24 +126,35 @@ impl<T: 'static> Gather<T> {
         }
         Gather {
             shared,
-            children: Rc::new(Children(views)),
+            children: Rc::new(Children::new(views)),
         }
     }
 
     /// asyncio's `return_exceptions=True`: wait for every child and return all outcomes
     /// in argument order, a cancelled child as `Err(TaskError::Cancelled)`.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let ok = aloop::create_task(async { 1 });
+    ///     let cancelled = aloop::create_task(async { 2 });
+    ///     cancelled.cancel();
+    ///     let out = aloop::Gather::from_tasks([ok, cancelled]).return_exceptions().await;
+    ///     assert_eq!(*out[0].as_ref().unwrap(), 1);
+    ///     assert!(out[1].as_ref().unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn return_exceptions(self) -> GatherAll<T> {
         GatherAll { inner: self }
     }
 
     /// How many children the gather has.
     pub fn len(&self) -> usize {
-        self.children.0.len()
+        self.children.tasks.len()
     }
 
     /// Whether the gather has no children (it is ready at once).
     pub fn is_empty(&self) -> bool {
-        self.children.0.is_empty()
+        self.children.tasks.is_empty()
     }
 
     fn check_polled_once(&self) {
@@ -190,7 +214,16 @@ impl<T: 'static> fmt::Debug for Gather<T> {
 }
 
 /// The future returned by [`gather_all`] and [`Gather::return_exceptions`]: every
-/// child's outcome, in argument order, once all are done.
+/// child's outcome, in argument order, once all are done. Dropping it before it returned
+/// cancels the unfinished children, as [`Gather`].
+///
+/// ```
+/// aloop::run(async {
+///     let all: aloop::GatherAll<u8> = aloop::gather_all([1u8, 2].map(|x| async move { x }));
+///     let out: Vec<u8> = all.await.into_iter().map(Result::unwrap).collect();
+///     assert_eq!(out, [1, 2]);
+/// });
+/// ```
 #[must_use = "a gather cancels its children when dropped; await it"]
 pub struct GatherAll<T: 'static> {
     inner: Gather<T>,

@@ -19,7 +19,7 @@ mod timeout;
 mod wait;
 mod wait_for;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -62,11 +62,25 @@ impl WakerSlot {
 
 /// The tasks a combinator spawned or was given. Registered as what the awaiting task
 /// waits on, so cancelling that task cancels them (asyncio's `_GatheringFuture.cancel`).
-pub(crate) struct Children(pub(crate) Vec<AnyTask>);
+pub(crate) struct Children {
+    pub(crate) tasks: Vec<AnyTask>,
+    /// Cancel once: the forwarded cancel and the drop that follows it are one request.
+    cancelled: Cell<bool>,
+}
 
 impl Children {
+    pub(crate) fn new(tasks: Vec<AnyTask>) -> Children {
+        Children {
+            tasks,
+            cancelled: Cell::new(false),
+        }
+    }
+
     pub(crate) fn cancel_unfinished(&self) {
-        for task in &self.0 {
+        if self.cancelled.replace(true) {
+            return;
+        }
+        for task in &self.tasks {
             if !task.done() {
                 task.cancel();
             }

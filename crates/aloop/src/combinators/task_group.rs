@@ -53,9 +53,11 @@ impl Inner {
         self.abort();
     }
 
-    /// Cancels every unfinished child (collected first: a cancel may re-enter us).
+    /// Cancels every unfinished child, once (collected first: a cancel may re-enter us).
     fn abort(&self) {
-        self.aborting.set(true);
+        if self.aborting.replace(true) {
+            return;
+        }
         let children: Vec<AnyTask> = self.children.borrow().values().cloned().collect();
         for child in children {
             child.cancel();
@@ -148,8 +150,22 @@ impl TaskGroup {
     /// joined, the task is returned already cancelled and its future never runs (asyncio
     /// raises `RuntimeError` there).
     ///
+    /// The group reads each child's outcome in a done callback queued before any awaiter
+    /// of the returned handle resumes, so awaiting the handle does not hide a panic from
+    /// the group.
+    ///
     /// # Panics
     /// Outside a running loop, as [`create_task`](crate::create_task).
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let tg = aloop::TaskGroup::new();
+    ///     let t = tg.create_task(async { "child" });
+    ///     assert_eq!(tg.len(), 1);
+    ///     assert_eq!(t.await.unwrap(), "child");
+    ///     tg.join().await.unwrap();
+    /// });
+    /// ```
     pub fn create_task<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
@@ -191,6 +207,16 @@ impl TaskGroup {
     /// Waits for every task of the group (asyncio's `async with` exit): `Ok(())`, or
     /// every panic in a [`TaskGroupError`]. Dropping the join before it returns (as
     /// cancelling its task does) cancels the unfinished tasks.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let tg = aloop::TaskGroup::new();
+    ///     tg.create_task(async { panic!("a") });
+    ///     tg.create_task(async { panic!("b") });
+    ///     let err = tg.join().await.unwrap_err();
+    ///     assert_eq!(err.errors().len(), 2);
+    /// });
+    /// ```
     pub fn join(self) -> TaskGroupJoin {
         TaskGroupJoin {
             group: self,
@@ -209,6 +235,19 @@ impl fmt::Debug for TaskGroup {
 }
 
 /// The future returned by [`TaskGroup::join`].
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let tg = aloop::TaskGroup::new();
+///     let child = tg.create_task(aloop::sleep(Duration::from_secs(10)));
+///     let view = child.as_any();
+///     let join: aloop::TaskGroupJoin = tg.join();
+///     drop(join); // as if the task awaiting it were cancelled
+///     aloop::sleep(Duration::ZERO).await;
+///     assert!(view.cancelled());
+/// });
+/// ```
 #[must_use = "a group's join does nothing unless awaited"]
 pub struct TaskGroupJoin {
     group: TaskGroup,
@@ -252,7 +291,17 @@ impl fmt::Debug for TaskGroupJoin {
 }
 
 pin_project! {
-    /// The future returned by [`task_group`].
+    /// The future returned by [`task_group`]: the body's output, or every failure.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let scope = aloop::task_group(|tg| async move {
+    ///         let a = tg.create_task(async { 20 });
+    ///         a.await.unwrap() + 1
+    ///     });
+    ///     assert_eq!(scope.await.unwrap(), 21);
+    /// });
+    /// ```
     #[must_use = "a task group does nothing unless awaited"]
     pub struct TaskGroupScope<Fut: Future> {
         #[pin]
@@ -366,6 +415,19 @@ impl<Fut: Future> fmt::Debug for TaskGroupScope<Fut> {
 ///
 /// An empty list means the group was shut down by a cancellation, not by a failure
 /// (normally the awaiting task is then cancelled too and never sees it).
+///
+/// ```
+/// aloop::run(async {
+///     let err = aloop::task_group(|tg| async move {
+///         tg.create_task(async { panic!("boom") });
+///     })
+///     .await
+///     .unwrap_err();
+///     assert_eq!(err.to_string(), "unhandled errors in a TaskGroup (1 sub-exception)");
+///     let panics = err.into_errors();
+///     assert_eq!(panics[0].message(), "boom");
+/// });
+/// ```
 #[derive(Debug, Clone)]
 pub struct TaskGroupError {
     errors: Vec<PanicPayload>,

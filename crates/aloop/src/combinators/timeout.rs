@@ -20,6 +20,15 @@ use super::deadline_after;
 use crate::sleep::{sleep_until, Sleep};
 
 /// The deadline passed before the operation finished (asyncio's builtin `TimeoutError`).
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let err = aloop::timeout(Duration::ZERO, aloop::sleep(Duration::from_secs(1))).await;
+///     assert_eq!(err, Err(aloop::TimeoutError));
+///     assert_eq!(aloop::TimeoutError.to_string(), "the operation timed out");
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct TimeoutError;
 
@@ -80,6 +89,12 @@ impl Timeout {
 
     /// A timeout `delay` from now (`None`: never). A delay too large for `Instant` is no
     /// deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert!(aloop::Timeout::after(Some(Duration::from_secs(1))).when().is_some());
+    /// assert!(aloop::Timeout::after(Some(Duration::MAX)).when().is_none());
+    /// ```
     pub fn after(delay: Option<Duration>) -> Timeout {
         Timeout::new(delay.and_then(deadline_after))
     }
@@ -133,6 +148,18 @@ impl fmt::Debug for Timeout {
 pin_project! {
     /// The future returned by [`timeout`], [`timeout_at`] and [`Timeout::wrap`]: the
     /// block's output, or [`TimeoutError`] if the deadline passed first.
+    ///
+    /// # Panics
+    /// When polled with a deadline outside a running aloop loop, as [`sleep`](crate::sleep).
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// aloop::run(async {
+    ///     let t = aloop::timeout(Duration::from_secs(60), aloop::sleep(Duration::from_secs(10)));
+    ///     t.handle().reschedule(Some(Instant::now())); // bring the deadline forward
+    ///     assert_eq!(t.await, Err(aloop::TimeoutError));
+    /// });
+    /// ```
     #[must_use = "a timeout does nothing unless awaited"]
     pub struct TimeoutFuture<F> {
         #[pin]

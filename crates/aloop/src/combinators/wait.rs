@@ -17,6 +17,24 @@ use crate::task::Task;
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
 /// `ALL_COMPLETED`).
+///
+/// ```
+/// use std::time::Duration;
+/// use aloop::ReturnWhen;
+/// aloop::run(async {
+///     let ok = aloop::create_task(async { 1 });
+///     let boom = aloop::create_task(async {
+///         aloop::sleep(Duration::from_millis(5)).await;
+///         panic!("boom")
+///     });
+///     let slow = aloop::create_task(async {
+///         aloop::sleep(Duration::from_secs(10)).await;
+///         3
+///     });
+///     let (done, pending) = aloop::wait([ok, boom, slow], ReturnWhen::FirstException, None).await;
+///     assert_eq!((done.len(), pending.len()), (2, 1));
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReturnWhen {
     /// As soon as any task is done.
@@ -55,7 +73,18 @@ fn failed<T: 'static>(task: &Task<T>) -> bool {
     !task.cancelled() && matches!(task.exception(), Ok(Some(TaskError::Panicked(_))))
 }
 
-/// The future returned by [`wait`].
+/// The future returned by [`wait`]. Dropping it cancels nothing: it only stops
+/// listening (the tasks it held are detached, still running).
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let t = aloop::create_task(aloop::sleep(Duration::from_secs(10)));
+///     let w: aloop::Wait<()> = aloop::wait([t], aloop::ReturnWhen::AllCompleted, Duration::from_millis(1));
+///     let (done, pending) = w.await; // the timeout cancels nothing
+///     assert!(done.is_empty() && !pending[0].cancelled());
+/// });
+/// ```
 #[must_use = "wait does nothing unless awaited"]
 pub struct Wait<T: 'static> {
     tasks: Vec<Task<T>>,

@@ -30,7 +30,19 @@ enum State<F: Future> {
     Done,
 }
 
-/// The future returned by [`wait_for`].
+/// The future returned by [`wait_for`]. Dropping it while the inner task runs cancels
+/// that task.
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let inner = aloop::create_task(aloop::sleep(Duration::from_secs(10)));
+///     let view = inner.as_any();
+///     let out = aloop::wait_for(inner, Duration::from_millis(5)).await;
+///     assert_eq!(out.unwrap_err(), aloop::TimeoutError);
+///     assert!(view.cancelled()); // cancelled, and already finished
+/// });
+/// ```
 #[must_use = "wait_for does nothing unless awaited"]
 pub struct WaitFor<F: Future>
 where

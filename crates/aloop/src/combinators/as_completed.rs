@@ -88,7 +88,10 @@ pub struct AsCompleted<T: 'static> {
 
 /// Runs `futures` concurrently, each in its own task (spawned now, in order), and yields
 /// their outcomes as they finish (asyncio's `as_completed`). `timeout` is a `Duration`
-/// or `None`; see [`AsCompleted`]. Must be called inside a running loop.
+/// or `None`; see [`AsCompleted`].
+///
+/// # Panics
+/// Outside a running loop (it calls [`create_task`](crate::create_task)).
 ///
 /// Items are the outputs themselves, not awaitables as in asyncio: a Rust stream item is
 /// already the awaited value.

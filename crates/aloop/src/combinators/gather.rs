@@ -254,8 +254,10 @@ impl<T: 'static> fmt::Debug for GatherAll<T> {
 /// their outputs in argument order (asyncio's `gather`).
 ///
 /// The first panic or cancellation of a child is returned at once as `Err`, leaving the
-/// others running; see [`Gather`] for cancellation. Must be called inside a running loop
-/// (it calls [`create_task`](crate::create_task)).
+/// others running; see [`Gather`] for cancellation.
+///
+/// # Panics
+/// Outside a running loop (it calls [`create_task`](crate::create_task)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -281,6 +283,9 @@ where
 
 /// [`gather`] with asyncio's `return_exceptions=True`: waits for every child and yields
 /// all outcomes in argument order.
+///
+/// # Panics
+/// Outside a running loop, as [`gather`].
 ///
 /// ```
 /// aloop::run(async {
@@ -382,7 +387,7 @@ impl_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 impl_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 impl_slots!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
-/// [`gather`](crate::gather) for futures of different output types (up to 12): spawns
+/// [`gather`](crate::gather()) for futures of different output types (up to 12): spawns
 /// each in a task now and yields `Result<(A, B, ..), TaskError>`, the first error
 /// returned as soon as it happens (the other children run on). Must be used inside a
 /// running loop.

@@ -106,6 +106,9 @@ pub struct Wait<T: 'static> {
 /// an empty input returns two empty lists at once instead of raising `ValueError`; and if
 /// the condition already holds when first polled, `wait` returns without yielding.
 ///
+/// # Panics
+/// When polled with a timeout outside a running loop, as [`sleep`](crate::sleep).
+///
 /// ```
 /// use std::time::Duration;
 /// use aloop::ReturnWhen;

@@ -445,3 +445,33 @@ fn unknown_host_is_an_error_naming_the_host() {
         assert!(e.to_string().contains("no-such-host.invalid"), "{e}");
     });
 }
+
+#[test]
+fn readuntil_finds_a_separator_split_across_chunks_and_big_buffers_grow() {
+    aloop::run(async {
+        let r = StreamReader::new();
+        let feeder = r.clone();
+        let wait = aloop::create_task(r.readuntil(b"\r\n\r\n"));
+        for piece in [&b"GET / HTTP/1.1\r"[..], b"\n", b"Host: x\r\n\r", b"\nbody"] {
+            aloop::sleep(Duration::ZERO).await;
+            feeder.feed_data(piece);
+        }
+        let head = within(WATCHDOG, wait).await.unwrap().unwrap().unwrap();
+        assert_eq!(head, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_eq!(r.read(100).await.unwrap(), b"body");
+        // 1 MiB in odd-sized pieces, read back in other odd sizes: growth and
+        // compaction keep every byte in order.
+        let data: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 253) as u8).collect();
+        let mut fed = 0;
+        let mut got = Vec::new();
+        while got.len() < data.len() {
+            if fed < data.len() {
+                let end = (fed + 7919).min(data.len());
+                r.feed_data(&data[fed..end]);
+                fed = end;
+            }
+            got.extend(r.readexactly(4001.min(fed - got.len())).await.unwrap());
+        }
+        assert!(got == data);
+    });
+}

@@ -479,3 +479,53 @@ fn readuntil_finds_a_separator_split_across_chunks_and_big_buffers_grow() {
         assert!(got == data);
     });
 }
+
+/// Thread-per-core scaling: two loops on two threads listen on one port with
+/// `SO_REUSEPORT`; every connection is served by one of them.
+#[test]
+fn reuse_port_lets_loops_on_two_threads_share_a_port() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = mpsc::channel::<u16>();
+    let serve = |id: u8, port: u16| {
+        let (stop, ready_tx) = (stop.clone(), ready_tx.clone());
+        std::thread::spawn(move || {
+            aloop::run(async move {
+                let options = aloop::ServerOptions {
+                    reuse_port: true,
+                    ..Default::default()
+                };
+                let handler = move |_r: StreamReader, w: StreamWriter| async move {
+                    let _ = w.write(&[b'0' + id, b'\n']);
+                    w.close();
+                };
+                let server = aloop::start_server_with(handler, "127.0.0.1", port, options)
+                    .await
+                    .unwrap();
+                ready_tx.send(server.sockets()[0].port()).unwrap();
+                while !stop.load(Ordering::SeqCst) {
+                    aloop::sleep(Duration::from_millis(5)).await;
+                }
+                server.close();
+            })
+        })
+    };
+    let first = serve(0, 0);
+    let port = ready_rx.recv().unwrap();
+    let second = serve(1, port); // binds the port the first loop got
+    assert_eq!(ready_rx.recv().unwrap(), port);
+    let mut served = [0usize; 2];
+    for _ in 0..40 {
+        let s = StdTcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(WATCHDOG)).unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        served[usize::from(line.as_bytes()[0] - b'0')] += 1;
+    }
+    stop.store(true, Ordering::SeqCst);
+    first.join().unwrap();
+    second.join().unwrap();
+    assert_eq!(served[0] + served[1], 40);
+    println!("connections served per loop: {served:?}");
+}

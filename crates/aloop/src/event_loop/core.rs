@@ -78,6 +78,9 @@ impl Shared {
     }
 
     pub(crate) fn pop(&self) -> Option<Remote> {
+        if self.queue.is_empty() {
+            return None;
+        }
         self.queue.pop().ok()
     }
 

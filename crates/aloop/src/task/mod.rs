@@ -1,0 +1,292 @@
+//! `Task<T>`: a future scheduled on the loop, with asyncio's task API (cancel with
+//! forwarding to what it awaits, done callbacks, names), and `AnyTask`, its type-erased
+//! view for `current_task()` / `all_tasks()`.
+
+mod core;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::current;
+use crate::error::{InvalidStateError, TaskError};
+use crate::event_loop::core::Ready;
+use crate::handle::CallbackCell;
+
+pub(crate) use self::core::{spawn_on, AnyTaskCore, CancelTarget};
+use self::core::{Outcome, TaskCore, Waiter};
+
+/// A future running on the event loop (asyncio's `Task`).
+///
+/// Await it for `Result<T, TaskError>`: the output, or why there is none
+/// ([`TaskError::Cancelled`], [`TaskError::Panicked`]). Awaiting moves the output out of
+/// the task. Dropping the handle does not cancel the task: the loop keeps it alive until
+/// it finishes.
+///
+/// ```
+/// let lp = aloop::new_event_loop();
+/// let out = lp.run_until_complete(async {
+///     let t = aloop::create_task(async { 6 * 7 });
+///     assert!(!t.done()); // it starts on the next iteration
+///     t.await
+/// });
+/// assert_eq!(out.unwrap().unwrap(), 42);
+/// ```
+pub struct Task<T> {
+    core: Rc<TaskCore<T>>,
+}
+
+impl<T: 'static> Task<T> {
+    /// Requests cancellation (asyncio's `Task.cancel`). Returns `false` if the task is
+    /// already done. The future is dropped at the task's next step (its destructors are
+    /// its cleanup); whatever task or future it is awaiting is cancelled too, unless it
+    /// was wrapped in [`shield`](crate::shield).
+    pub fn cancel(&self) -> bool {
+        self.core.meta.cancel()
+    }
+
+    /// Number of pending cancellation requests (asyncio's `cancelling()`).
+    pub fn cancelling(&self) -> u32 {
+        self.core.meta.cancelling.get()
+    }
+
+    /// Decrements the request count and returns it. As in asyncio, this does not
+    /// withdraw a cancellation that is already on its way.
+    pub fn uncancel(&self) -> u32 {
+        let n = self.core.meta.cancelling.get().saturating_sub(1);
+        self.core.meta.cancelling.set(n);
+        n
+    }
+
+    /// Whether the task finished (with a value, a panic, or by cancellation).
+    pub fn done(&self) -> bool {
+        self.core.meta.done.get()
+    }
+
+    /// Whether the task finished by cancellation.
+    pub fn cancelled(&self) -> bool {
+        self.core.ended_cancelled.get()
+    }
+
+    /// The outcome, cloned (asyncio's `result()`), or `InvalidStateError` if the task is
+    /// not done yet or its output was already moved out by an `await`.
+    pub fn result(&self) -> Result<Result<T, TaskError>, InvalidStateError>
+    where
+        T: Clone,
+    {
+        match &*self.core.outcome.borrow() {
+            Outcome::Pending => Err(InvalidStateError::NOT_SET),
+            Outcome::Taken => Err(InvalidStateError::TAKEN),
+            Outcome::Done(r) => {
+                self.core.retrieved.set(true);
+                Ok(r.clone())
+            }
+        }
+    }
+
+    /// The error the task ended with, if any (asyncio's `exception()`); for a pending
+    /// task, `InvalidStateError`.
+    pub fn exception(&self) -> Result<Option<TaskError>, InvalidStateError> {
+        match &*self.core.outcome.borrow() {
+            Outcome::Pending => Err(InvalidStateError::NOT_SET),
+            Outcome::Taken => Ok(None),
+            Outcome::Done(r) => {
+                self.core.retrieved.set(true);
+                Ok(r.as_ref().err().cloned())
+            }
+        }
+    }
+
+    /// Moves the outcome out if the task is done and nobody took it yet.
+    pub fn take_result(&self) -> Option<Result<T, TaskError>> {
+        let mut outcome = self.core.outcome.borrow_mut();
+        if !matches!(&*outcome, Outcome::Done(_)) {
+            return None;
+        }
+        self.core.retrieved.set(true);
+        match std::mem::replace(&mut *outcome, Outcome::Taken) {
+            Outcome::Done(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Schedules `callback` to run (via `call_soon`) once the task is done, in
+    /// registration order; on a done task it is scheduled right away, never called
+    /// inline. Returns an id for [`Task::remove_done_callback`].
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> u64 {
+        let id = self.core.next_callback_id.get();
+        self.core.next_callback_id.set(id.wrapping_add(1));
+        let id = u64::from(id);
+        if self.done() {
+            if let Some(core) = self.core.meta.core.upgrade() {
+                let task = Task {
+                    core: self.core.clone(),
+                };
+                core.push_ready(Ready::Callback(CallbackCell::new_rc(move || {
+                    callback(&task)
+                })));
+            }
+        } else {
+            self.core
+                .waiters
+                .borrow_mut()
+                .push(Waiter::Callback(id, Box::new(callback)));
+        }
+        id
+    }
+
+    /// Removes a done callback that has not been scheduled yet; returns whether it was
+    /// found.
+    pub fn remove_done_callback(&self, id: u64) -> bool {
+        let mut waiters = self.core.waiters.borrow_mut();
+        let before = waiters.len();
+        waiters.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
+        before != waiters.len()
+    }
+
+    /// The task's name (`Task-N` unless set).
+    pub fn get_name(&self) -> String {
+        self.core.meta.name()
+    }
+
+    /// Renames the task.
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.core.meta.set_name(name.into());
+    }
+
+    /// A type-erased view of this task.
+    pub fn as_any(&self) -> AnyTask {
+        AnyTask {
+            core: self.core.clone(),
+        }
+    }
+}
+
+impl<T: 'static> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(result) = self.take_result() {
+            return Poll::Ready(result);
+        }
+        assert!(
+            !self.done(),
+            "aloop: a Task was awaited after its output had been taken"
+        );
+        let mut waiters = self.core.waiters.borrow_mut();
+        let mine = waiters.iter_mut().find_map(|w| match w {
+            Waiter::Waker(k) => Some(k),
+            Waiter::Callback(..) => None,
+        });
+        match mine {
+            Some(k) => {
+                if !k.will_wake(cx.waker()) {
+                    *k = cx.waker().clone();
+                }
+            }
+            None => waiters.push(Waiter::Waker(cx.waker().clone())),
+        }
+        drop(waiters);
+        current::set_awaiting(self.core.clone());
+        Poll::Pending
+    }
+}
+
+impl<T> PartialEq for Task<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.core, &other.core)
+    }
+}
+
+impl<T> Eq for Task<T> {}
+
+impl<T> std::hash::Hash for Task<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        Rc::as_ptr(&self.core).hash(state)
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.core.meta.name())
+            .field("done", &self.core.meta.done.get())
+            .finish()
+    }
+}
+
+/// A task of any output type: what [`current_task`](crate::current_task) and
+/// [`all_tasks`](crate::all_tasks) return. It can be cancelled, named and inspected, not
+/// awaited.
+#[derive(Clone)]
+pub struct AnyTask {
+    core: Rc<dyn AnyTaskCore>,
+}
+
+impl AnyTask {
+    pub(crate) fn from_core(core: Rc<dyn AnyTaskCore>) -> Self {
+        AnyTask { core }
+    }
+
+    /// Requests cancellation, as [`Task::cancel`].
+    pub fn cancel(&self) -> bool {
+        self.core.meta().cancel()
+    }
+
+    /// Number of pending cancellation requests.
+    pub fn cancelling(&self) -> u32 {
+        self.core.meta().cancelling.get()
+    }
+
+    /// Decrements the request count, as [`Task::uncancel`].
+    pub fn uncancel(&self) -> u32 {
+        let meta = self.core.meta();
+        let n = meta.cancelling.get().saturating_sub(1);
+        meta.cancelling.set(n);
+        n
+    }
+
+    /// Whether the task finished.
+    pub fn done(&self) -> bool {
+        self.core.meta().done.get()
+    }
+
+    /// Whether the task finished by cancellation.
+    pub fn cancelled(&self) -> bool {
+        self.core.ended_cancelled()
+    }
+
+    /// The task's name.
+    pub fn get_name(&self) -> String {
+        self.core.meta().name()
+    }
+
+    /// Renames the task.
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.core.meta().set_name(name.into());
+    }
+
+    /// A number identifying the task (the `N` of `Task-N`).
+    pub fn id(&self) -> u64 {
+        self.core.meta().id
+    }
+}
+
+impl PartialEq for AnyTask {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for AnyTask {}
+
+impl fmt::Debug for AnyTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyTask")
+            .field("name", &self.get_name())
+            .field("done", &self.done())
+            .finish()
+    }
+}

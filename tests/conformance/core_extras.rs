@@ -366,3 +366,16 @@ fn a_due_timer_cancelled_earlier_in_its_batch_does_not_run() {
     lp.close().unwrap();
     log.assert_eq(&["first cancels second"]);
 }
+
+/// A `spawn` whose loop closes before running it reports `Cancelled` instead of leaving
+/// the waiting thread blocked forever.
+#[test]
+fn threadsafe_spawn_on_a_loop_that_closes_unrun_reports_cancelled() {
+    let lp = aloop::new_event_loop();
+    let fut = lp.handle().spawn(async { 1 }).unwrap();
+    lp.close().unwrap();
+    match fut.wait_timeout(Duration::from_secs(10)) {
+        Ok(outcome) => assert!(outcome.unwrap_err().is_cancelled()),
+        Err(_) => panic!("the waiter was never told"),
+    }
+}

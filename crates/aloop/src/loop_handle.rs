@@ -99,11 +99,13 @@ impl LoopHandle {
         F::Output: Send + 'static,
     {
         let slot = Arc::new(Slot::default());
-        let result_slot = slot.clone();
+        // Whatever path the work takes, the waiting thread hears back: if the closure or
+        // the done callback is dropped unrun (the loop closed first), it reports Cancelled.
+        let result_slot = Fulfil(slot.clone());
         let cancel_slot = slot.clone();
         self.call_soon_threadsafe(move || {
             let Some(core) = current::running_core() else {
-                result_slot.fulfil(Err(TaskError::Cancelled));
+                result_slot.0.fulfil(Err(TaskError::Cancelled));
                 return;
             };
             let task = crate::task::spawn_on(
@@ -115,7 +117,7 @@ impl LoopHandle {
             );
             task.add_done_callback(move |t| {
                 let outcome = t.take_result().unwrap_or(Err(TaskError::Cancelled));
-                result_slot.fulfil(outcome);
+                result_slot.0.fulfil(outcome);
             });
         })?;
         Ok(ThreadsafeFuture { slot })
@@ -181,6 +183,15 @@ impl<T> Slot<T> {
         if let Some(w) = waiter {
             w.wake();
         }
+    }
+}
+
+/// Fulfils its slot with `Cancelled` when dropped, unless something fulfilled it first.
+struct Fulfil<T>(Arc<Slot<T>>);
+
+impl<T> Drop for Fulfil<T> {
+    fn drop(&mut self) {
+        self.0.fulfil(Err(TaskError::Cancelled));
     }
 }
 

@@ -7,6 +7,8 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+pub mod combinators;
+
 use std::rc::Rc;
 use std::task::{Context, Poll};
 

@@ -1,86 +1,43 @@
-//! The combinators (group D of the conformance catalogue) on the aloop loop: one test
-//! per catalogue entry, named after its id, then stress tests. Entries whose asyncio
-//! behaviour cannot exist in Rust say why in a doc comment starting `Adapted:`.
+//! Conformance group D, part 1: gather, wait, wait_for and as_completed on the aloop
+//! loop, one test per catalogue entry (named after its id), plus further behaviour tests
+//! of the same combinators. Entries whose asyncio behaviour cannot exist in Rust say why
+//! in a doc comment starting `Adapted:`.
+//!
+//! Hold as-is: D1, D3, D6, D9, D10, D14. Adapted: D2, D4, D5, D11, D12 (each says why
+//! in its doc comment). Part 2 (shield, sleep(0), timeout, TaskGroup) is `d_timeout_taskgroup.rs`.
 //!
 //! Timings are generous (tens of milliseconds against seconds) and never asserted
 //! tightly. Children that panic on purpose print their panic message to stderr.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aloop::{
-    as_completed, create_task, gather, gather_all, sleep, task_group, timeout, timeout_at, wait,
-    wait_for, Gather, ReturnWhen, TaskError, TaskGroup, Timeout, TimeoutError,
+    as_completed, create_task, gather, gather_all, sleep, wait, wait_for, Gather, ReturnWhen,
+    TimeoutError,
 };
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-async fn val<T>(x: T, delay_ms: u64) -> T {
-    sleep(ms(delay_ms)).await;
-    x
-}
-
-async fn fail<T>(delay_ms: u64, msg: &'static str) -> T {
-    if delay_ms > 0 {
-        sleep(ms(delay_ms)).await;
-    }
-    panic!("{msg}")
-}
-
-fn panic_message(e: &TaskError) -> &str {
-    match e {
-        TaskError::Panicked(p) => p.message(),
-        TaskError::Cancelled => "<cancelled>",
-    }
-}
-
-/// Yields to the loop until `cond` holds (bounded, so a bug fails instead of hanging).
-async fn until(cond: impl Fn() -> bool) {
-    for _ in 0..100_000 {
-        if cond() {
-            return;
-        }
-        sleep(ms(1)).await;
-    }
-    panic!("condition never held");
-}
-
-/// Counts drops, to prove a cancelled future's destructors ran.
-struct DropGuard(Rc<Cell<usize>>);
-
-impl Drop for DropGuard {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() + 1);
-    }
-}
-
-type Log = Rc<RefCell<Vec<String>>>;
-
-fn log() -> Log {
-    Rc::new(RefCell::new(Vec::new()))
-}
+use aloop_tests::combinators::{fail, ms, panic_message, until, val, DropGuard};
+use aloop_tests::Log;
 
 // ---- gather ---------------------------------------------------------------------------
 
 #[test]
 fn d1_gather_results_in_argument_order() {
     aloop::run(async {
-        let finished = log();
+        let finished = Log::new();
         let child = |x: &'static str, delay: u64| {
             let finished = finished.clone();
             async move {
                 sleep(ms(delay)).await;
-                finished.borrow_mut().push(x.to_string());
+                finished.push(x.to_string());
                 x
             }
         };
         let out = gather([child("a", 30), child("b", 10), child("c", 20)]).await;
-        assert_eq!(*finished.borrow(), ["b", "c", "a"]);
+        assert_eq!(finished.events(), ["b", "c", "a"]);
         assert_eq!(out.unwrap(), ["a", "b", "c"]);
     });
 }
@@ -431,315 +388,5 @@ fn as_completed_timeout_yields_one_timeout_error_per_unfinished_child() {
         );
         drop(stream);
         until(|| dropped.get() == 1).await;
-    });
-}
-
-// ---- shield, sleep(0) -----------------------------------------------------------------
-
-#[test]
-fn d16_shield_protects_inner_from_caller_cancellation() {
-    aloop::run(async {
-        let inner = create_task(val("inner finished", 50));
-        let iv = inner.as_any();
-        let caller = create_task(aloop::shield(inner));
-        sleep(ms(10)).await;
-        caller.cancel();
-        assert!(caller.await.unwrap_err().is_cancelled());
-        assert!(!iv.cancelled());
-        until(|| iv.done()).await;
-        assert!(!iv.cancelled());
-    });
-}
-
-#[test]
-fn d18_sleep_zero_yields_exactly_once_through_gather() {
-    aloop::run(async {
-        let out = log();
-        let worker = |name: &'static str| {
-            let out = out.clone();
-            async move {
-                for i in 0..3 {
-                    out.borrow_mut().push(format!("{name} {i}"));
-                    sleep(Duration::ZERO).await;
-                }
-            }
-        };
-        gather([worker("a"), worker("b")]).await.unwrap();
-        assert_eq!(*out.borrow(), ["a 0", "b 0", "a 1", "b 1", "a 2", "b 2"]);
-    });
-}
-
-// ---- timeout --------------------------------------------------------------------------
-
-/// Adapted: the block's "except CancelledError" is its destructor (a drop guard here):
-/// at the deadline the block is dropped, then TimeoutError is returned.
-#[test]
-fn d19_timeout_drops_the_block_and_returns_timeout_error() {
-    aloop::run(async {
-        let saw = Rc::new(Cell::new(0));
-        let guard = DropGuard(saw.clone());
-        let t = timeout(ms(10), async move {
-            let _guard = guard;
-            sleep(Duration::from_secs(10)).await;
-        });
-        let cm = t.handle();
-        assert_eq!(t.await, Err(TimeoutError));
-        assert_eq!(saw.get(), 1, "the block saw its cancellation");
-        assert!(cm.expired());
-    });
-}
-
-/// Adapted: a block cannot swallow the expiry (it is dropped, not resumed), so the
-/// timeout always returns TimeoutError; what carries over is that the current task is
-/// left with no pending cancel request (`cancelling() == 0`) and `expired()` is true.
-#[test]
-fn d20_timeout_expiry_cannot_be_swallowed() {
-    aloop::run(async {
-        let t = timeout(ms(10), sleep(Duration::from_secs(10)));
-        let cm = t.handle();
-        assert_eq!(t.await, Err(TimeoutError));
-        assert!(cm.expired());
-        assert_eq!(aloop::current_task().unwrap().unwrap().cancelling(), 0);
-        // The task goes on normally afterwards.
-        sleep(ms(1)).await;
-    });
-}
-
-#[test]
-fn d21_timeout_none_reschedule_and_timeout_at() {
-    aloop::run(async {
-        let cm = Timeout::new(None);
-        let inside = cm.clone();
-        let out = cm
-            .wrap(async move {
-                assert_eq!(inside.when(), None);
-                assert!(inside.reschedule(Some(Instant::now() + ms(10))));
-                sleep(Duration::from_secs(1)).await;
-            })
-            .await;
-        assert_eq!(out, Err(TimeoutError));
-        assert!(
-            !cm.reschedule(None),
-            "a finished timeout cannot be rescheduled"
-        );
-        let t = timeout_at(
-            Instant::now() + Duration::from_secs(1),
-            sleep(Duration::ZERO),
-        );
-        let cm = t.handle();
-        assert_eq!(t.await, Ok(()));
-        assert!(!cm.expired());
-    });
-}
-
-#[test]
-fn timeout_reschedule_from_another_task_and_body_without_suspension() {
-    aloop::run(async {
-        let t = timeout(Duration::from_secs(60), sleep(Duration::from_secs(10)));
-        let cm = t.handle();
-        let mover = create_task(async move {
-            sleep(ms(5)).await;
-            cm.reschedule(Some(Instant::now()));
-        });
-        assert_eq!(t.await, Err(TimeoutError));
-        mover.await.unwrap();
-        // As in asyncio, the expiry is delivered at a suspension: a block that finishes
-        // without suspending is not timed out, even with a zero delay.
-        assert_eq!(timeout(Duration::ZERO, async { 5 }).await, Ok(5));
-        assert_eq!(
-            timeout(Duration::ZERO, sleep(Duration::ZERO)).await,
-            Err(TimeoutError)
-        );
-        // A delay too large for Instant is no deadline, not a panic.
-        assert_eq!(timeout(Duration::MAX, async { 6 }).await, Ok(6));
-    });
-}
-
-// ---- TaskGroup ------------------------------------------------------------------------
-
-/// Adapted: "sibling cancelled" is the sibling's destructor; the failures come back as a
-/// `TaskGroupError` of panic payloads (asyncio's ExceptionGroup).
-#[test]
-fn d24_task_group_failure_cancels_siblings_and_body() {
-    aloop::run(async {
-        let sibling_dropped = Rc::new(Cell::new(0));
-        let body_dropped = Rc::new(Cell::new(0));
-        let (sd, bd) = (sibling_dropped.clone(), body_dropped.clone());
-        let err = task_group(|tg| async move {
-            let _body_guard = DropGuard(bd);
-            let guard = DropGuard(sd);
-            tg.create_task(async move {
-                let _guard = guard;
-                sleep(Duration::from_secs(10)).await;
-            });
-            tg.create_task(fail::<()>(10, "boom"));
-            sleep(Duration::from_secs(10)).await;
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(sibling_dropped.get(), 1);
-        assert_eq!(body_dropped.get(), 1);
-        let messages: Vec<_> = err.errors().iter().map(|p| p.message()).collect();
-        assert_eq!(messages, ["boom"]);
-        assert_eq!(
-            err.to_string(),
-            "unhandled errors in a TaskGroup (1 sub-exception)"
-        );
-    });
-}
-
-/// Adapted: the body "raises" by panicking.
-#[test]
-fn d25_task_group_collects_every_failure_including_the_body() {
-    aloop::run(async {
-        let err = task_group(|tg| async move {
-            tg.create_task(fail::<()>(10, "a"));
-            tg.create_task(fail::<()>(10, "b"));
-        })
-        .await
-        .unwrap_err();
-        let mut messages: Vec<_> = err.errors().iter().map(|p| p.message()).collect();
-        messages.sort();
-        assert_eq!(messages, ["a", "b"]);
-        let err = task_group(|tg| async move {
-            tg.create_task(sleep(Duration::from_secs(10)));
-            sleep(Duration::ZERO).await;
-            panic!("body");
-        })
-        .await
-        .unwrap_err();
-        let messages: Vec<_> = err.errors().iter().map(|p| p.message()).collect();
-        assert_eq!(messages, ["body"]);
-    });
-}
-
-#[test]
-fn task_group_join_form_and_cancelling_its_awaiter() {
-    aloop::run(async {
-        let tg = TaskGroup::new();
-        let a = tg.create_task(val(1, 5));
-        let b = tg.create_task(val(2, 1));
-        tg.clone().join().await.unwrap();
-        assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
-        let late = tg.create_task(async { 3 });
-        assert!(
-            late.await.unwrap_err().is_cancelled(),
-            "a joined group takes no new task"
-        );
-        // A child's own cancellation is not a failure.
-        let tg = TaskGroup::new();
-        let c = tg.create_task(val(1, 10_000));
-        c.cancel();
-        tg.join().await.unwrap();
-        // Cancelling the task awaiting the group cancels the group's tasks.
-        let dropped = Rc::new(Cell::new(0));
-        let d = dropped.clone();
-        let owner = create_task(async move {
-            let tg = TaskGroup::new();
-            for _ in 0..3 {
-                let guard = DropGuard(d.clone());
-                tg.create_task(async move {
-                    let _guard = guard;
-                    sleep(Duration::from_secs(10)).await;
-                });
-            }
-            tg.join().await
-        });
-        sleep(ms(5)).await;
-        owner.cancel();
-        assert!(owner.await.unwrap_err().is_cancelled());
-        until(|| dropped.get() == 3).await;
-        // Dropping the last handle cancels the unfinished tasks.
-        let tg = TaskGroup::new();
-        let guard = DropGuard(dropped.clone());
-        tg.create_task(async move {
-            let _guard = guard;
-            sleep(Duration::from_secs(10)).await;
-        });
-        drop(tg);
-        until(|| dropped.get() == 4).await;
-        let out = task_group(|tg| async move { tg.create_task(val(7, 1)).await.unwrap() }).await;
-        assert_eq!(out.unwrap(), 7);
-    });
-}
-
-// ---- stress ---------------------------------------------------------------------------
-
-#[test]
-fn stress_gather_100_000_tasks() {
-    aloop::run(async {
-        let n = 100_000u64;
-        let out = gather((0..n).map(|i| async move {
-            sleep(Duration::ZERO).await;
-            i * 2
-        }))
-        .await
-        .unwrap();
-        assert_eq!(out.len(), n as usize);
-        assert!(out.iter().enumerate().all(|(i, v)| *v == 2 * i as u64));
-    });
-}
-
-#[test]
-fn stress_as_completed_10_000_sleeps_in_deadline_order() {
-    aloop::run(async {
-        // A fixed-seed LCG: reproducible delays of 1..=300 ms.
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next_delay = move || {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            1 + (seed >> 33) % 300
-        };
-        let sleeps: Vec<_> = (0..10_000)
-            .map(|_| {
-                let s = sleep(ms(next_delay()));
-                async move {
-                    let deadline = s.deadline();
-                    s.await;
-                    deadline
-                }
-            })
-            .collect();
-        let mut stream = as_completed(sleeps, None);
-        let mut deadlines = Vec::with_capacity(10_000);
-        while let Some(item) = stream.next().await {
-            deadlines.push(item.unwrap().unwrap().unwrap());
-        }
-        assert_eq!(deadlines.len(), 10_000);
-        let mut sorted = deadlines.clone();
-        sorted.sort();
-        assert!(deadlines == sorted, "completion order is deadline order");
-    });
-}
-
-#[test]
-fn stress_cancelling_task_group_with_10_000_sleeping_children() {
-    aloop::run(async {
-        let n = 10_000;
-        let started = Rc::new(Cell::new(0usize));
-        let dropped = Rc::new(Cell::new(0usize));
-        let (s, d) = (started.clone(), dropped.clone());
-        let owner = create_task(task_group(move |tg| async move {
-            for _ in 0..n {
-                let (s, guard) = (s.clone(), DropGuard(d.clone()));
-                tg.create_task(async move {
-                    let _guard = guard;
-                    s.set(s.get() + 1);
-                    sleep(Duration::from_secs(60)).await;
-                });
-            }
-            std::future::pending::<()>().await;
-        }));
-        until(|| started.get() == n).await;
-        let t0 = Instant::now();
-        owner.cancel();
-        assert!(owner.await.unwrap_err().is_cancelled());
-        until(|| dropped.get() == n).await;
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "took {:?}",
-            t0.elapsed()
-        );
     });
 }

@@ -17,9 +17,10 @@ use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aloop::{CloseRunningLoop, RunError, TaskError};
+use aloop_tests::combinators::until;
 use aloop_tests::{record_exceptions, stopper, Log};
 
 #[test]
@@ -62,15 +63,6 @@ fn a_task_created_before_the_loop_runs_starts_in_its_first_iteration_in_fifo_ord
     assert!(t.done());
     lp.close().unwrap();
     log.assert_eq(&["callback before", "task step", "callback after"]);
-}
-
-/// Waits (yielding to the loop) until `done()` holds, for at most 10 s.
-async fn until(done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        aloop::sleep(Duration::from_millis(2)).await;
-    }
 }
 
 #[test]

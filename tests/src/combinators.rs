@@ -1,4 +1,5 @@
-//! Helpers shared by the combinator tests (`conformance/d_*.rs`, `stress/combinators.rs`):
+//! Helpers shared by the combinator tests (`conformance/d_*.rs`, `stress/combinators.rs`;
+//! `until` also by `conformance/core_extras.rs`):
 //! short durations, delayed values and failures, panic messages, polling until a
 //! condition holds, and a drop counter. The event record is the crate's [`crate::Log`].
 

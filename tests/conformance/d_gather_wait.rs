@@ -50,8 +50,13 @@ fn d2_gather_propagates_first_error_and_leaves_others_running() {
     aloop::run(async {
         let slow_result = Rc::new(Cell::new(None));
         let sr = slow_result.clone();
+        // The sibling finishes only when released, so the check below does not depend on
+        // how long the failing child's panic takes to print (a backtrace can take 40 ms).
+        let release = std::sync::Arc::new(aloop::Event::new());
+        let released = release.clone();
         let slow = create_task(async move {
-            let v = val("slow", 50).await;
+            released.wait().await;
+            let v = val("slow", 1).await;
             sr.set(Some(v));
             v
         });
@@ -60,6 +65,7 @@ fn d2_gather_propagates_first_error_and_leaves_others_running() {
         let err = Gather::from_tasks([slow, failing]).await.unwrap_err();
         assert_eq!(panic_message(&err), "first");
         assert!(!slow_view.done(), "the sibling is still running");
+        release.set();
         until(|| slow_view.done()).await;
         assert!(!slow_view.cancelled());
         assert_eq!(slow_result.get(), Some("slow"));

@@ -35,7 +35,7 @@ fi
 load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
-workloads=(spawn spawn-warm callbacks yield timers timer-tasks echo queue lock blocking idle-mem)
+workloads=(spawn spawn-warm callbacks yield timers timer-tasks echo queue lock lock-uncontended blocking idle-mem)
 
 cargo build --release -p aloop-benches
 bin="${CARGO_TARGET_DIR:-target}/release/cell"

@@ -8,7 +8,7 @@
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
 //!     workload: spawn | spawn-warm | callbacks | yield | timers | timer-tasks | echo
-//!               | queue | lock | blocking | idle-mem
+//!               | queue | lock | lock-uncontended | blocking | idle-mem
 //! cell syscalls <runtime> <strace -c output file> <round trips>   (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
 //! ```
@@ -22,6 +22,7 @@ mod echo;
 mod idle_mem;
 mod json;
 mod lock;
+mod lock_uncontended;
 mod queue;
 mod report;
 mod rt;
@@ -107,7 +108,7 @@ impl Outcome {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|queue|lock|blocking|idle-mem> [--quick|--scale X]\n\
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips>\n\
        cell report <raw.jsonl> <out.json>";
 
@@ -150,6 +151,7 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "echo" => echo::run(rt, scale),
         "queue" => queue::run(rt, scale),
         "lock" => lock::run(rt, scale),
+        "lock-uncontended" => lock_uncontended::run(rt, scale),
         "blocking" => blocking_jobs::run(rt, scale),
         "idle-mem" => idle_mem::run(rt, scale),
         _ => return usage(),

@@ -21,6 +21,7 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("echo", Some(1.0)),
     ("queue", Some(1.0)),
     ("lock", Some(1.0)),
+    ("lock-uncontended", Some(1.0)),
     ("blocking", Some(1.0)),
 ];
 

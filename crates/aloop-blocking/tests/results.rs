@@ -7,6 +7,9 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
+mod common;
+use common::eventually;
+
 use aloop_blocking::{JobError, JobFuture, ThreadPoolExecutor};
 
 /// A job that blocks its worker until the returned sender is used (or dropped).
@@ -16,17 +19,6 @@ fn blocker(pool: &ThreadPoolExecutor) -> (mpsc::Sender<()>, JobFuture<()>) {
         let _ = rx.recv();
     });
     (tx, fut.expect("submit"))
-}
-
-/// Polls `cond` for up to 5 s.
-fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..500 {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    cond()
 }
 
 #[test]

@@ -7,17 +7,10 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
-use aloop_blocking::{JobError, SubmitError, ThreadPoolExecutor};
+mod common;
+use common::eventually;
 
-fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..500 {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    cond()
-}
+use aloop_blocking::{JobError, SubmitError, ThreadPoolExecutor};
 
 #[test]
 fn submit_after_shutdown_is_an_error_and_the_job_is_dropped_unrun() {

@@ -8,18 +8,10 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use aloop_blocking::ThreadPoolExecutor;
+mod common;
+use common::eventually;
 
-/// Polls `cond` for up to 5 s (generous: no tight timing).
-fn eventually(mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..500 {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    cond()
-}
+use aloop_blocking::ThreadPoolExecutor;
 
 #[test]
 fn no_thread_starts_before_the_first_submit() {

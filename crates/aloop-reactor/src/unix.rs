@@ -224,54 +224,6 @@ impl UnixStream {
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.inner.poll_read_with(cx, |mut s| s.read(buf))
     }
-
-    /// Polls a write of `buf`.
-    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.inner.poll_write_buf(cx, buf, |mut s, b| s.write(b))
-    }
-
-    /// Polls a gathering write of `bufs` (one `writev`); a short write clears
-    /// readiness like [`poll_write`](Self::poll_write).
-    pub fn poll_write_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let total: usize = bufs.iter().map(|b| b.len()).sum();
-        self.inner.poll_io(
-            Dir::Write,
-            cx,
-            |mut s| s.write_vectored(bufs),
-            |&n| n > 0 && n < total,
-        )
-    }
-
-    /// Reads some bytes; `Ok(0)` means end of stream.
-    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes, or fails with `UnexpectedEof`.
-    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        crate::util::read_exact(buf, |cx, b| self.poll_read(cx, b)).await
-    }
-
-    /// Writes some bytes, returning how many.
-    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        crate::util::write_all(buf, |cx, b| self.poll_write(cx, b)).await
-    }
-
-    fn poll_shutdown_write(&self) -> Poll<io::Result<()>> {
-        match self.shutdown(Shutdown::Write) {
-            Err(e) if e.kind() != io::ErrorKind::NotConnected => Poll::Ready(Err(e)),
-            _ => Poll::Ready(Ok(())),
-        }
-    }
 }
 
 impl AsRawFd for UnixStream {
@@ -280,4 +232,5 @@ impl AsRawFd for UnixStream {
     }
 }
 
+crate::util::impl_stream_io!(UnixStream);
 crate::util::impl_async_rw!(UnixStream);

@@ -1,5 +1,6 @@
-//! Helpers shared by the stream types: `read_exact`/`write_all` loops and the macro
-//! that implements the `futures-io` traits for a stream and a reference to it.
+//! Helpers shared by the stream types: `read_exact`/`write_all` loops, the inherent I/O
+//! methods of the stream sockets, and the macro that implements the `futures-io` traits
+//! for a stream and a reference to it.
 
 use std::future::poll_fn;
 use std::io;
@@ -126,3 +127,61 @@ macro_rules! impl_async_rw {
 }
 
 pub(crate) use impl_async_rw;
+
+/// The inherent I/O methods shared by `TcpStream` and `UnixStream` (both wrap an
+/// `Async` stream socket in a field named `inner` and have `shutdown`): polled writes,
+/// the async `read`/`read_exact`/`write`/`write_all` helpers, and the FIN sent on close.
+macro_rules! impl_stream_io {
+    ($t:ty) => {
+        impl $t {
+            /// Polls a write of `buf`; a short write clears readiness (send buffer full).
+            pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                self.inner.poll_write_buf(cx, buf, |mut s, b| s.write(b))
+            }
+
+            /// Polls a gathering write of `bufs` (one `writev`); a short write clears
+            /// readiness like [`poll_write`](Self::poll_write).
+            pub fn poll_write_vectored(
+                &self,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let total: usize = bufs.iter().map(|b| b.len()).sum();
+                self.inner.poll_io(
+                    Dir::Write,
+                    cx,
+                    |mut s| s.write_vectored(bufs),
+                    |&n| n > 0 && n < total,
+                )
+            }
+
+            /// Reads some bytes; `Ok(0)` means end of stream.
+            pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                poll_fn(|cx| self.poll_read(cx, buf)).await
+            }
+
+            /// Reads exactly `buf.len()` bytes, or fails with `UnexpectedEof`.
+            pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+                crate::util::read_exact(buf, |cx, b| self.poll_read(cx, b)).await
+            }
+
+            /// Writes some bytes, returning how many.
+            pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+                poll_fn(|cx| self.poll_write(cx, buf)).await
+            }
+
+            /// Writes all of `buf`.
+            pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+                crate::util::write_all(buf, |cx, b| self.poll_write(cx, b)).await
+            }
+
+            fn poll_shutdown_write(&self) -> Poll<io::Result<()>> {
+                match self.shutdown(Shutdown::Write) {
+                    Err(e) if e.kind() != io::ErrorKind::NotConnected => Poll::Ready(Err(e)),
+                    _ => Poll::Ready(Ok(())),
+                }
+            }
+        }
+    };
+}
+pub(crate) use impl_stream_io;

@@ -8,6 +8,9 @@
 //! - A [`Schedule`] implementation decides where a woken task's `Runnable` goes.
 //! - [`Runnable::run`] polls the task once on its owning thread; a panic is caught and
 //!   becomes [`TaskError::Panicked`].
+//! - [`spawn_local_with`] does the same with caller-defined metadata in the same cell,
+//!   reached through a [`TaskRef`] (a runtime's per-task bookkeeping, without a second
+//!   allocation).
 //! - [`Task<T>`] is awaited for the output; [`Task::cancel`] makes the next step drop the
 //!   future instead of polling it; dropping the handle detaches the task.
 //! - [`LocalExecutor`] puts these together into a small single-threaded executor. The
@@ -82,9 +85,66 @@ where
     F::Output: 'static,
     S: Schedule,
 {
-    let ptr = raw::RawTask::<F, F::Output, S>::allocate(future, schedule);
-    // SAFETY: the allocation's single reference goes to the runnable; the HANDLE bit set
-    // by `allocate` belongs to the handle.
+    let ptr = raw::RawTask::<F, F::Output, S, ()>::allocate(
+        (),
+        |_| future,
+        schedule,
+        state::SCHEDULED | state::HANDLE | state::REF_ONE,
+    );
+    // SAFETY: the allocation's single reference goes to the runnable; the HANDLE bit
+    // belongs to the handle.
     let runnable = unsafe { Runnable::from_raw(ptr) };
     (runnable, Task::from_raw(ptr))
+}
+
+/// Creates a task that carries `metadata` in its own allocation: returns its first step
+/// and a [`TaskRef`] through which the metadata is reached.
+///
+/// This is for runtimes that keep per-task bookkeeping (a name, a result, done
+/// callbacks) and want it in the task cell rather than in a second allocation. `make`
+/// receives a pointer to the metadata and builds the future; the pointer is valid for as
+/// long as the future exists, because the cell drops the future before the metadata. The
+/// metadata is dropped on the owning thread when the last reference goes away (a cell
+/// whose last waker is dropped elsewhere is sent back through `schedule` to be freed).
+///
+/// The future's output is dropped when the task finishes: with no [`Task`] handle, keep
+/// results in the metadata.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::sync::{Arc, Mutex};
+/// use aloop_executor::{spawn_local_with, Runnable};
+///
+/// let queue = Arc::new(Mutex::new(Vec::<Runnable>::new()));
+/// let q = queue.clone();
+/// let (runnable, task) = spawn_local_with(
+///     Cell::new(0),
+///     // SAFETY (of the deref below): the metadata outlives the future.
+///     |polls| async move { unsafe { polls.as_ref() }.set(1) },
+///     move |r| q.lock().unwrap().push(r),
+/// );
+/// runnable.run();
+/// assert!(task.is_finished());
+/// // SAFETY: the task was spawned with metadata of type `Cell<i32>`.
+/// assert_eq!(unsafe { task.metadata::<Cell<i32>>() }.get(), 1);
+/// ```
+pub fn spawn_local_with<M, Mk, F, S>(metadata: M, make: Mk, schedule: S) -> (Runnable, TaskRef)
+where
+    M: 'static,
+    Mk: FnOnce(std::ptr::NonNull<M>) -> F,
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Schedule,
+{
+    let ptr = raw::RawTask::<F, F::Output, S, M>::allocate(
+        metadata,
+        make,
+        schedule,
+        state::SCHEDULED | (2 * state::REF_ONE),
+    );
+    // SAFETY: of the allocation's two references, one goes to the runnable and one to the
+    // task reference.
+    let runnable = unsafe { Runnable::from_raw(ptr) };
+    // SAFETY: as above.
+    (runnable, unsafe { TaskRef::from_raw(ptr) })
 }

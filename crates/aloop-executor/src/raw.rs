@@ -1,21 +1,24 @@
-//! The task cell: one heap allocation holding the header, the scheduler, and the future
-//! (later its output), plus the functions that drive its state machine.
+//! The task cell: one heap allocation holding the header, the caller's metadata, the
+//! scheduler, and the future (later its output), plus the functions that drive its state
+//! machine.
 //!
-//! Layout: `RawTask<F, T, S>` is `#[repr(C)]` with the [`Header`] first, so a pointer to
-//! the cell is also a pointer to its header; type-erased handles (`Runnable`, `Waker`,
+//! Layout: `RawTask<F, T, S, M>` is `#[repr(C)]` with the [`Header`] first, so a pointer
+//! to the cell is also a pointer to its header; type-erased handles (`Runnable`, `Waker`,
 //! `TaskRef`) hold `NonNull<Header>` and reach the typed code through the header's vtable.
+//! The metadata comes right after the header, so its offset depends on `M` alone.
 //!
 //! Threads: the state word is atomic because wakers may be used anywhere. The stage (the
-//! future or its output) and the awaiter slot are touched only on the owning thread: the
-//! future is polled there (`Runnable::run` checks), and `Task<T>` / `TaskRef` are `!Send`.
+//! future or its output), the metadata and the awaiter slot are touched only on the owning
+//! thread: the future is polled there (`Runnable::run` checks), `Task<T>` / `TaskRef` are
+//! `!Send`, and a cell whose last reference goes away elsewhere is sent home to be freed.
 
 use std::cell::UnsafeCell;
 use std::future::Future;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr::NonNull;
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::ptr::{addr_of_mut, NonNull};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use crate::error::{PanicPayload, TaskError};
@@ -49,6 +52,8 @@ pub(crate) struct TaskVTable {
     pub(crate) drop_output: unsafe fn(NonNull<Header>),
     /// Frees the cell once no reference and no handle remain.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// The address of the metadata given to `spawn_local_with`.
+    pub(crate) metadata: unsafe fn(NonNull<Header>) -> NonNull<()>,
 }
 
 /// What the cell holds besides the header: the future, then the output, then nothing.
@@ -59,17 +64,29 @@ enum Stage<F, T> {
 }
 
 #[repr(C)]
-pub(crate) struct RawTask<F, T, S> {
+pub(crate) struct RawTask<F, T, S, M> {
     header: Header,
+    metadata: M,
     schedule: S,
     stage: UnsafeCell<Stage<F, T>>,
 }
 
-impl<F, T, S> RawTask<F, T, S>
+/// Where the metadata of type `M` lies in any cell: right after the header (`repr(C)`).
+pub(crate) fn metadata_offset<M>() -> usize {
+    let header = std::alloc::Layout::new::<Header>();
+    match header.extend(std::alloc::Layout::new::<M>()) {
+        Ok((_, offset)) => offset,
+        // A cell with this metadata could not have been allocated in the first place.
+        Err(_) => unreachable!("task metadata layout overflows"),
+    }
+}
+
+impl<F, T, S, M> RawTask<F, T, S, M>
 where
     F: Future<Output = T> + 'static,
     T: 'static,
     S: Schedule,
+    M: 'static,
 {
     const VTABLE: TaskVTable = TaskVTable {
         schedule: Self::schedule,
@@ -78,22 +95,53 @@ where
         take_output: Self::take_output,
         drop_output: Self::drop_output,
         dealloc: Self::dealloc,
+        metadata: Self::metadata,
     };
 
-    /// Allocates a task in state `SCHEDULED | HANDLE` with one reference, which the
-    /// returned pointer hands to the first `Runnable`.
-    pub(crate) fn allocate(future: F, schedule: S) -> NonNull<Header> {
-        let cell = Box::new(Self {
-            header: Header {
-                state: AtomicUsize::new(SCHEDULED | HANDLE | REF_ONE),
+    /// Allocates a task in state `state` (flags and references for the handles the caller
+    /// is about to create). `make` builds the future from a pointer to the metadata, which
+    /// stays valid for as long as the future exists: the cell drops the future first.
+    pub(crate) fn allocate<Mk>(metadata: M, make: Mk, schedule: S, state: usize) -> NonNull<Header>
+    where
+        Mk: FnOnce(NonNull<M>) -> F,
+    {
+        let raw: *mut Self = Box::into_raw(Box::new(MaybeUninit::<Self>::uninit())).cast();
+        // SAFETY: `raw` is a fresh allocation with the layout of `Self`; fields are written
+        // through raw pointers, never read before they are written.
+        let meta = unsafe {
+            addr_of_mut!((*raw).header).write(Header {
+                state: AtomicUsize::new(state),
                 vtable: &Self::VTABLE,
                 owner: thread_id::current(),
                 awaiter: UnsafeCell::new(None),
-            },
-            schedule,
-            stage: UnsafeCell::new(Stage::Pending(future)),
-        });
-        NonNull::from(Box::leak(cell)).cast()
+            });
+            addr_of_mut!((*raw).metadata).write(metadata);
+            addr_of_mut!((*raw).schedule).write(schedule);
+            NonNull::new_unchecked(addr_of_mut!((*raw).metadata))
+        };
+        // If `make` panics, drop what was written and free the memory.
+        struct Unwind<F, T, S, M>(*mut RawTask<F, T, S, M>);
+        impl<F, T, S, M> Drop for Unwind<F, T, S, M> {
+            fn drop(&mut self) {
+                // SAFETY: metadata and scheduler were written and are dropped once; the
+                // memory came from `Box<MaybeUninit<_>>`, which frees without dropping.
+                unsafe {
+                    std::ptr::drop_in_place(addr_of_mut!((*self.0).metadata));
+                    std::ptr::drop_in_place(addr_of_mut!((*self.0).schedule));
+                    drop(Box::from_raw(
+                        self.0.cast::<MaybeUninit<RawTask<F, T, S, M>>>(),
+                    ));
+                }
+            }
+        }
+        let unwind = Unwind(raw);
+        let future = make(meta);
+        std::mem::forget(unwind);
+        // SAFETY: as above; after this write every field is initialized.
+        unsafe {
+            addr_of_mut!((*raw).stage).write(UnsafeCell::new(Stage::Pending(future)));
+            NonNull::new_unchecked(raw).cast()
+        }
     }
 
     /// # Safety
@@ -331,17 +379,55 @@ where
     unsafe fn dealloc(ptr: NonNull<Header>) {
         // SAFETY: no reference and no handle remain, so we own the cell.
         let cell = unsafe { Self::cell(ptr) };
+        let header = &cell.header;
         // SAFETY: nobody else can reach the stage any more.
         let pending = matches!(unsafe { &*cell.stage.get() }, Stage::Pending(_));
-        if pending && cell.header.owner != thread_id::current() {
-            // A pending future may be !Send and is pinned: it may be neither dropped
-            // here nor have its memory reused. Leaking the cell is the only sound choice.
-            // (This only happens when a task that can never run again loses its last
-            // waker on a foreign thread.)
+        if header.owner != thread_id::current() && (pending || std::mem::needs_drop::<M>()) {
+            // A pending future and the metadata may be !Send, and the future is pinned:
+            // neither may be dropped here. Send the cell home as a runnable that cancels
+            // what is left and then frees it. (This happens when the last waker of a
+            // finished or unreachable task is dropped on another thread.)
+            let state = header.state.load(Acquire);
+            if state & ORPHANED != 0 {
+                // The trip home already failed (the scheduler is gone): leaking the cell
+                // is the only sound choice left.
+                return;
+            }
+            // No reference exists, so nothing else reads or writes the word now.
+            header.state.store(
+                (state & !REF_MASK) | ORPHANED | SCHEDULED | CANCEL_REQUESTED | REF_ONE,
+                Release,
+            );
+            // SAFETY: the new runnable gets the reference stored above.
+            unsafe { (header.vtable.schedule)(ptr) };
             return;
         }
-        // SAFETY: the pointer came from Box::leak in `allocate` and is freed once.
+        if pending {
+            // An unreachable task dropped on its owner thread. Its future's destructor
+            // may clone or drop this task's wakers: hold a reference across it, and mark
+            // the task complete first so that such a waker schedules nothing.
+            let state = header.state.load(Acquire);
+            // No reference exists, so nothing else reads or writes the word now.
+            header
+                .state
+                .store(state | COMPLETE | CANCELLED | REF_ONE, Release);
+            // SAFETY: owning thread, no poll in progress (nothing can run the task).
+            let _ = unsafe { cell.drop_future() };
+            // SAFETY: releases the reference taken above; frees the cell unless the
+            // destructor kept a waker, whose drop frees it later.
+            unsafe { drop_ref(ptr) };
+            return;
+        }
+        // SAFETY: the pointer came from `allocate`, whose memory is a `Box<Self>` once
+        // initialized, and is freed once. Field order drops the metadata before the
+        // (now empty) stage, which is fine: the future is gone.
         drop(unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) });
+    }
+
+    unsafe fn metadata(ptr: NonNull<Header>) -> NonNull<()> {
+        // SAFETY: callers hold a reference, so the cell is live.
+        let cell = unsafe { Self::cell(ptr) };
+        NonNull::from(&cell.metadata).cast()
     }
 }
 

@@ -20,8 +20,13 @@ pub(crate) const HANDLE: usize = 1 << 4;
 /// The task completed by cancellation (its output is `Err(TaskError::Cancelled)`).
 pub(crate) const CANCELLED: usize = 1 << 5;
 
+/// The last reference was released on a foreign thread while the cell still held
+/// owner-only state, and the cell was sent back to its owner to be freed there. Set
+/// once: if that trip fails too (the scheduler is gone), the cell is leaked.
+pub(crate) const ORPHANED: usize = 1 << 6;
+
 /// One reference (a waker, a runnable, or a `TaskRef`).
-pub(crate) const REF_ONE: usize = 1 << 6;
+pub(crate) const REF_ONE: usize = 1 << 7;
 /// Mask selecting the reference count.
 pub(crate) const REF_MASK: usize = !(REF_ONE - 1);
 

@@ -175,6 +175,47 @@ pub struct TaskRef {
 }
 
 impl TaskRef {
+    /// # Safety
+    /// The caller transfers one reference to the new `TaskRef`.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef { ptr }
+    }
+
+    /// Takes a new reference to the task whose metadata `metadata` points to.
+    ///
+    /// # Safety
+    /// `metadata` must point to the metadata of a live task created on this thread by
+    /// [`spawn_local_with`](crate::spawn_local_with) with metadata type `M` exactly (the
+    /// offset of the metadata in the cell depends on `M`'s alignment), and the caller
+    /// must keep the task alive during the call (hold a reference, or be inside its poll).
+    pub unsafe fn from_metadata<M>(metadata: NonNull<M>) -> TaskRef {
+        let offset = raw::metadata_offset::<M>();
+        // SAFETY: per the contract, the header lies `offset` bytes before the metadata
+        // in the same allocation.
+        let ptr = unsafe { NonNull::new_unchecked(metadata.as_ptr().cast::<u8>().sub(offset)) };
+        let task = TaskRef {
+            ptr: ptr.cast::<Header>(),
+        };
+        raw::add_ref(task.header());
+        task
+    }
+
+    /// The task's metadata, seen as an `M`.
+    ///
+    /// # Safety
+    /// The task was created by [`spawn_local_with`](crate::spawn_local_with) with
+    /// metadata of type `M`, or of a `#[repr(C)]` type whose first field is an `M`.
+    pub unsafe fn metadata<M>(&self) -> &M {
+        // SAFETY: our reference keeps the cell (and so the metadata) alive; the type is
+        // the caller's promise. `Task` and `TaskRef` are !Send, and a plain spawn's
+        // metadata is `()`, so only the owning thread ever sees it.
+        unsafe {
+            (self.header().vtable.metadata)(self.ptr)
+                .cast::<M>()
+                .as_ref()
+        }
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: our reference keeps the cell alive.
         unsafe { self.ptr.as_ref() }

@@ -154,3 +154,48 @@ fn last_reference_released_on_a_foreign_thread() {
         assert_eq!(fx.drops.load(SeqCst), 1);
     });
 }
+
+/// Counts its drops: the metadata must be dropped once, after every reference is gone.
+struct MetaDrops(Arc<AtomicUsize>);
+
+impl Drop for MetaDrops {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn metadata_outlives_every_reference_raced_across_threads() {
+    loom::model(|| {
+        let queue: Queue = Arc::new(Mutex::new(VecDeque::new()));
+        let q = queue.clone();
+        let meta_drops = Arc::new(AtomicUsize::new(0));
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let s = slot.clone();
+        let (runnable, task) = aloop_executor::spawn_local_with(
+            MetaDrops(meta_drops.clone()),
+            move |_| {
+                std::future::poll_fn(move |cx| {
+                    *s.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::<()>::Pending
+                })
+            },
+            move |r| q.lock().unwrap().push_back(r),
+        );
+        runnable.run();
+        let waker = slot.lock().unwrap().take().unwrap();
+        // The owner cancels and lets go of its reference while another thread wakes the
+        // task and drops the last waker.
+        let th = loom::thread::spawn(move || {
+            waker.wake_by_ref();
+            drop(waker);
+        });
+        assert!(task.cancel());
+        drain(&queue);
+        assert_eq!(meta_drops.load(SeqCst), 0);
+        drop(task);
+        th.join().unwrap();
+        drain(&queue);
+        assert_eq!(meta_drops.load(SeqCst), 1);
+    });
+}

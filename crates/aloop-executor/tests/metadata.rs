@@ -2,10 +2,11 @@
 //! outlives the future, and is dropped exactly once, on the owning thread, whichever
 //! thread lets go of the task last.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -201,7 +202,7 @@ fn an_unreachable_pending_task_dropped_on_its_owner_goes_at_once() {
 /// runtime's "current task" lookup from cleanup code would).
 struct Resurrects {
     meta: NonNull<Meta>,
-    keep: Arc<Mutex<Option<TaskRef>>>,
+    keep: Rc<RefCell<Option<TaskRef>>>,
 }
 
 impl Future for Resurrects {
@@ -216,7 +217,7 @@ impl Drop for Resurrects {
         // SAFETY: the metadata has type `Meta` and outlives the future; the cell is alive
         // while its future is being dropped.
         let again = unsafe { TaskRef::from_metadata(self.meta) };
-        *self.keep.lock().unwrap() = Some(again);
+        *self.keep.borrow_mut() = Some(again);
     }
 }
 
@@ -224,7 +225,7 @@ impl Drop for Resurrects {
 fn a_destructor_that_takes_a_reference_keeps_the_cell_alive() {
     let queue: Queue = Arc::new(Mutex::new(Vec::new()));
     let q = queue.clone();
-    let keep = Arc::new(Mutex::new(None));
+    let keep = Rc::new(RefCell::new(None));
     let k = keep.clone();
     let (m, dropped_on) = meta();
     let (runnable, task) = spawn_local_with(
@@ -235,7 +236,7 @@ fn a_destructor_that_takes_a_reference_keeps_the_cell_alive() {
     runnable.run(); // pending, and nothing holds a waker
     drop(task); // the last reference: the pending future is dropped here
     assert!(dropped_on.lock().unwrap().is_empty());
-    let kept = keep.lock().unwrap().take().unwrap();
+    let kept = keep.borrow_mut().take().unwrap();
     // The task counts as cancelled; cancelling again or reading it is still sound.
     assert!(kept.is_finished());
     assert!(kept.is_cancelled());

@@ -11,7 +11,7 @@
 //! moved before it was dropped (on cancel and on close), and a task woke its awaiter ahead
 //! of done callbacks registered earlier.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
@@ -267,6 +267,34 @@ fn task_done_callback_registered_before_await_runs_before_the_awaiter() {
         aloop::sleep(Duration::ZERO).await;
     });
     log.assert_eq(&["cb Ok(Ok(1))", "awaited 1"]);
+}
+
+/// The other order: a task already awaiting `t` when a callback is added is woken first.
+/// Python (`asyncio.sleep(0.01, 1)` awaited by a second task, then `add_done_callback`)
+/// prints `['awaited 1', 'cb 1']`.
+#[test]
+fn an_awaiter_registered_before_a_done_callback_is_woken_first() {
+    let log = Log::new();
+    let log2 = log.clone();
+    aloop::run(async move {
+        let t = Rc::new(RefCell::new(aloop::create_task(async {
+            aloop::sleep(Duration::from_millis(10)).await;
+            1
+        })));
+        let (t2, wlog) = (t.clone(), log2.clone());
+        // Borrowed only inside each poll, so the main task can add a callback between.
+        let waiter = aloop::create_task(async move {
+            let v = std::future::poll_fn(|cx| Pin::new(&mut *t2.borrow_mut()).poll(cx)).await;
+            wlog.push(format!("awaited {}", v.unwrap()));
+        });
+        aloop::sleep(Duration::ZERO).await; // the waiter now awaits `t`
+        let cb_log = log2.clone();
+        t.borrow()
+            .add_done_callback(move |t| cb_log.push(format!("cb {:?}", t.done())));
+        waiter.await.unwrap();
+        aloop::sleep(Duration::ZERO).await;
+    });
+    log.assert_eq(&["awaited 1", "cb true"]);
 }
 
 /// A `!Unpin` future that records where it was polled and where it is dropped.

@@ -85,8 +85,8 @@ where
     F::Output: 'static,
     S: Schedule,
 {
-    let ptr = raw::RawTask::<F, F::Output, S, ()>::allocate(
-        (),
+    let ptr = raw::RawTask::<F, F::Output, S, raw::Awaiter>::allocate(
+        std::cell::UnsafeCell::new(None),
         |_| future,
         schedule,
         state::SCHEDULED | state::HANDLE | state::REF_ONE,
@@ -146,5 +146,5 @@ where
     // task reference.
     let runnable = unsafe { Runnable::from_raw(ptr) };
     // SAFETY: as above.
-    (runnable, unsafe { TaskRef::from_raw(ptr) })
+    (runnable, unsafe { TaskRef::from_header(ptr) })
 }

@@ -12,6 +12,7 @@
 //! thread: the future is polled there (`Runnable::run` checks), `Task<T>` / `TaskRef` are
 //! `!Send`, and a cell whose last reference goes away elsewhere is sent home to be freed.
 
+use std::any::TypeId;
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::{ManuallyDrop, MaybeUninit};
@@ -34,8 +35,17 @@ pub(crate) struct Header {
     pub(crate) vtable: &'static TaskVTable,
     /// The thread that spawned the task; the only one allowed to poll or drop the future.
     pub(crate) owner: usize,
-    /// Whoever awaits the `Task<T>` handle. Owning thread only.
-    pub(crate) awaiter: UnsafeCell<Option<Waker>>,
+}
+
+/// The metadata of a plain [`spawn_local`](crate::spawn_local) task: the waker of whoever
+/// awaits its `Task<T>` handle. Owning thread only. Tasks with caller-defined metadata
+/// have no `Task<T>` handle and keep their awaiters themselves, so they do not pay for it.
+pub(crate) type Awaiter = UnsafeCell<Option<Waker>>;
+
+/// Whether metadata of type `M` must be dropped on the owning thread. An `Awaiter` holds
+/// only a `Waker`, which is `Send`; other metadata may be `!Send`.
+fn metadata_is_owner_only<M: 'static>() -> bool {
+    std::mem::needs_drop::<M>() && TypeId::of::<M>() != TypeId::of::<Awaiter>()
 }
 
 /// Typed operations, reached through the header.
@@ -113,7 +123,6 @@ where
                 state: AtomicUsize::new(state),
                 vtable: &Self::VTABLE,
                 owner: thread_id::current(),
-                awaiter: UnsafeCell::new(None),
             });
             addr_of_mut!((*raw).metadata).write(metadata);
             addr_of_mut!((*raw).schedule).write(schedule);
@@ -322,10 +331,13 @@ where
                 Stage::Empty,
             ));
         }
-        // SAFETY: owning thread owns the awaiter slot.
-        let awaiter = unsafe { (*self.header.awaiter.get()).take() };
-        if let Some(waker) = awaiter {
-            waker.wake();
+        if TypeId::of::<M>() == TypeId::of::<Awaiter>() {
+            let slot = (&self.metadata as *const M).cast::<Awaiter>();
+            // SAFETY: `M` is `Awaiter` (checked above); the owning thread owns the slot.
+            let awaiter = unsafe { (*(*slot).get()).take() };
+            if let Some(waker) = awaiter {
+                waker.wake();
+            }
         }
         // SAFETY: the caller's reference is released exactly once.
         unsafe { drop_ref(ptr) };
@@ -382,7 +394,7 @@ where
         let header = &cell.header;
         // SAFETY: nobody else can reach the stage any more.
         let pending = matches!(unsafe { &*cell.stage.get() }, Stage::Pending(_));
-        if header.owner != thread_id::current() && (pending || std::mem::needs_drop::<M>()) {
+        if header.owner != thread_id::current() && (pending || metadata_is_owner_only::<M>()) {
             // A pending future and the metadata may be !Send, and the future is pinned:
             // neither may be dropped here. Send the cell home as a runnable that cancels
             // what is left and then frees it. (This happens when the last waker of a

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::{Context, Poll};
 
 use crate::error::TaskError;
-use crate::raw::{self, Header};
+use crate::raw::{self, Awaiter, Header};
 use crate::state::*;
 
 /// The handle of a spawned task: await it for the task's output.
@@ -49,6 +49,17 @@ impl<T> Task<T> {
     fn header(&self) -> &Header {
         // SAFETY: the HANDLE bit keeps the cell alive while the handle exists.
         unsafe { self.ptr.as_ref() }
+    }
+
+    /// The awaiter slot: a `Task<T>` only comes from `spawn_local`, whose metadata is
+    /// an `Awaiter`. Owning thread only (`Task` is !Send).
+    fn awaiter(&self) -> &Awaiter {
+        // SAFETY: the handle keeps the cell alive; the metadata type is `Awaiter`.
+        unsafe {
+            (self.header().vtable.metadata)(self.ptr)
+                .cast::<Awaiter>()
+                .as_ref()
+        }
     }
 
     fn state(&self) -> usize {
@@ -129,7 +140,7 @@ impl<T> Future for Task<T> {
             "aloop-executor: Task polled after its output was taken"
         );
         // SAFETY: the awaiter slot belongs to the owning thread, which is this one.
-        let slot = unsafe { &mut *this.header().awaiter.get() };
+        let slot = unsafe { &mut *this.awaiter().get() };
         match slot {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => *slot = Some(cx.waker().clone()),
@@ -143,7 +154,7 @@ impl<T> Drop for Task<T> {
         let header = self.header();
         // SAFETY: owning thread; a waker left from an abandoned await must not keep its
         // task alive until this one finishes.
-        drop(unsafe { (*header.awaiter.get()).take() });
+        drop(unsafe { (*self.awaiter().get()).take() });
         if header.state.load(Acquire) & COMPLETE != 0 {
             // SAFETY: owning thread; drop the output nobody took.
             unsafe { (header.vtable.drop_output)(self.ptr) };
@@ -177,8 +188,25 @@ pub struct TaskRef {
 impl TaskRef {
     /// # Safety
     /// The caller transfers one reference to the new `TaskRef`.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
+    pub(crate) unsafe fn from_header(ptr: NonNull<Header>) -> TaskRef {
         TaskRef { ptr }
+    }
+
+    /// Gives up the handle without releasing its reference, as a thin pointer (for
+    /// compact storage); [`TaskRef::from_raw`] takes it back.
+    pub fn into_raw(self) -> NonNull<()> {
+        let ptr = self.ptr.cast();
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// Rebuilds a `TaskRef` from [`TaskRef::into_raw`].
+    ///
+    /// # Safety
+    /// `ptr` came from `into_raw` on this thread, and its reference was not taken back
+    /// before: the new handle owns it.
+    pub unsafe fn from_raw(ptr: NonNull<()>) -> TaskRef {
+        TaskRef { ptr: ptr.cast() }
     }
 
     /// Takes a new reference to the task whose metadata `metadata` points to.
@@ -207,8 +235,7 @@ impl TaskRef {
     /// metadata of type `M`, or of a `#[repr(C)]` type whose first field is an `M`.
     pub unsafe fn metadata<M>(&self) -> &M {
         // SAFETY: our reference keeps the cell (and so the metadata) alive; the type is
-        // the caller's promise. `Task` and `TaskRef` are !Send, and a plain spawn's
-        // metadata is `()`, so only the owning thread ever sees it.
+        // the caller's promise. `TaskRef` is !Send, so only the owning thread sees it.
         unsafe {
             (self.header().vtable.metadata)(self.ptr)
                 .cast::<M>()

@@ -259,3 +259,19 @@ fn a_panic_while_building_the_future_drops_the_metadata() {
     assert!(caught.is_err());
     assert_eq!(dropped_on.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn into_raw_and_from_raw_keep_the_reference() {
+    let (fx, runnable, task) = spawn_parked();
+    let again = task.clone();
+    let raw = again.into_raw();
+    drop(task);
+    drop(runnable);
+    // Only the raw pointer holds the task now: the metadata is still there.
+    assert!(fx.dropped_on.lock().unwrap().is_empty());
+    // SAFETY: `raw` came from `into_raw` on this thread and is taken back once.
+    let back = unsafe { TaskRef::from_raw(raw) };
+    assert!(back.is_cancelled());
+    drop(back);
+    assert_eq!(fx.dropped_on.lock().unwrap().len(), 1);
+}

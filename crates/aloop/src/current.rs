@@ -2,19 +2,22 @@
 //! Backs `get_running_loop`, `current_task`, and the fast path that lets a wake on the
 //! loop's own thread push straight onto its ready queue.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
+use std::ptr::NonNull;
 use std::rc::Rc;
+
+use aloop_executor::TaskRef;
 
 use crate::error::NoRunningLoop;
 use crate::event_loop::core::{LoopCore, Ready};
 use crate::event_loop::LoopRef;
-use crate::task::{AnyTask, AnyTaskCore, CancelTarget};
+use crate::task::{AnyTask, AwaitTarget, CancelTarget, TaskMeta};
 
 thread_local! {
     /// The loop inside `run_forever` on this thread, or null.
     static RUNNING: Cell<*const LoopCore> = const { Cell::new(std::ptr::null()) };
     /// The task whose step is running, if any.
-    static CURRENT_TASK: RefCell<Option<Rc<dyn AnyTaskCore>>> = const { RefCell::new(None) };
+    static CURRENT_TASK: Cell<Option<CurrentTask>> = const { Cell::new(None) };
 }
 
 /// Marks `core` as this thread's running loop until dropped.
@@ -94,14 +97,31 @@ pub fn get_running_loop() -> Result<LoopRef, NoRunningLoop> {
     running_core().map(LoopRef::from_core).ok_or(NoRunningLoop)
 }
 
+/// The task whose step (or cleanup) is running: an uncounted pointer, valid while its
+/// `TaskGuard` lives, since a task's cell outlives its own poll and drop.
+#[derive(Clone, Copy)]
+pub(crate) struct CurrentTask {
+    pub(crate) meta: NonNull<TaskMeta>,
+    /// Takes a counted reference (knows the task's output type, hence the cell layout).
+    pub(crate) task_ref: unsafe fn(NonNull<TaskMeta>) -> TaskRef,
+}
+
+impl CurrentTask {
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: a CurrentTask is only reachable while its task's guard is alive, and
+        // the task's cell outlives that.
+        unsafe { self.meta.as_ref() }
+    }
+}
+
 /// Makes `task` the current task until dropped (restoring the previous one, so that
 /// nested polls — a task polled from inside another — stay correct).
 pub(crate) struct TaskGuard {
-    prev: Option<Rc<dyn AnyTaskCore>>,
+    prev: Option<CurrentTask>,
 }
 
 impl TaskGuard {
-    pub(crate) fn enter(task: Rc<dyn AnyTaskCore>) -> TaskGuard {
+    pub(crate) fn enter(task: CurrentTask) -> TaskGuard {
         TaskGuard {
             prev: CURRENT_TASK.with(|c| c.replace(Some(task))),
         }
@@ -110,9 +130,7 @@ impl TaskGuard {
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        let prev = self.prev.take();
-        let ours = CURRENT_TASK.with(|c| c.replace(prev));
-        drop(ours);
+        CURRENT_TASK.with(|c| c.set(self.prev));
     }
 }
 
@@ -130,26 +148,27 @@ pub fn current_task() -> Result<Option<AnyTask>, NoRunningLoop> {
     if running_core().is_none() {
         return Err(NoRunningLoop);
     }
-    Ok(CURRENT_TASK
-        .with(|c| c.borrow().clone())
-        .map(AnyTask::from_core))
+    Ok(CURRENT_TASK.with(|c| c.get()).map(|task| {
+        // SAFETY: `task_ref` matches the task's type, and the task is alive (its guard
+        // is on this thread's stack).
+        AnyTask::from_raw(unsafe { (task.task_ref)(task.meta) })
+    }))
 }
 
 /// Records that the current task is now waiting on `target`, so that cancelling the task
 /// cancels `target` too (asyncio forwards `cancel()` to the awaited future).
-pub(crate) fn set_awaiting(target: Rc<dyn CancelTarget>) {
-    CURRENT_TASK.with(|c| {
-        if let Some(task) = &*c.borrow() {
-            task.meta().set_awaiting(Some(target));
-        }
-    });
+pub(crate) fn set_awaiting<C: CancelTarget + 'static>(target: Rc<C>) {
+    set_awaiting_target(Some(AwaitTarget::other(target)));
+}
+
+/// As [`set_awaiting`], for any kind of target (another task included).
+pub(crate) fn set_awaiting_target(target: Option<AwaitTarget>) {
+    if let Some(task) = CURRENT_TASK.with(|c| c.get()) {
+        task.meta().set_awaiting(target);
+    }
 }
 
 /// Forgets what the current task waits on (used by `shield`).
 pub(crate) fn clear_awaiting() {
-    CURRENT_TASK.with(|c| {
-        if let Some(task) = &*c.borrow() {
-            task.meta().set_awaiting(None);
-        }
-    });
+    set_awaiting_target(None);
 }

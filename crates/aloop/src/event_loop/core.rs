@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use aloop_executor::{Runnable, Schedule};
+use aloop_executor::{Runnable, Schedule, TaskRef};
 use aloop_timer::{TimerKey, TimerWheel};
 use concurrent_queue::ConcurrentQueue;
 
@@ -17,7 +17,6 @@ use super::driver::Driver;
 use crate::current;
 use crate::exception::{default_exception_handler, ExceptionContext};
 use crate::handle::Callback;
-use crate::task::AnyTaskCore;
 
 /// An entry of the ready queue: a callback, a task step, or a threadsafe `stop()`.
 pub(crate) enum Ready {
@@ -203,13 +202,13 @@ impl LoopCore {
 /// unregistering a task are O(1).
 #[derive(Default)]
 pub(crate) struct TaskRegistry {
-    slots: Vec<Option<Rc<dyn AnyTaskCore>>>,
+    slots: Vec<Option<TaskRef>>,
     free: Vec<usize>,
     len: usize,
 }
 
 impl TaskRegistry {
-    pub(crate) fn insert(&mut self, task: Rc<dyn AnyTaskCore>) -> usize {
+    pub(crate) fn insert(&mut self, task: TaskRef) -> usize {
         self.len += 1;
         match self.free.pop() {
             Some(i) => {
@@ -223,7 +222,7 @@ impl TaskRegistry {
         }
     }
 
-    pub(crate) fn remove(&mut self, slot: usize) -> Option<Rc<dyn AnyTaskCore>> {
+    pub(crate) fn remove(&mut self, slot: usize) -> Option<TaskRef> {
         let task = self.slots.get_mut(slot)?.take()?;
         self.len -= 1;
         self.free.push(slot);
@@ -234,7 +233,7 @@ impl TaskRegistry {
         self.len
     }
 
-    pub(crate) fn snapshot(&self) -> Vec<Rc<dyn AnyTaskCore>> {
+    pub(crate) fn snapshot(&self) -> Vec<TaskRef> {
         self.slots.iter().flatten().cloned().collect()
     }
 }

@@ -270,7 +270,7 @@ impl LoopRef {
     /// The tasks of this loop that have not finished.
     pub fn all_tasks(&self) -> Vec<AnyTask> {
         let tasks = self.core.tasks.borrow().snapshot();
-        tasks.into_iter().map(AnyTask::from_core).collect()
+        tasks.into_iter().map(AnyTask::from_raw).collect()
     }
 
     fn check_open(&self) -> Result<(), LoopClosed> {

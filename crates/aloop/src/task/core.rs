@@ -1,57 +1,160 @@
-//! The task's shared state (`TaskCore`: outcome, waiters, name, cancel bookkeeping), the
+//! The task's bookkeeping (`TaskCore`: outcome, waiters, name, cancel requests), the
 //! `TaskFuture` wrapper the executor runs, and `spawn_on`, which puts them together.
 //!
-//! A task is two allocations: the executor's cell (which holds the user's future inside a
-//! `TaskFuture`) and the `TaskCore<T>` that the handle, the registry and done callbacks
-//! share. The output lives in the core so that callbacks can look at it.
+//! A task is one allocation: `aloop_executor::spawn_local_with` keeps the `TaskCore` in
+//! the executor's cell, next to the future, and every handle (`Task<T>`, `AnyTask`, the
+//! loop's registry) is an `aloop_executor::TaskRef` to that cell. `TaskCore<T>` is
+//! `#[repr(C)]` with the output-independent `TaskMeta` first, so a handle that does not
+//! know `T` can still read the meta.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
+use aloop_executor::TaskRef;
 use pin_project_lite::pin_project;
 
 use super::Task;
-use crate::current::TaskGuard;
+use crate::current::{CurrentTask, TaskGuard};
 use crate::error::{PanicPayload, TaskError};
 use crate::event_loop::core::{LoopCore, LoopScheduler, Ready};
 use crate::exception::ExceptionContext;
 use crate::handle::CallbackCell;
 
+/// Something a task can wait on that must hear about the task's cancellation (asyncio
+/// forwards `cancel()` to the awaited future).
 pub(crate) trait CancelTarget {
     fn cancel_from_awaiter(&self);
 }
 
-/// What every task core offers without its output type.
-pub(crate) trait AnyTaskCore {
-    fn meta(&self) -> &TaskMeta;
-    fn ended_cancelled(&self) -> bool;
-    /// Drops the future now (loop close); completes the task as cancelled.
-    fn abort(&self) {
-        if let Some(raw) = self.meta().raw.get() {
-            raw.abort();
-        }
+/// What a task waits on: another task, or any other cancellable thing (`Rc<C>`, `C` a
+/// [`CancelTarget`]). One thin pointer and a table of two functions: every task carries
+/// one, and an enum of `TaskRef` and `Rc<dyn CancelTarget>` would take 24 bytes, not 16.
+pub(crate) struct AwaitTarget {
+    ptr: NonNull<()>,
+    ops: &'static TargetOps,
+}
+
+struct TargetOps {
+    cancel: unsafe fn(NonNull<()>),
+    release: unsafe fn(NonNull<()>),
+}
+
+static TASK_TARGET: TargetOps = TargetOps {
+    cancel: |ptr| {
+        // SAFETY: `ptr` came from `TaskRef::into_raw` in `AwaitTarget::task` and its
+        // reference is still held by the target; `ManuallyDrop` keeps it there.
+        let task = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
+        meta_of(&task).cancel(&task);
+    },
+    release: |ptr| {
+        // SAFETY: as above; the target gives its reference back exactly once.
+        drop(unsafe { TaskRef::from_raw(ptr) });
+    },
+};
+
+struct RcTarget<C>(PhantomData<C>);
+
+impl<C: CancelTarget + 'static> RcTarget<C> {
+    const OPS: TargetOps = TargetOps {
+        cancel: Self::cancel,
+        release: Self::release,
+    };
+
+    unsafe fn cancel(ptr: NonNull<()>) {
+        // SAFETY: `ptr` came from `Rc::<C>::into_raw` and the target still owns it.
+        unsafe { ptr.cast::<C>().as_ref() }.cancel_from_awaiter();
+    }
+
+    unsafe fn release(ptr: NonNull<()>) {
+        // SAFETY: as above; the target gives its count back exactly once.
+        drop(unsafe { Rc::from_raw(ptr.cast::<C>().as_ptr()) });
     }
 }
+
+impl AwaitTarget {
+    pub(crate) fn task(task: TaskRef) -> Self {
+        AwaitTarget {
+            ptr: task.into_raw(),
+            ops: &TASK_TARGET,
+        }
+    }
+
+    pub(crate) fn other<C: CancelTarget + 'static>(target: Rc<C>) -> Self {
+        let ptr = Rc::into_raw(target).cast_mut().cast::<()>();
+        AwaitTarget {
+            // SAFETY: `Rc::into_raw` never returns null.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            ops: &RcTarget::<C>::OPS,
+        }
+    }
+
+    fn cancel(&self) {
+        // SAFETY: `ptr` and `ops` were made together by `task` or `other`.
+        unsafe { (self.ops.cancel)(self.ptr) }
+    }
+}
+
+impl Drop for AwaitTarget {
+    fn drop(&mut self) {
+        // SAFETY: as in `cancel`; this is the one release.
+        unsafe { (self.ops.release)(self.ptr) }
+    }
+}
+
+/// The meta of a task made by `spawn_on`.
+pub(crate) fn meta_of(task: &TaskRef) -> &TaskMeta {
+    // SAFETY: every `TaskRef` the facade holds comes from `spawn_on`, whose metadata is a
+    // `TaskCore<T>`: `#[repr(C)]` with a `TaskMeta` first.
+    unsafe { task.metadata::<TaskMeta>() }
+}
+
+// Bits of `TaskMeta::flags`.
+const DONE: u8 = 1 << 0;
+/// The task ended by cancellation (kept apart from the outcome, which may be taken).
+const ENDED_CANCELLED: u8 = 1 << 1;
+/// Someone looked at the outcome; a panic nobody saw is reported when the task goes.
+const RETRIEVED: u8 = 1 << 2;
 
 /// The part of a task that does not depend on its output type.
 pub(crate) struct TaskMeta {
     pub(super) id: u64,
-    pub(super) name: Cell<Option<Box<str>>>,
-    pub(super) raw: OnceCell<aloop_executor::Task<()>>,
-    pub(super) awaiting: Cell<Option<Rc<dyn CancelTarget>>>,
+    pub(super) core: Weak<LoopCore>,
+    awaiting: Cell<Option<AwaitTarget>>,
+    /// Boxed twice so that an unnamed task pays one word for it, not three.
+    #[allow(clippy::box_collection)]
+    name: Cell<Option<Box<String>>>,
     pub(super) cancelling: Cell<u32>,
     /// Index in the loop's registry (u32: a loop with 4 billion live tasks is out of memory first).
-    pub(super) slot: Cell<u32>,
-    pub(super) done: Cell<bool>,
-    pub(super) core: Weak<LoopCore>,
+    slot: Cell<u32>,
+    next_callback_id: Cell<u32>,
+    flags: Cell<u8>,
 }
 
 impl TaskMeta {
-    pub(crate) fn set_awaiting(&self, target: Option<Rc<dyn CancelTarget>>) {
+    fn flag(&self, bit: u8) -> bool {
+        self.flags.get() & bit != 0
+    }
+
+    fn set_flag(&self, bit: u8) {
+        self.flags.set(self.flags.get() | bit);
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.flag(DONE)
+    }
+
+    pub(crate) fn ended_cancelled(&self) -> bool {
+        self.flag(ENDED_CANCELLED)
+    }
+
+    pub(crate) fn set_awaiting(&self, target: Option<AwaitTarget>) {
         let old = self.awaiting.replace(target);
         drop(old);
     }
@@ -59,7 +162,7 @@ impl TaskMeta {
     pub(super) fn name(&self) -> String {
         let name = self.name.take();
         let shown = match &name {
-            Some(n) => n.to_string(),
+            Some(n) => String::clone(n),
             None => format!("Task-{}", self.id),
         };
         self.name.set(name);
@@ -67,31 +170,22 @@ impl TaskMeta {
     }
 
     pub(super) fn set_name(&self, name: String) {
-        self.name.set(Some(name.into_boxed_str()));
+        self.name.set(Some(Box::new(name)));
     }
 
     /// asyncio's `Task.cancel`: count the request, forward it to what the task awaits,
     /// and have the executor drop the future at the task's next step.
-    pub(super) fn cancel(&self) -> bool {
-        if self.done.get() {
+    pub(super) fn cancel(&self, task: &TaskRef) -> bool {
+        if self.done() {
             return false;
         }
         self.cancelling.set(self.cancelling.get() + 1);
         let target = self.awaiting.take();
         if let Some(target) = target {
-            target.cancel_from_awaiter();
+            target.cancel();
         }
-        match self.raw.get() {
-            Some(raw) => raw.cancel(),
-            None => false,
-        }
+        task.cancel()
     }
-}
-
-pub(super) enum Outcome<T> {
-    Pending,
-    Done(Result<T, TaskError>),
-    Taken,
 }
 
 pub(super) type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
@@ -104,28 +198,100 @@ pub(super) enum Waiter<T> {
     Callback(u64, DoneCallback<T>),
 }
 
+#[repr(C)]
 pub(crate) struct TaskCore<T> {
+    /// First, so that `TaskRef::metadata::<TaskMeta>()` reads it (see `meta_of`).
     pub(super) meta: TaskMeta,
-    pub(super) outcome: RefCell<Outcome<T>>,
-    /// Whether the task ended by cancellation (kept apart from `outcome`, which an
-    /// `await` may have taken).
-    pub(super) ended_cancelled: Cell<bool>,
-    pub(super) waiters: RefCell<Vec<Waiter<T>>>,
-    pub(super) next_callback_id: Cell<u32>,
-    /// Whether anyone looked at the outcome; a panic nobody saw is reported on drop.
-    pub(super) retrieved: Cell<bool>,
+    /// `Some` from completion until an `await` or `take_result` moves it out.
+    pub(super) outcome: Cell<Option<Result<T, TaskError>>>,
+    /// The awaiter's waker, while no done callback was registered before it (the
+    /// common case, without an allocation); otherwise it is queued in `waiters`.
+    awaiter: Cell<Option<Waker>>,
+    /// Done callbacks, and the awaiter when one came after them. Boxed so that a task
+    /// without callbacks pays one word, not three.
+    #[allow(clippy::box_collection)]
+    waiters: Cell<Option<Box<Vec<Waiter<T>>>>>,
 }
 
 impl<T: 'static> TaskCore<T> {
-    /// Stores the outcome, unregisters the task, wakes its awaiter and schedules its done
-    /// callbacks (never running them inline, as asyncio).
-    fn complete(self: &Rc<Self>, result: Result<T, TaskError>) {
-        if self.meta.done.replace(true) {
+    pub(super) fn retrieved(&self) {
+        self.meta.set_flag(RETRIEVED);
+    }
+
+    /// Clones the outcome, if there is one.
+    pub(super) fn peek_outcome<R>(&self, f: impl FnOnce(&Result<T, TaskError>) -> R) -> Option<R> {
+        let outcome = self.outcome.take();
+        let seen = outcome.as_ref().map(f);
+        self.outcome.set(outcome);
+        seen
+    }
+
+    /// Registers the waker of a task awaiting this one (one slot, as asyncio keeps one
+    /// wakeup per awaiting `await`).
+    pub(super) fn set_awaiter(&self, waker: &Waker) {
+        if let Some(current) = self.awaiter.take() {
+            let next = if current.will_wake(waker) {
+                current
+            } else {
+                waker.clone()
+            };
+            self.awaiter.set(Some(next));
             return;
         }
-        self.ended_cancelled
-            .set(matches!(result, Err(TaskError::Cancelled)));
-        *self.outcome.borrow_mut() = Outcome::Done(result);
+        let mut waiters = self.waiters.take();
+        match waiters.as_deref_mut() {
+            // Callbacks came first: the awaiter queues behind them.
+            Some(list) if !list.is_empty() => {
+                let mine = list.iter_mut().find_map(|w| match w {
+                    Waiter::Waker(k) => Some(k),
+                    Waiter::Callback(..) => None,
+                });
+                match mine {
+                    Some(k) if k.will_wake(waker) => {}
+                    Some(k) => *k = waker.clone(),
+                    None => list.push(Waiter::Waker(waker.clone())),
+                }
+            }
+            _ => self.awaiter.set(Some(waker.clone())),
+        }
+        self.waiters.set(waiters);
+    }
+
+    pub(super) fn add_waiter(&self, waiter: Waiter<T>) {
+        let mut waiters = self.waiters.take().unwrap_or_default();
+        waiters.push(waiter);
+        self.waiters.set(Some(waiters));
+    }
+
+    pub(super) fn remove_callback(&self, id: u64) -> bool {
+        let Some(mut waiters) = self.waiters.take() else {
+            return false;
+        };
+        let before = waiters.len();
+        waiters.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
+        let removed = before != waiters.len();
+        self.waiters.set(Some(waiters));
+        removed
+    }
+
+    pub(super) fn next_callback_id(&self) -> u64 {
+        let id = self.meta.next_callback_id.get();
+        self.meta.next_callback_id.set(id.wrapping_add(1));
+        u64::from(id)
+    }
+
+    /// Stores the outcome, unregisters the task, wakes its awaiter and schedules its done
+    /// callbacks (never running them inline, as asyncio).
+    fn complete(&self, this: NonNull<Self>, result: Result<T, TaskError>) {
+        if self.meta.done() {
+            return;
+        }
+        let mut flags = DONE;
+        if matches!(result, Err(TaskError::Cancelled)) {
+            flags |= ENDED_CANCELLED;
+        }
+        self.meta.set_flag(flags);
+        self.outcome.set(Some(result));
         self.meta.set_awaiting(None);
         let core = self.meta.core.upgrade();
         if let Some(core) = &core {
@@ -135,13 +301,21 @@ impl<T: 'static> TaskCore<T> {
                 .remove(self.meta.slot.get() as usize);
             drop(removed);
         }
-        let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-        for waiter in waiters {
+        // An inline awaiter registered before any callback, so it goes first.
+        if let Some(waker) = self.awaiter.take() {
+            waker.wake();
+        }
+        let Some(waiters) = self.waiters.take() else {
+            return;
+        };
+        for waiter in *waiters {
             match waiter {
                 Waiter::Waker(waker) => waker.wake(),
                 Waiter::Callback(_, cb) => {
                     if let Some(core) = &core {
-                        let task = Task { core: self.clone() };
+                        // SAFETY: `this` is this task's metadata, of type `TaskCore<T>`,
+                        // and the cell is alive (we are inside its step or its abort).
+                        let task = Task::from_raw(unsafe { TaskRef::from_metadata(this) });
                         core.push_ready(Ready::Callback(CallbackCell::new_rc(move || cb(&task))));
                     }
                 }
@@ -150,31 +324,15 @@ impl<T: 'static> TaskCore<T> {
     }
 }
 
-impl<T> AnyTaskCore for TaskCore<T> {
-    fn meta(&self) -> &TaskMeta {
-        &self.meta
-    }
-
-    fn ended_cancelled(&self) -> bool {
-        self.ended_cancelled.get()
-    }
-}
-
-impl<T> CancelTarget for TaskCore<T> {
-    fn cancel_from_awaiter(&self) {
-        self.meta.cancel();
-    }
-}
-
 impl<T> Drop for TaskCore<T> {
     fn drop(&mut self) {
-        if self.retrieved.get() {
+        if self.meta.flag(RETRIEVED) {
             return;
         }
-        if let Outcome::Done(Err(TaskError::Panicked(panic))) = &*self.outcome.borrow() {
+        if let Some(Err(TaskError::Panicked(panic))) = self.outcome.take() {
             let context = ExceptionContext {
                 message: "Task exception was never retrieved".into(),
-                panic: Some(panic.clone()),
+                panic: Some(panic),
                 task_name: Some(self.meta.name()),
             };
             match self.meta.core.upgrade() {
@@ -183,6 +341,16 @@ impl<T> Drop for TaskCore<T> {
             }
         }
     }
+}
+
+/// Makes a counted reference from the current-task pointer (see `CurrentTask`).
+///
+/// # Safety
+/// `meta` is the `TaskMeta` of a live task whose metadata type is `TaskCore<T>`.
+unsafe fn task_ref_of<T>(meta: NonNull<TaskMeta>) -> TaskRef {
+    // SAFETY: `TaskMeta` is the first field of the `repr(C)` `TaskCore<T>`, so the
+    // pointers coincide; the rest is the caller's promise.
+    unsafe { TaskRef::from_metadata(meta.cast::<TaskCore<T>>()) }
 }
 
 pin_project! {
@@ -194,7 +362,8 @@ pin_project! {
     {
         #[pin]
         future: Option<F>,
-        core: Rc<TaskCore<F::Output>>,
+        // Valid while this future exists: the executor drops it before the metadata.
+        core: NonNull<TaskCore<F::Output>>,
     }
 
     impl<F: Future> PinnedDrop for TaskFuture<F>
@@ -206,17 +375,26 @@ pin_project! {
             if this.future.is_none() {
                 return;
             }
+            let ptr = *this.core;
             // Cancelled (or the loop closed): run the future's destructors as the task,
             // so `current_task()` works in cleanup code, then record the cancellation.
-            let guard = TaskGuard::enter(this.core.clone());
+            let guard = TaskGuard::enter(current_of(ptr));
             let dropped = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
             drop(guard);
             let outcome = match dropped {
                 Ok(()) => TaskError::Cancelled,
                 Err(payload) => TaskError::Panicked(PanicPayload::new(payload)),
             };
-            this.core.complete(Err(outcome));
+            // SAFETY: see the field's comment.
+            unsafe { ptr.as_ref() }.complete(ptr, Err(outcome));
         }
+    }
+}
+
+fn current_of<T: 'static>(ptr: NonNull<TaskCore<T>>) -> CurrentTask {
+    CurrentTask {
+        meta: ptr.cast::<TaskMeta>(),
+        task_ref: task_ref_of::<T>,
     }
 }
 
@@ -232,8 +410,11 @@ where
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             return Poll::Ready(());
         };
-        this.core.meta.set_awaiting(None);
-        let guard = TaskGuard::enter(this.core.clone());
+        let ptr = *this.core;
+        // SAFETY: see the field's comment.
+        let core = unsafe { ptr.as_ref() };
+        core.meta.set_awaiting(None);
+        let guard = TaskGuard::enter(current_of(ptr));
         let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
         drop(guard);
         let result = match polled {
@@ -244,7 +425,7 @@ where
         // Drop the finished future before publishing the outcome, as a coroutine's frame
         // is gone by the time its task is done.
         this.future.set(None);
-        this.core.complete(result);
+        core.complete(ptr, result);
         Poll::Ready(())
     }
 }
@@ -270,42 +451,40 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let task_core = Rc::new(TaskCore {
+    let task_core = TaskCore {
         meta: TaskMeta {
             id: next_task_id(),
-            name: Cell::new(None),
-            raw: OnceCell::new(),
+            core: Rc::downgrade(core),
             awaiting: Cell::new(None),
+            name: Cell::new(None),
             cancelling: Cell::new(0),
             slot: Cell::new(u32::MAX),
-            done: Cell::new(false),
-            core: Rc::downgrade(core),
+            next_callback_id: Cell::new(0),
+            flags: Cell::new(0),
         },
-        outcome: RefCell::new(Outcome::Pending),
-        ended_cancelled: Cell::new(false),
-        waiters: RefCell::new(Vec::new()),
-        next_callback_id: Cell::new(0),
-        retrieved: Cell::new(false),
-    });
-    let wrapped = TaskFuture {
-        future: Some(future),
-        core: task_core.clone(),
+        outcome: Cell::new(None),
+        awaiter: Cell::new(None),
+        waiters: Cell::new(None),
     };
     let scheduler = LoopScheduler {
         shared: core.shared.clone(),
     };
-    let (runnable, raw) = aloop_executor::spawn_local(wrapped, scheduler);
-    // The core keeps the executor's handle (not a separate reference): cancel and abort
-    // go through it, and dropping the core detaches the task.
-    let _ = task_core.meta.raw.set(raw);
-    let task = Task { core: task_core };
+    let (runnable, raw) = aloop_executor::spawn_local_with(
+        task_core,
+        |ptr| TaskFuture {
+            future: Some(future),
+            core: ptr,
+        },
+        scheduler,
+    );
+    let task = Task::from_raw(raw);
     if core.closed.get() {
         // A closed loop runs nothing: the task ends cancelled at once, its future dropped.
         drop(runnable);
         return task;
     }
-    let slot = core.tasks.borrow_mut().insert(task.core.clone());
-    task.core.meta.slot.set(slot as u32);
+    let slot = core.tasks.borrow_mut().insert(task.raw.clone());
+    task.core().meta.slot.set(slot as u32);
     core.push_ready(Ready::Task(runnable));
     task
 }
@@ -314,8 +493,11 @@ where
 mod size_probe {
     #[test]
     fn task_core_stays_small() {
-        // With the Rc header, 136 bytes is the most that fits a 160-byte malloc chunk.
+        // Header (24) + TaskCore + scheduler (8) + a small future (24): keep the cell of
+        // a trivial task within a 160-byte malloc chunk.
         let size = std::mem::size_of::<super::TaskCore<u64>>();
-        assert!(size <= 136, "TaskCore<u64> grew to {size} bytes");
+        assert!(size <= 96, "TaskCore<u64> grew to {size} bytes");
+        let target = std::mem::size_of::<Option<super::AwaitTarget>>();
+        assert!(target <= 16, "Option<AwaitTarget> grew to {target} bytes");
     }
 }

@@ -6,17 +6,19 @@ mod core;
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
+
+use aloop_executor::TaskRef;
 
 use crate::current;
 use crate::error::{InvalidStateError, TaskError};
 use crate::event_loop::core::Ready;
 use crate::handle::CallbackCell;
 
-pub(crate) use self::core::{spawn_on, AnyTaskCore, CancelTarget};
-use self::core::{Outcome, TaskCore, Waiter};
+pub(crate) use self::core::{meta_of, spawn_on, AwaitTarget, CancelTarget, TaskMeta};
+use self::core::{TaskCore, Waiter};
 
 /// A future running on the event loop (asyncio's `Task`).
 ///
@@ -35,7 +37,25 @@ use self::core::{Outcome, TaskCore, Waiter};
 /// assert_eq!(out.unwrap().unwrap(), 42);
 /// ```
 pub struct Task<T> {
-    core: Rc<TaskCore<T>>,
+    /// A reference to the task's cell, whose metadata is a `TaskCore<T>`.
+    raw: TaskRef,
+    _output: PhantomData<T>,
+}
+
+impl<T> Task<T> {
+    /// Wraps a reference to a task made by `spawn_on` with output `T`.
+    fn from_raw(raw: TaskRef) -> Self {
+        Task {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    fn core(&self) -> &TaskCore<T> {
+        // SAFETY: `Task<T>` is only made from tasks spawned by `spawn_on` for a future
+        // with output `T`, whose metadata is exactly a `TaskCore<T>`.
+        unsafe { self.raw.metadata::<TaskCore<T>>() }
+    }
 }
 
 impl<T: 'static> Task<T> {
@@ -44,30 +64,31 @@ impl<T: 'static> Task<T> {
     /// its cleanup); whatever task or future it is awaiting is cancelled too, unless it
     /// was wrapped in [`shield`](crate::shield).
     pub fn cancel(&self) -> bool {
-        self.core.meta.cancel()
+        self.core().meta.cancel(&self.raw)
     }
 
     /// Number of pending cancellation requests (asyncio's `cancelling()`).
     pub fn cancelling(&self) -> u32 {
-        self.core.meta.cancelling.get()
+        self.core().meta.cancelling.get()
     }
 
     /// Decrements the request count and returns it. As in asyncio, this does not
     /// withdraw a cancellation that is already on its way.
     pub fn uncancel(&self) -> u32 {
-        let n = self.core.meta.cancelling.get().saturating_sub(1);
-        self.core.meta.cancelling.set(n);
+        let meta = &self.core().meta;
+        let n = meta.cancelling.get().saturating_sub(1);
+        meta.cancelling.set(n);
         n
     }
 
     /// Whether the task finished (with a value, a panic, or by cancellation).
     pub fn done(&self) -> bool {
-        self.core.meta.done.get()
+        self.core().meta.done()
     }
 
     /// Whether the task finished by cancellation.
     pub fn cancelled(&self) -> bool {
-        self.core.ended_cancelled.get()
+        self.core().meta.ended_cancelled()
     }
 
     /// The outcome, cloned (asyncio's `result()`), or `InvalidStateError` if the task is
@@ -76,63 +97,51 @@ impl<T: 'static> Task<T> {
     where
         T: Clone,
     {
-        match &*self.core.outcome.borrow() {
-            Outcome::Pending => Err(InvalidStateError::NOT_SET),
-            Outcome::Taken => Err(InvalidStateError::TAKEN),
-            Outcome::Done(r) => {
-                self.core.retrieved.set(true);
-                Ok(r.clone())
-            }
+        let core = self.core();
+        if !core.meta.done() {
+            return Err(InvalidStateError::NOT_SET);
         }
+        let result = core.peek_outcome(Result::clone);
+        core.retrieved();
+        result.ok_or(InvalidStateError::TAKEN)
     }
 
     /// The error the task ended with, if any (asyncio's `exception()`); for a pending
     /// task, `InvalidStateError`.
     pub fn exception(&self) -> Result<Option<TaskError>, InvalidStateError> {
-        match &*self.core.outcome.borrow() {
-            Outcome::Pending => Err(InvalidStateError::NOT_SET),
-            Outcome::Taken => Ok(None),
-            Outcome::Done(r) => {
-                self.core.retrieved.set(true);
-                Ok(r.as_ref().err().cloned())
-            }
+        let core = self.core();
+        if !core.meta.done() {
+            return Err(InvalidStateError::NOT_SET);
         }
+        core.retrieved();
+        Ok(core.peek_outcome(|r| r.as_ref().err().cloned()).flatten())
     }
 
     /// Moves the outcome out if the task is done and nobody took it yet.
     pub fn take_result(&self) -> Option<Result<T, TaskError>> {
-        let mut outcome = self.core.outcome.borrow_mut();
-        if !matches!(&*outcome, Outcome::Done(_)) {
-            return None;
+        let core = self.core();
+        let outcome = core.outcome.take();
+        if outcome.is_some() {
+            core.retrieved();
         }
-        self.core.retrieved.set(true);
-        match std::mem::replace(&mut *outcome, Outcome::Taken) {
-            Outcome::Done(r) => Some(r),
-            _ => None,
-        }
+        outcome
     }
 
     /// Schedules `callback` to run (via `call_soon`) once the task is done, in
     /// registration order; on a done task it is scheduled right away, never called
     /// inline. Returns an id for [`Task::remove_done_callback`].
     pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> u64 {
-        let id = self.core.next_callback_id.get();
-        self.core.next_callback_id.set(id.wrapping_add(1));
-        let id = u64::from(id);
+        let core = self.core();
+        let id = core.next_callback_id();
         if self.done() {
-            if let Some(core) = self.core.meta.core.upgrade() {
-                let task = Task {
-                    core: self.core.clone(),
-                };
-                core.push_ready(Ready::Callback(CallbackCell::new_rc(move || {
+            if let Some(lp) = core.meta.core.upgrade() {
+                let task = self.clone_handle();
+                lp.push_ready(Ready::Callback(CallbackCell::new_rc(move || {
                     callback(&task)
                 })));
             }
         } else {
-            self.core
-                .waiters
-                .borrow_mut()
-                .push(Waiter::Callback(id, Box::new(callback)));
+            core.add_waiter(Waiter::Callback(id, Box::new(callback)));
         }
         id
     }
@@ -140,29 +149,35 @@ impl<T: 'static> Task<T> {
     /// Removes a done callback that has not been scheduled yet; returns whether it was
     /// found.
     pub fn remove_done_callback(&self, id: u64) -> bool {
-        let mut waiters = self.core.waiters.borrow_mut();
-        let before = waiters.len();
-        waiters.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
-        before != waiters.len()
+        self.core().remove_callback(id)
     }
 
     /// The task's name (`Task-N` unless set).
     pub fn get_name(&self) -> String {
-        self.core.meta.name()
+        self.core().meta.name()
     }
 
     /// Renames the task.
     pub fn set_name(&self, name: impl Into<String>) {
-        self.core.meta.set_name(name.into());
+        self.core().meta.set_name(name.into());
     }
 
     /// A type-erased view of this task.
     pub fn as_any(&self) -> AnyTask {
         AnyTask {
-            core: self.core.clone(),
+            raw: self.raw.clone(),
         }
     }
+
+    /// Another handle to the same task (for callbacks; `Task` itself is not `Clone`, as
+    /// its output can be taken only once).
+    fn clone_handle(&self) -> Task<T> {
+        Task::from_raw(self.raw.clone())
+    }
 }
+
+// The handle is a pointer; the output is never pinned through it.
+impl<T> Unpin for Task<T> {}
 
 impl<T: 'static> Future for Task<T> {
     type Output = Result<T, TaskError>;
@@ -175,28 +190,15 @@ impl<T: 'static> Future for Task<T> {
             !self.done(),
             "aloop: a Task was awaited after its output had been taken"
         );
-        let mut waiters = self.core.waiters.borrow_mut();
-        let mine = waiters.iter_mut().find_map(|w| match w {
-            Waiter::Waker(k) => Some(k),
-            Waiter::Callback(..) => None,
-        });
-        match mine {
-            Some(k) => {
-                if !k.will_wake(cx.waker()) {
-                    *k = cx.waker().clone();
-                }
-            }
-            None => waiters.push(Waiter::Waker(cx.waker().clone())),
-        }
-        drop(waiters);
-        current::set_awaiting(self.core.clone());
+        self.core().set_awaiter(cx.waker());
+        current::set_awaiting_target(Some(AwaitTarget::task(self.raw.clone())));
         Poll::Pending
     }
 }
 
 impl<T> PartialEq for Task<T> {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.core, &other.core)
+        self.raw == other.raw
     }
 }
 
@@ -204,15 +206,15 @@ impl<T> Eq for Task<T> {}
 
 impl<T> std::hash::Hash for Task<T> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        Rc::as_ptr(&self.core).hash(state)
+        self.raw.task_id().hash(state)
     }
 }
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("name", &self.core.meta.name())
-            .field("done", &self.core.meta.done.get())
+            .field("name", &self.core().meta.name())
+            .field("done", &self.core().meta.done())
             .finish()
     }
 }
@@ -222,27 +224,32 @@ impl<T> fmt::Debug for Task<T> {
 /// awaited.
 #[derive(Clone)]
 pub struct AnyTask {
-    core: Rc<dyn AnyTaskCore>,
+    /// A reference to a task made by `spawn_on` (its metadata starts with a `TaskMeta`).
+    raw: TaskRef,
 }
 
 impl AnyTask {
-    pub(crate) fn from_core(core: Rc<dyn AnyTaskCore>) -> Self {
-        AnyTask { core }
+    pub(crate) fn from_raw(raw: TaskRef) -> Self {
+        AnyTask { raw }
+    }
+
+    fn meta(&self) -> &TaskMeta {
+        meta_of(&self.raw)
     }
 
     /// Requests cancellation, as [`Task::cancel`].
     pub fn cancel(&self) -> bool {
-        self.core.meta().cancel()
+        self.meta().cancel(&self.raw)
     }
 
     /// Number of pending cancellation requests.
     pub fn cancelling(&self) -> u32 {
-        self.core.meta().cancelling.get()
+        self.meta().cancelling.get()
     }
 
     /// Decrements the request count, as [`Task::uncancel`].
     pub fn uncancel(&self) -> u32 {
-        let meta = self.core.meta();
+        let meta = self.meta();
         let n = meta.cancelling.get().saturating_sub(1);
         meta.cancelling.set(n);
         n
@@ -250,27 +257,27 @@ impl AnyTask {
 
     /// Whether the task finished.
     pub fn done(&self) -> bool {
-        self.core.meta().done.get()
+        self.meta().done()
     }
 
     /// Whether the task finished by cancellation.
     pub fn cancelled(&self) -> bool {
-        self.core.ended_cancelled()
+        self.meta().ended_cancelled()
     }
 
     /// The task's name.
     pub fn get_name(&self) -> String {
-        self.core.meta().name()
+        self.meta().name()
     }
 
     /// Renames the task.
     pub fn set_name(&self, name: impl Into<String>) {
-        self.core.meta().set_name(name.into());
+        self.meta().set_name(name.into());
     }
 
     /// A number identifying the task (the `N` of `Task-N`).
     pub fn id(&self) -> u64 {
-        self.core.meta().id
+        self.meta().id
     }
 }
 

@@ -17,6 +17,7 @@ use super::driver::Driver;
 use crate::current;
 use crate::exception::{default_exception_handler, ExceptionContext};
 use crate::handle::Callback;
+use crate::task::{meta_of, TaskMeta};
 
 /// An entry of the ready queue: a callback, a task step, or a threadsafe `stop()`.
 pub(crate) enum Ready {
@@ -198,42 +199,43 @@ impl LoopCore {
     }
 }
 
-/// The live tasks of a loop (asyncio's `all_tasks`), in a slab so that registering and
-/// unregistering a task are O(1).
+/// The live tasks of a loop (asyncio's `all_tasks`): a dense vector, each task knowing
+/// its index, so that registering and unregistering are O(1) with no free list (a
+/// removal moves the last task into the hole). Like asyncio's `WeakSet`, it has no
+/// order to keep.
 #[derive(Default)]
 pub(crate) struct TaskRegistry {
-    slots: Vec<Option<TaskRef>>,
-    free: Vec<usize>,
-    len: usize,
+    tasks: Vec<TaskRef>,
 }
 
 impl TaskRegistry {
-    pub(crate) fn insert(&mut self, task: TaskRef) -> usize {
-        self.len += 1;
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i] = Some(task);
-                i
-            }
-            None => {
-                self.slots.push(Some(task));
-                self.slots.len() - 1
-            }
-        }
+    /// Adds a task; returns its index, which the task keeps for `remove`.
+    pub(crate) fn insert(&mut self, task: TaskRef) -> u32 {
+        self.tasks.push(task);
+        // A loop with 4 billion live tasks is out of memory long before this truncates.
+        (self.tasks.len() - 1) as u32
     }
 
-    pub(crate) fn remove(&mut self, slot: usize) -> Option<TaskRef> {
-        let task = self.slots.get_mut(slot)?.take()?;
-        self.len -= 1;
-        self.free.push(slot);
-        Some(task)
+    /// Removes the task at `index` if it is `task` (a task never registered, e.g. one
+    /// spawned on a closed loop, holds an index past the end).
+    pub(crate) fn remove(&mut self, index: u32, task: &TaskMeta) -> Option<TaskRef> {
+        let index = index as usize;
+        let here = self.tasks.get(index)?;
+        if !std::ptr::eq(meta_of(here), task) {
+            return None;
+        }
+        let removed = self.tasks.swap_remove(index);
+        if let Some(moved) = self.tasks.get(index) {
+            meta_of(moved).set_slot(index as u32);
+        }
+        Some(removed)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.tasks.len()
     }
 
     pub(crate) fn snapshot(&self) -> Vec<TaskRef> {
-        self.slots.iter().flatten().cloned().collect()
+        self.tasks.clone()
     }
 }

@@ -154,6 +154,10 @@ impl TaskMeta {
         self.flag(ENDED_CANCELLED)
     }
 
+    pub(crate) fn set_slot(&self, index: u32) {
+        self.slot.set(index);
+    }
+
     pub(crate) fn set_awaiting(&self, target: Option<AwaitTarget>) {
         let old = self.awaiting.replace(target);
         drop(old);
@@ -298,7 +302,7 @@ impl<T: 'static> TaskCore<T> {
             let removed = core
                 .tasks
                 .borrow_mut()
-                .remove(self.meta.slot.get() as usize);
+                .remove(self.meta.slot.get(), &self.meta);
             drop(removed);
         }
         // An inline awaiter registered before any callback, so it goes first.
@@ -484,7 +488,7 @@ where
         return task;
     }
     let slot = core.tasks.borrow_mut().insert(task.raw.clone());
-    task.core().meta.slot.set(slot as u32);
+    task.core().meta.set_slot(slot);
     core.push_ready(Ready::Task(runnable));
     task
 }

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -180,6 +181,54 @@ fn panics_in_a_callback_and_a_task_reach_the_handler_and_the_loop_runs_on() {
             "handler: Task exception was never retrieved (task t): panicked: task boom",
         ]
     );
+}
+
+/// A task's state (here: its unretrieved panic) goes when the last reference does, and
+/// on the loop's thread even when that last reference is a waker dropped on another
+/// thread: the report waits for the waker, then arrives through the loop.
+#[test]
+fn a_task_whose_last_waker_dies_on_another_thread_is_reported_on_the_loop_thread() {
+    let lp = aloop::new_event_loop();
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
+    lp.set_exception_handler(Some(move |ctx: &aloop::ExceptionContext| {
+        r.lock()
+            .unwrap()
+            .push((ctx.to_string(), std::thread::current().id()));
+    }));
+    let (waker_tx, waker_rx) = mpsc::channel::<std::task::Waker>();
+    let (drop_tx, drop_rx) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let waker = waker_rx.recv().unwrap();
+        drop_rx.recv().unwrap();
+        drop(waker);
+    });
+    let t = lp.create_task(async move {
+        std::future::poll_fn(|cx| {
+            waker_tx.send(cx.waker().clone()).unwrap();
+            Poll::Ready(())
+        })
+        .await;
+        panic!("task boom")
+    });
+    t.set_name("held");
+    drop(t);
+    lp.run_until_complete(aloop::sleep(Duration::from_millis(5)))
+        .unwrap();
+    // The task is done and unreferenced on the loop's side; the other thread's waker
+    // still holds it, so nothing was reported yet.
+    assert!(reports.lock().unwrap().is_empty());
+    drop_tx.send(()).unwrap();
+    holder.join().unwrap();
+    lp.run_until_complete(aloop::sleep(Duration::from_millis(5)))
+        .unwrap();
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        reports[0].0,
+        "Task exception was never retrieved (task held): panicked: task boom"
+    );
+    assert_eq!(reports[0].1, std::thread::current().id());
 }
 
 #[test]

@@ -231,3 +231,73 @@ fn callbacks_sent_from_threads_all_arrive_in_per_thread_order() {
     );
     lp.close().unwrap();
 }
+
+/// Tasks whose last reference is a waker dropped on another thread, while the loop runs:
+/// every task's state must still be dropped exactly once, on the loop's thread. An
+/// unretrieved panic makes each drop visible (it is reported when the task goes).
+#[test]
+fn tasks_released_from_other_threads_are_all_dropped_on_the_loop_thread() {
+    const HELD: usize = 4_000;
+    const HOLDERS: usize = 4;
+    let lp = aloop::new_event_loop();
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
+    lp.set_exception_handler(Some(move |_: &aloop::ExceptionContext| {
+        r.lock().unwrap().push(thread::current().id());
+    }));
+    let (senders, holders): (Vec<_>, Vec<_>) = (0..HOLDERS)
+        .map(|seed| {
+            let (tx, rx) = std::sync::mpsc::channel::<std::task::Waker>();
+            let holder = thread::spawn(move || {
+                // Hold every waker until the tasks are done, then wake some (a no-op on
+                // a finished task) and drop them all in a scrambled order.
+                let mut kept: Vec<_> = rx.iter().collect();
+                let mut rng = XorShift::new(seed as u64 + 1);
+                while !kept.is_empty() {
+                    let i = (rng.next_u64() % kept.len() as u64) as usize;
+                    let w = kept.swap_remove(i);
+                    if rng.next_u64() % 2 == 0 {
+                        w.wake_by_ref();
+                    }
+                    drop(w);
+                }
+            });
+            (tx, holder)
+        })
+        .unzip();
+    let finished = Rc::new(Cell::new(0));
+    for i in 0..HELD {
+        let tx = senders[i % HOLDERS].clone();
+        let finished = finished.clone();
+        let t = lp.create_task(async move {
+            std::future::poll_fn(|cx| {
+                tx.send(cx.waker().clone()).unwrap();
+                std::task::Poll::Ready(())
+            })
+            .await;
+            yield_now().await;
+            finished.set(finished.get() + 1);
+            panic!("unretrieved {i}")
+        });
+        drop(t);
+    }
+    while finished.get() < HELD {
+        lp.run_until_complete(yield_now()).unwrap();
+    }
+    // Every task is done and the loop holds none of them: the holders' wakers are the
+    // last references. Release them while the loop runs and takes the cells sent home.
+    assert!(lp.all_tasks().is_empty());
+    assert!(reports.lock().unwrap().is_empty());
+    drop(senders);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reports.lock().unwrap().len() < HELD && Instant::now() < deadline {
+        lp.run_until_complete(aloop::sleep(Duration::from_millis(1)))
+            .unwrap();
+    }
+    for holder in holders {
+        holder.join().unwrap();
+    }
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), HELD);
+    assert!(reports.iter().all(|id| *id == thread::current().id()));
+}

@@ -256,7 +256,7 @@ fn tasks_released_from_other_threads_are_all_dropped_on_the_loop_thread() {
                 while !kept.is_empty() {
                     let i = (rng.next_u64() % kept.len() as u64) as usize;
                     let w = kept.swap_remove(i);
-                    if rng.next_u64() % 2 == 0 {
+                    if rng.next_u64() & 1 == 0 {
                         w.wake_by_ref();
                     }
                     drop(w);

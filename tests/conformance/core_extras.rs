@@ -448,3 +448,25 @@ fn threadsafe_spawn_on_a_loop_that_closes_unrun_reports_cancelled() {
         Err(_) => panic!("the waiter was never told"),
     }
 }
+
+/// A value whose `Clone` panics, to show that looking at a task's result never loses it.
+#[derive(Debug)]
+struct CloneBomb(u32);
+
+impl Clone for CloneBomb {
+    fn clone(&self) -> Self {
+        panic!("clone bomb")
+    }
+}
+
+#[test]
+fn a_panicking_clone_in_result_keeps_the_outcome() {
+    let lp = aloop::new_event_loop();
+    let t = lp.create_task(async { CloneBomb(7) });
+    lp.run_until_complete(aloop::sleep(Duration::ZERO)).unwrap();
+    assert!(t.done());
+    let looked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.result()));
+    assert!(looked.is_err());
+    // The outcome is still there for whoever takes it.
+    assert_eq!(t.take_result().unwrap().unwrap().0, 7);
+}

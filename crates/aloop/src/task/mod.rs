@@ -2,6 +2,7 @@
 //! forwarding to what it awaits, done callbacks, names), and `AnyTask`, its type-erased
 //! view for `current_task()` / `all_tasks()`.
 
+mod await_target;
 mod core;
 
 use std::fmt;
@@ -17,7 +18,8 @@ use crate::error::{InvalidStateError, TaskError};
 use crate::event_loop::core::Ready;
 use crate::handle::CallbackCell;
 
-pub(crate) use self::core::{meta_of, spawn_on, AwaitTarget, CancelTarget, TaskMeta};
+pub(crate) use self::await_target::{AwaitTarget, CancelTarget};
+pub(crate) use self::core::{meta_of, spawn_on, TaskMeta};
 use self::core::{TaskCore, Waiter};
 
 /// A future running on the event loop (asyncio's `Task`).

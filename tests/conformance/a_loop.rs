@@ -1,11 +1,11 @@
 //! Conformance, group A (loop scheduling) of /work/shared/conformance/CATALOGUE.md: one
 //! test per entry, asserting the snippet's observable output as an ordered event log.
 //!
-//! Hold as-is: A1, A2, A4, A6, A7, A8, A10, A13, A15, A16, A17, A20, A22
+//! Hold as-is: A1, A2, A4, A6, A7, A8, A10, A13, A15, A16, A17, A20, A22, A23
 //!   (a Python exception is a Rust panic, reported as `TaskError::Panicked` or to the
 //!   exception handler, as ARCHITECTURE.md maps it; `finally:` cleanup is a destructor).
 //! Adapted: A5 (FIFO for equal deadlines, per its aloop note), A18 (no `logging`
-//!   module), A19 (no KeyboardInterrupt), A21 (no contextvars), A23 (no `Runner` type).
+//!   module), A19 (no KeyboardInterrupt), A21 (no contextvars).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -426,8 +426,22 @@ fn a22_run_cancels_leftover_tasks_then_closes_the_loop() {
     assert!(lp.is_closed());
 }
 
-/// Adapted: aloop has no `Runner` type; an `EventLoop` already is one (several
-/// `run_until_complete` calls on one loop, closed when the owner is dropped).
+/// asyncio's snippet: `runner.run` twice gives the same, open loop; closing the runner
+/// closes it. Python prints `True False` then `True`.
+#[test]
+fn a23_runner_runs_several_futures_on_one_loop_and_closes_it() {
+    let current = || async { aloop::get_running_loop().unwrap() };
+    let runner = aloop::Runner::new().unwrap();
+    let l1 = runner.run(current()).unwrap();
+    let l2 = runner.run(current()).unwrap();
+    assert!(l1 == l2);
+    assert!(!l1.is_closed());
+    assert!(runner.get_loop() == l1);
+    drop(runner);
+    assert!(l1.is_closed());
+}
+
+/// The same contract held by a plain `EventLoop`, which is a runner too.
 #[test]
 fn a23_one_loop_runs_several_futures_and_closes_on_drop() {
     let lp = aloop::new_event_loop();
@@ -438,4 +452,53 @@ fn a23_one_loop_runs_several_futures_and_closes_on_drop() {
     assert!(!l1.is_closed());
     drop(lp);
     assert!(l1.is_closed());
+}
+
+/// A task left behind by one `run` is still there for the next, and `close` cancels it
+/// while the loop still runs its cleanup. After `close`, `run` is refused, and inside a
+/// running loop a runner cannot run. Python (`asyncio.Runner`, same steps) prints
+/// `bg done? False`, `bg cancelled, loop running: True`, `closed True`, then
+/// `RuntimeError Runner is closed` and
+/// `RuntimeError Runner.run() cannot be called from a running event loop`.
+#[test]
+fn a23_runner_keeps_leftovers_across_runs_and_cancels_them_on_close() {
+    let log = Log::new();
+    let runner = aloop::Runner::new().unwrap();
+    let bg_log = log.clone();
+    let bg = runner
+        .run(async move {
+            let bg = aloop::create_task(async move {
+                let _cleanup = Defer(move || {
+                    let running = aloop::get_running_loop().is_ok_and(|lp| lp.is_running());
+                    bg_log.push(format!("bg cancelled, loop running: {running}"));
+                });
+                aloop::sleep(Duration::from_secs(10)).await;
+            });
+            aloop::sleep(Duration::ZERO).await;
+            bg.as_any()
+        })
+        .unwrap();
+    let done_log = log.clone();
+    let bg_any = bg.clone();
+    runner
+        .run(async move { done_log.push(format!("bg done? {}", bg_any.done())) })
+        .unwrap();
+    runner.close();
+    log.push(format!("closed {}", bg.cancelled()));
+    runner.close();
+    let refused = runner.run(async {}).unwrap_err();
+    log.push(format!("{refused:?}"));
+    let nested_log = log.clone();
+    aloop::run(async move {
+        let inner = aloop::Runner::new().unwrap();
+        let refused = inner.run(async {}).unwrap_err();
+        nested_log.push(format!("{refused:?}"));
+    });
+    log.assert_eq(&[
+        "bg done? false",
+        "bg cancelled, loop running: true",
+        "closed true",
+        "Closed",
+        "AnotherLoopRunning",
+    ]);
 }

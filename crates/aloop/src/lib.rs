@@ -61,7 +61,7 @@ pub use executor::{
 pub use handle::{Handle, TimerHandle};
 pub use loop_handle::{LoopHandle, ThreadsafeFuture};
 pub use promise::Promise;
-pub use runner::{all_tasks, create_task, run, try_run};
+pub use runner::{all_tasks, create_task, run, try_run, Runner};
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use streams::{

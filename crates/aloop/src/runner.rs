@@ -1,6 +1,7 @@
-//! `aloop::run` (asyncio's `asyncio.run`) and the free functions that act on the running
-//! loop: `create_task`, `all_tasks`.
+//! `aloop::run` and `Runner` (asyncio's `asyncio.run` and `asyncio.Runner`), and the
+//! free functions that act on the running loop: `create_task`, `all_tasks`.
 
+use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 use std::task::Poll;
@@ -8,8 +9,85 @@ use std::task::Poll;
 use crate::current;
 use crate::error::{RunError, TaskError};
 use crate::event_loop::core::LoopCore;
-use crate::event_loop::EventLoop;
+use crate::event_loop::{EventLoop, LoopRef};
 use crate::task::{AnyTask, Task};
+
+/// One event loop for several [`run`](Runner::run) calls, closed by [`close`](Runner::close)
+/// or on drop (asyncio's `asyncio.Runner`, Python 3.11).
+///
+/// Closing does what the end of [`aloop::run`](run) does: it cancels the tasks the runs
+/// left behind and lets them finish their cleanup, waits for the default executor's
+/// jobs, and closes the loop.
+///
+/// ```
+/// let runner = aloop::Runner::new().unwrap();
+/// let l1 = runner.run(async { aloop::get_running_loop().unwrap() }).unwrap();
+/// let l2 = runner.run(async { aloop::get_running_loop().unwrap() }).unwrap();
+/// assert!(l1 == l2 && !l1.is_closed());
+/// drop(runner);
+/// assert!(l1.is_closed());
+/// ```
+pub struct Runner {
+    lp: EventLoop,
+}
+
+impl Runner {
+    /// A runner with a new event loop, or the OS's reason for refusing its poller.
+    pub fn new() -> std::io::Result<Runner> {
+        Ok(Runner {
+            lp: EventLoop::try_new()?,
+        })
+    }
+
+    /// Runs `future` to completion on the runner's loop (asyncio's `Runner.run`). Tasks
+    /// it leaves running stay on the loop for the next `run`, until the runner closes.
+    ///
+    /// Errors as [`LoopRef::run_until_complete`]: [`RunError::Closed`] after
+    /// [`close`](Runner::close), [`RunError::AnotherLoopRunning`] from inside a running
+    /// loop (asyncio: "Runner.run() cannot be called from a running event loop"), or the
+    /// future's own cancellation or panic.
+    pub fn run<F>(&self, future: F) -> Result<F::Output, RunError>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.lp.run_until_complete(future)
+    }
+
+    /// The runner's event loop (asyncio's `Runner.get_loop`).
+    pub fn get_loop(&self) -> LoopRef {
+        self.lp.clone_ref()
+    }
+
+    /// Cancels the tasks left on the loop and runs it until they have ended, waits for
+    /// the default executor, and closes the loop (asyncio's `Runner.close`). Closing
+    /// twice does nothing; so does closing from inside the runner's own running loop,
+    /// which cannot be closed while it runs (the runner closes when dropped).
+    pub fn close(&self) {
+        let core = &self.lp.core;
+        if core.closed.get() || core.running.get() {
+            return;
+        }
+        cancel_all_tasks(core);
+        // As asyncio.run: wait for jobs still running in the default executor.
+        if let Some(pool) = core.default_executor.take() {
+            pool.shutdown(true, false);
+        }
+        let _ = self.lp.close();
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner").field("loop", &self.lp).finish()
+    }
+}
 
 /// Runs `future` to completion on a new event loop, then cancels the tasks it left
 /// behind (letting their destructors run), and closes the loop (asyncio's `asyncio.run`).
@@ -52,25 +130,20 @@ where
     if current::running_core().is_some() {
         return Err(RunError::AnotherLoopRunning);
     }
-    let lp = EventLoop::try_new().map_err(|e| {
+    let runner = Runner::new().map_err(|e| {
         RunError::Task(TaskError::Panicked(crate::PanicPayload::new(Box::new(
             e.to_string(),
         ))))
     })?;
-    let result = lp.run_until_complete(future);
-    cancel_all_tasks(&lp.core);
-    // asyncio.run waits for jobs still running in the default executor.
-    if let Some(pool) = lp.core.default_executor.take() {
-        pool.shutdown(true, false);
-    }
-    let _ = lp.close();
+    let result = runner.run(future);
+    runner.close();
     result
 }
 
 /// Cancels every unfinished task and runs the loop until they have all ended, so their
 /// cleanup (destructors) happens while the loop is still alive.
 fn cancel_all_tasks(core: &Rc<LoopCore>) {
-    let lp = crate::event_loop::LoopRef::from_core(core.clone());
+    let lp = LoopRef::from_core(core.clone());
     let leftovers = lp.all_tasks();
     if leftovers.is_empty() {
         return;

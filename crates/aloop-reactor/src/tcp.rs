@@ -206,7 +206,9 @@ impl Stream for Incoming<'_> {
 /// `futures-io` traits are implemented for both `TcpStream` and `&TcpStream`.
 pub struct TcpStream {
     inner: Async<net::TcpStream>,
-    /// `TCP_INQ` is on: reads learn whether anything is left queued.
+    /// `TCP_INQ` is on: reads learn whether anything is left queued (Linux only;
+    /// always false elsewhere).
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     pub(crate) inq: bool,
 }
 
@@ -337,7 +339,7 @@ impl TcpStream {
     }
 
     /// Whether read readiness is currently set (tests of the read shortcut).
-    #[cfg(test)]
+    #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
     pub(crate) fn read_ready(&self) -> bool {
         crate::source::Source::is_ready(self.inner.registration().snapshot(Dir::Read))
     }

@@ -2,7 +2,9 @@
 //! once through the loop's exception handler, backs off, and serves the waiting
 //! connection once an fd is free. `RLIMIT_NOFILE` is process-wide, so this lives in
 //! its own file (cargo runs it as its own process) with a single test, and the limit
-//! is restored at the end.
+//! is restored at the end. Linux only: it reads `/proc/self/fd` and per-thread CPU time
+//! (`RUSAGE_THREAD`).
+#![cfg(target_os = "linux")]
 
 use std::cell::RefCell;
 use std::fs::File;

@@ -17,6 +17,9 @@ pub enum RunError {
     Stopped,
     /// The future given to `run_until_complete` was cancelled or panicked.
     Task(TaskError),
+    /// `aloop::run` / `try_run` could not create its event loop: the OS refused the
+    /// poller or its wakeup descriptor (for example, out of file descriptors).
+    Io(std::sync::Arc<std::io::Error>),
 }
 
 impl fmt::Display for RunError {
@@ -29,6 +32,7 @@ impl fmt::Display for RunError {
             }
             RunError::Stopped => f.write_str("Event loop stopped before Future completed."),
             RunError::Task(e) => write!(f, "{e}"),
+            RunError::Io(e) => write!(f, "could not create the event loop: {e}"),
         }
     }
 }
@@ -37,6 +41,7 @@ impl std::error::Error for RunError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             RunError::Task(e) => Some(e),
+            RunError::Io(e) => Some(&**e),
             _ => None,
         }
     }

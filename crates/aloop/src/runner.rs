@@ -130,11 +130,7 @@ where
     if current::running_core().is_some() {
         return Err(RunError::AnotherLoopRunning);
     }
-    let runner = Runner::new().map_err(|e| {
-        RunError::Task(TaskError::Panicked(crate::PanicPayload::new(Box::new(
-            e.to_string(),
-        ))))
-    })?;
+    let runner = Runner::new().map_err(|e| RunError::Io(std::sync::Arc::new(e)))?;
     let result = runner.run(future);
     runner.close();
     result

@@ -7,28 +7,14 @@
 
 use aloop::RunError;
 
-fn highest_fd() -> libc::rlim_t {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<libc::rlim_t>().ok())
-        .max()
-        .unwrap_or(2)
-}
+mod fd_limit;
+use fd_limit::{get_limit, highest_fd, set_soft_limit};
 
 #[test]
 fn no_fd_left_for_the_poller_is_a_typed_error() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    let saved = lim;
-    // One past the highest open fd (the read_dir above has closed its own fd again).
-    lim.rlim_cur = highest_fd() + 1;
-    // SAFETY: lowering the soft limit below the unchanged hard limit is permitted.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-
+    let saved = get_limit();
+    // One past the highest open fd.
+    set_soft_limit(highest_fd() + 1);
     // Fill any free numbers below the limit, so that the table is really full.
     let mut fillers = Vec::new();
     while let Ok(f) = std::fs::File::open("/dev/null") {
@@ -40,8 +26,7 @@ fn no_fd_left_for_the_poller_is_a_typed_error() {
     let run = aloop::try_run(async { 1 });
 
     drop(fillers);
-    // SAFETY: restoring the saved limits is permitted.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &saved) }, 0);
+    set_soft_limit(saved.rlim_cur);
 
     // The reactor adds what it was doing to the OS error's text ("creating the
     // poller: Too many open files (os error 24)").

@@ -15,31 +15,8 @@ use std::time::Duration;
 
 use aloop::{StreamReader, StreamWriter};
 
-fn get_limit() -> libc::rlimit {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim
-}
-
-fn set_soft_limit(soft: libc::rlim_t) {
-    let mut lim = get_limit();
-    lim.rlim_cur = soft;
-    // SAFETY: `lim` is a valid rlimit; lowering or restoring the soft limit up to the
-    // unchanged hard limit is always permitted.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
-}
-
-fn highest_fd() -> libc::rlim_t {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<libc::rlim_t>().ok())
-        .max()
-        .unwrap_or(2)
-}
+mod fd_limit;
+use fd_limit::{get_limit, highest_fd, set_soft_limit};
 
 /// CPU time used by the calling thread.
 fn loop_thread_cpu() -> Duration {

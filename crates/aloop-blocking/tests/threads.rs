@@ -13,6 +13,27 @@ use common::eventually;
 
 use aloop_blocking::ThreadPoolExecutor;
 
+/// Submits `n` jobs that can only finish together (each waits on one barrier), so the
+/// pool must run them on `n` threads at once, and waits for all of them; a pool that
+/// queued one behind another would deadlock, which fails the test after a minute.
+fn run_together(pool: &ThreadPoolExecutor, n: usize) {
+    let barrier = Arc::new(Barrier::new(n));
+    let futs: Vec<_> = (0..n)
+        .map(|_| {
+            let b = Arc::clone(&barrier);
+            pool.submit(move || {
+                b.wait();
+            })
+            .expect("submit")
+        })
+        .collect();
+    for mut f in futs {
+        f.wait_timeout(Duration::from_secs(60))
+            .expect("deadlocked")
+            .expect("job");
+    }
+}
+
 #[test]
 fn no_thread_starts_before_the_first_submit() {
     let pool = ThreadPoolExecutor::new(8).expect("pool");
@@ -58,19 +79,7 @@ fn never_more_than_max_workers_threads() {
 fn the_pool_grows_to_max_workers_when_jobs_block() {
     let pool = ThreadPoolExecutor::new(4).expect("pool");
     // Four jobs that can only finish together need four threads.
-    let barrier = Arc::new(Barrier::new(4));
-    let futs: Vec<_> = (0..4)
-        .map(|_| {
-            let b = Arc::clone(&barrier);
-            pool.submit(move || {
-                b.wait();
-            })
-            .expect("submit")
-        })
-        .collect();
-    for f in futs {
-        f.wait().expect("job");
-    }
+    run_together(&pool, 4);
     assert_eq!(pool.worker_count(), 4);
 }
 
@@ -83,21 +92,7 @@ fn quick_submits_do_not_all_count_on_one_idle_worker() {
         let pool = ThreadPoolExecutor::new(4).expect("pool");
         pool.submit(|| ()).expect("submit").wait().expect("job");
         assert!(eventually(|| pool.idle_count() == 1));
-        let barrier = Arc::new(Barrier::new(4));
-        let futs: Vec<_> = (0..4)
-            .map(|_| {
-                let b = Arc::clone(&barrier);
-                pool.submit(move || {
-                    b.wait();
-                })
-                .expect("submit")
-            })
-            .collect();
-        for mut f in futs {
-            f.wait_timeout(Duration::from_secs(60))
-                .expect("deadlocked")
-                .expect("job");
-        }
+        run_together(&pool, 4);
         assert_eq!(pool.worker_count(), 4);
     }
 }
@@ -126,19 +121,7 @@ fn idle_workers_retire_after_the_keep_alive_and_come_back_on_demand() {
         .keep_alive(Duration::from_millis(50))
         .build()
         .expect("pool");
-    let barrier = Arc::new(Barrier::new(4));
-    let futs: Vec<_> = (0..4)
-        .map(|_| {
-            let b = Arc::clone(&barrier);
-            pool.submit(move || {
-                b.wait();
-            })
-            .expect("submit")
-        })
-        .collect();
-    for f in futs {
-        f.wait().expect("job");
-    }
+    run_together(&pool, 4);
     assert!(
         eventually(|| pool.worker_count() == 0),
         "workers did not retire"

@@ -1,6 +1,7 @@
 //! Typed errors for misuse of the loop and its futures, worded as asyncio words them.
 
 use std::fmt;
+use std::io;
 
 pub use aloop_executor::{PanicPayload, TaskError};
 
@@ -146,3 +147,49 @@ impl fmt::Display for PromiseError {
 }
 
 impl std::error::Error for PromiseError {}
+
+/// Why `add_reader` / `add_writer` refused a watch.
+#[derive(Debug)]
+pub enum FdWatchError {
+    /// The loop is closed (asyncio: `RuntimeError: Event loop is closed`).
+    Closed(LoopClosed),
+    /// The OS refused to watch the fd (e.g. `EBADF`); the OS error is kept.
+    Io(io::Error),
+}
+
+impl FdWatchError {
+    /// The OS error code, if the OS refused the watch.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            FdWatchError::Closed(_) => None,
+            FdWatchError::Io(e) => e.raw_os_error(),
+        }
+    }
+}
+
+impl fmt::Display for FdWatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FdWatchError::Closed(e) => e.fmt(f),
+            FdWatchError::Io(e) => write!(f, "cannot watch the fd: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FdWatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FdWatchError::Closed(e) => Some(e),
+            FdWatchError::Io(e) => Some(e),
+        }
+    }
+}
+
+impl From<FdWatchError> for io::Error {
+    fn from(e: FdWatchError) -> io::Error {
+        match e {
+            FdWatchError::Io(e) => e,
+            FdWatchError::Closed(closed) => io::Error::other(closed),
+        }
+    }
+}

@@ -1,56 +1,15 @@
-//! `Handle` and `TimerHandle`: the small objects `call_soon` / `call_later` return, and the
-//! callback cell they share with the ready queue.
+//! `Handle` and `TimerHandle`: the small objects `call_soon` / `call_later` return. Each
+//! wraps the callback cell (`callback.rs`) it shares with the ready queue or the timer
+//! wheel of the loop state (`loop_state/`).
 
-use std::cell::Cell;
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
 use aloop_timer::TimerKey;
 
-use crate::event_loop::core::LoopCore;
-
-/// A scheduled callback as the ready queue sees it: run it once, unless cancelled.
-pub(crate) trait Callback {
-    /// Takes and runs the callback; does nothing if it was cancelled or already ran.
-    fn run(&self);
-    /// Drops the callback without running it.
-    fn cancel(&self);
-    fn cancelled(&self) -> bool;
-}
-
-/// One allocation per scheduled callback: the cancel flag and the closure together.
-pub(crate) struct CallbackCell<F> {
-    cancelled: Cell<bool>,
-    callback: Cell<Option<F>>,
-}
-
-impl<F: FnOnce() + 'static> CallbackCell<F> {
-    pub(crate) fn new_rc(f: F) -> Rc<dyn Callback> {
-        Rc::new(CallbackCell {
-            cancelled: Cell::new(false),
-            callback: Cell::new(Some(f)),
-        })
-    }
-}
-
-impl<F: FnOnce()> Callback for CallbackCell<F> {
-    fn run(&self) {
-        if let Some(f) = self.callback.take() {
-            f();
-        }
-    }
-
-    fn cancel(&self) {
-        self.cancelled.set(true);
-        // Drop the closure now: whatever it captured is released at cancel time.
-        drop(self.callback.take());
-    }
-
-    fn cancelled(&self) -> bool {
-        self.cancelled.get()
-    }
-}
+use crate::callback::Callback;
+use crate::loop_state::LoopState;
 
 /// What `call_soon` returns: lets the caller cancel the callback before it runs.
 ///
@@ -104,7 +63,7 @@ pub struct TimerHandle {
     pub(crate) handle: Handle,
     pub(crate) when: Instant,
     pub(crate) key: TimerKey,
-    pub(crate) core: Weak<LoopCore>,
+    pub(crate) state: Weak<LoopState>,
 }
 
 impl TimerHandle {
@@ -115,8 +74,8 @@ impl TimerHandle {
             return;
         }
         self.handle.cancel();
-        if let Some(core) = self.core.upgrade() {
-            core.cancel_timer(self.key);
+        if let Some(state) = self.state.upgrade() {
+            state.cancel_timer(self.key);
         }
     }
 

@@ -27,16 +27,18 @@
 //! form.
 #![deny(missing_docs)]
 
+mod callback;
 mod combinators;
-mod current;
 mod error;
 mod event_loop;
 mod exception;
-mod executor;
 mod handle;
 mod loop_handle;
+mod loop_state;
 mod promise;
+mod run_in_executor;
 mod runner;
+mod running;
 mod shield;
 mod sleep;
 mod streams;
@@ -48,19 +50,18 @@ pub use combinators::{
     TaskGroupError, TaskGroupJoin, TaskGroupScope, Timeout, TimeoutError, TimeoutFuture, Wait,
     WaitFor,
 };
-pub use current::{current_task, get_running_loop};
 pub use error::{
-    Cancelled, CloseRunningLoop, InvalidStateError, LoopClosed, NoRunningLoop, PanicPayload,
-    PromiseError, RunError, TaskError,
+    Cancelled, CloseRunningLoop, FdWatchError, InvalidStateError, LoopClosed, NoRunningLoop,
+    PanicPayload, PromiseError, RunError, TaskError,
 };
-pub use event_loop::{new_event_loop, EventLoop, LoopRef};
+pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
-pub use executor::{
-    to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
-};
 pub use handle::{Handle, TimerHandle};
 pub use loop_handle::{LoopHandle, ThreadsafeFuture};
 pub use promise::Promise;
+pub use run_in_executor::{
+    to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
+};
 pub use runner::{all_tasks, create_task, run, try_run, Runner};
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
@@ -69,7 +70,7 @@ pub use streams::{
     start_unix_server_with, IncompleteReadError, LimitOverrunError, Lines, ReadError, Server,
     ServerOptions, StreamReader, StreamWriter, DEFAULT_HIGH_WATER, DEFAULT_LIMIT,
 };
-pub use task::{AnyTask, Task};
+pub use task::{current_task, AnyTask, Task};
 
 /// asyncio's synchronisation primitives and queues (the `aloop-sync` crate), usable
 /// from aloop tasks and from any other executor.

@@ -9,9 +9,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::current;
 use crate::error::{LoopClosed, TaskError};
-use crate::event_loop::core::{Remote, Shared};
+use crate::loop_state::{Remote, Shared};
+use crate::running::running_state;
+use crate::task::{current_task, spawn_on};
 
 /// A `Send + Sync + Clone` handle to an event loop, for other threads.
 ///
@@ -104,12 +105,12 @@ impl LoopHandle {
         let result_slot = Fulfil(slot.clone());
         let cancel_slot = slot.clone();
         self.call_soon_threadsafe(move || {
-            let Some(core) = current::running_core() else {
+            let Some(state) = running_state() else {
                 result_slot.0.fulfil(Err(TaskError::Cancelled));
                 return;
             };
-            let task = crate::task::spawn_on(
-                &core,
+            let task = spawn_on(
+                &state,
                 Cancellable {
                     future: make(),
                     slot: cancel_slot,
@@ -213,7 +214,7 @@ impl<F: Future> Future for Cancellable<F> {
             let mut state = this.slot.lock();
             if state.cancel_requested {
                 drop(state);
-                if let Ok(Some(me)) = current::current_task() {
+                if let Ok(Some(me)) = current_task() {
                     me.cancel();
                 }
                 return Poll::Pending;

@@ -11,11 +11,9 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
-use crate::current;
 use crate::error::{Cancelled, InvalidStateError, PromiseError};
-use crate::event_loop::core::{LoopCore, Ready};
-use crate::handle::CallbackCell;
-use crate::task::CancelTarget;
+use crate::loop_state::LoopState;
+use crate::task::{set_awaiting, CancelTarget};
 
 enum State<T> {
     Pending,
@@ -36,7 +34,7 @@ struct PromiseCore<T> {
     state: RefCell<State<T>>,
     waiters: RefCell<Vec<Waiter<T>>>,
     next_id: Cell<u64>,
-    core: Weak<LoopCore>,
+    home: Weak<LoopState>,
     /// Lets the core rebuild a handle for callbacks when cancelled through an awaiter.
     me: Weak<PromiseCore<T>>,
 }
@@ -66,13 +64,13 @@ impl<T> Clone for Promise<T> {
 }
 
 impl<T: 'static> Promise<T> {
-    pub(crate) fn new(core: &Rc<LoopCore>) -> Self {
+    pub(crate) fn new(home: &Rc<LoopState>) -> Self {
         Promise {
             inner: Rc::new_cyclic(|me| PromiseCore {
                 state: RefCell::new(State::Pending),
                 waiters: RefCell::new(Vec::new()),
                 next_id: Cell::new(0),
-                core: Rc::downgrade(core),
+                home: Rc::downgrade(home),
                 me: me.clone(),
             }),
         }
@@ -162,7 +160,7 @@ impl<T: Clone + 'static> Future for Promise<T> {
             waiters.push(Waiter::Waker(cx.waker().clone()));
         }
         drop(waiters);
-        current::set_awaiting(self.inner.clone());
+        set_awaiting(self.inner.clone());
         Poll::Pending
     }
 }
@@ -181,11 +179,11 @@ impl<T: 'static> PromiseCore<T> {
     }
 
     fn schedule_callback(&self, callback: DoneCallback<T>) {
-        let (Some(core), Some(inner)) = (self.core.upgrade(), self.me.upgrade()) else {
+        let (Some(home), Some(inner)) = (self.home.upgrade(), self.me.upgrade()) else {
             return;
         };
         let me = Promise { inner };
-        core.push_ready(Ready::Callback(CallbackCell::new_rc(move || callback(&me))));
+        home.call_soon(move || callback(&me));
     }
 
     fn schedule_waiters(&self) {

@@ -3,14 +3,12 @@
 
 use std::fmt;
 use std::future::Future;
-use std::rc::Rc;
 use std::task::Poll;
 
-use crate::current;
 use crate::error::{RunError, TaskError};
-use crate::event_loop::core::LoopCore;
 use crate::event_loop::{EventLoop, LoopRef};
-use crate::task::{AnyTask, Task};
+use crate::running::{is_loop_running, running_state};
+use crate::task::{spawn_on, AnyTask, Task};
 
 /// One event loop for several [`run`](Runner::run) calls, closed by [`close`](Runner::close)
 /// or on drop (asyncio's `asyncio.Runner`, Python 3.11).
@@ -64,13 +62,12 @@ impl Runner {
     /// twice does nothing; so does closing from inside the runner's own running loop,
     /// which cannot be closed while it runs (the runner closes when dropped).
     pub fn close(&self) {
-        let core = &self.lp.core;
-        if core.closed.get() || core.running.get() {
+        if self.lp.is_closed() || self.lp.is_running() {
             return;
         }
-        cancel_all_tasks(core);
+        cancel_all_tasks(&self.lp);
         // As asyncio.run: wait for jobs still running in the default executor.
-        if let Some(pool) = core.default_executor.take() {
+        if let Some(pool) = self.lp.state.replace_default_executor(None) {
             pool.shutdown(true, false);
         }
         let _ = self.lp.close();
@@ -127,7 +124,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    if current::running_core().is_some() {
+    if is_loop_running() {
         return Err(RunError::AnotherLoopRunning);
     }
     let runner = Runner::new().map_err(|e| RunError::Io(std::sync::Arc::new(e)))?;
@@ -138,8 +135,7 @@ where
 
 /// Cancels every unfinished task and runs the loop until they have all ended, so their
 /// cleanup (destructors) happens while the loop is still alive.
-fn cancel_all_tasks(core: &Rc<LoopCore>) {
-    let lp = LoopRef::from_core(core.clone());
+fn cancel_all_tasks(lp: &LoopRef) {
     let leftovers = lp.all_tasks();
     if leftovers.is_empty() {
         return;
@@ -167,9 +163,9 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let core = current::running_core()
-        .expect("aloop::create_task called outside a running aloop event loop");
-    crate::task::spawn_on(&core, future)
+    let state =
+        running_state().expect("aloop::create_task called outside a running aloop event loop");
+    spawn_on(&state, future)
 }
 
 /// The unfinished tasks of the running loop (asyncio's `asyncio.all_tasks`).

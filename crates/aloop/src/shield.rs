@@ -4,9 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::current;
 use crate::error::TaskError;
-use crate::task::Task;
+use crate::task::{clear_awaiting, Task};
 
 /// The future returned by [`shield`].
 #[must_use = "a shield does nothing unless awaited"]
@@ -47,7 +46,7 @@ impl<T: 'static> Future for Shield<T> {
         if polled.is_pending() {
             // The inner task registered itself as what we await; undo that so a cancel
             // of the awaiting task stops at the shield.
-            current::clear_awaiting();
+            clear_awaiting();
         }
         polled
     }

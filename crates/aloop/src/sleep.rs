@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use aloop_timer::TimerKey;
 
-use crate::current;
-use crate::event_loop::core::TimerEntry;
+use crate::loop_state::TimerEntry;
+use crate::running::running_state;
 
 enum State {
     /// Not polled yet.
@@ -91,11 +91,11 @@ impl Future for Sleep {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 };
-                let core = current::running_core()
+                let state = running_state()
                     .expect("aloop::sleep must be awaited inside a running aloop event loop");
-                let key = core.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
+                let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
                 this.state = State::Armed {
-                    loop_id: core.shared.id,
+                    loop_id: state.id(),
                     key,
                 };
                 Poll::Pending
@@ -106,18 +106,18 @@ impl Future for Sleep {
             }
             State::Armed { loop_id, key } => {
                 let (loop_id, key) = (*loop_id, *key);
-                let core = current::running_core()
-                    .filter(|core| core.shared.id == loop_id)
+                let state = running_state()
+                    .filter(|state| state.id() == loop_id)
                     .expect("aloop::sleep polled outside the event loop it started on");
-                if !core.timers.borrow().contains(key) {
+                if !state.has_timer(key) {
                     this.state = State::Done;
                     return Poll::Ready(());
                 }
                 // Polled again before the deadline (e.g. inside a select): make sure the
                 // wheel holds the waker of the current poll.
-                core.cancel_timer(key);
+                state.cancel_timer(key);
                 let deadline = this.deadline.unwrap_or_else(Instant::now);
-                let key = core.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
+                let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
                 this.state = State::Armed { loop_id, key };
                 Poll::Pending
             }
@@ -130,8 +130,8 @@ impl Drop for Sleep {
         if let State::Armed { loop_id, key } = self.state {
             // Off the loop's thread, or after it stopped, the entry stays until it fires
             // or the loop closes; waking a finished task then does nothing.
-            if let Some(core) = current::running_core().filter(|c| c.shared.id == loop_id) {
-                core.cancel_timer(key);
+            if let Some(state) = running_state().filter(|s| s.id() == loop_id) {
+                state.cancel_timer(key);
             }
         }
     }

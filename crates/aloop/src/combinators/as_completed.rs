@@ -17,10 +17,9 @@ use futures_core::Stream;
 
 use super::timeout::TimeoutError;
 use super::{deadline_after, Children, WakerSlot};
-use crate::current;
 use crate::error::TaskError;
 use crate::sleep::{sleep_until, Sleep};
-use crate::task::Task;
+use crate::task::{set_awaiting, Task};
 
 struct Shared<T> {
     finished: RefCell<VecDeque<Result<T, TaskError>>>,
@@ -207,7 +206,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
             return Poll::Ready(Some(Err(TimeoutError)));
         }
         this.shared.waker.register(cx.waker());
-        current::set_awaiting(this.children.clone());
+        set_awaiting(this.children.clone());
         Poll::Pending
     }
 

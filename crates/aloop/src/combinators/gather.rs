@@ -13,9 +13,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::{Children, WakerSlot};
-use crate::current;
 use crate::error::TaskError;
-use crate::task::Task;
+use crate::task::{set_awaiting, Task};
 
 struct Shared<T> {
     /// Outcomes by argument position, filled as children finish.
@@ -171,7 +170,7 @@ impl<T: 'static> Gather<T> {
     /// Registers the awaiting task: woken by the children, its cancel forwarded to them.
     fn park(&self, cx: &mut Context<'_>) {
         self.shared.waker.register(cx.waker());
-        current::set_awaiting(self.children.clone());
+        set_awaiting(self.children.clone());
     }
 }
 

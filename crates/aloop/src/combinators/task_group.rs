@@ -19,9 +19,8 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use super::WakerSlot;
-use crate::current;
 use crate::error::{PanicPayload, TaskError};
-use crate::task::{AnyTask, CancelTarget, Task};
+use crate::task::{set_awaiting, AnyTask, CancelTarget, Task};
 
 struct Inner {
     /// Unfinished children by task id.
@@ -269,7 +268,7 @@ impl Future for TaskGroupJoin {
             return Poll::Ready(inner.outcome());
         }
         inner.waker.register(cx.waker());
-        current::set_awaiting(inner.clone());
+        set_awaiting(inner.clone());
         Poll::Pending
     }
 }
@@ -395,7 +394,7 @@ impl<Fut: Future> Future for TaskGroupScope<Fut> {
         inner.waker.register(cx.waker());
         if this.body.is_none() {
             // While the body runs, a cancel goes to what the body awaits; after, to us.
-            current::set_awaiting(inner);
+            set_awaiting(inner);
         }
         Poll::Pending
     }

@@ -3,55 +3,41 @@
 //!
 //! Each fd gets one level-triggered registration with the loop's reactor; each direction
 //! is a small task that waits for readiness and runs the callback, so the callback is an
-//! ordinary ready-queue entry. The fd is borrowed: the loop never closes it.
+//! ordinary ready-queue entry. The fd is borrowed: the loop never closes it. The table of
+//! watches is part of the loop state (`loop_state/fd_watches.rs`).
 
-use std::collections::HashMap;
 use std::future::poll_fn;
 use std::io;
 use std::os::unix::io::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use aloop_reactor::Registration;
 
-use super::core::LoopCore;
 use super::LoopRef;
+use crate::error::{FdWatchError, LoopClosed};
 use crate::exception::ExceptionContext;
-use crate::task::{spawn_on, Task};
+use crate::loop_state::{Direction, LoopState};
+use crate::task::spawn_on;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Dir {
-    Read,
-    Write,
-}
-
-/// The watches of one fd.
-pub(crate) struct FdWatch {
-    registration: Rc<Registration>,
-    reader: Option<Task<()>>,
-    writer: Option<Task<()>>,
-}
-
-pub(crate) type FdWatches = HashMap<RawFd, FdWatch>;
-
-fn poll_ready(reg: &Registration, dir: Dir, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+fn poll_ready(reg: &Registration, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     match dir {
-        Dir::Read => reg.poll_readable(cx),
-        Dir::Write => reg.poll_writable(cx),
+        Direction::Read => reg.poll_readable(cx),
+        Direction::Write => reg.poll_writable(cx),
     }
 }
 
 async fn watch(
-    core: std::rc::Weak<LoopCore>,
+    state: Weak<LoopState>,
     reg: Rc<Registration>,
-    dir: Dir,
+    dir: Direction,
     mut cb: Box<dyn FnMut()>,
 ) {
     loop {
         if let Err(e) = poll_fn(|cx| poll_ready(&reg, dir, cx)).await {
-            if let Some(core) = core.upgrade() {
-                core.call_exception_handler(&ExceptionContext::new(format!(
+            if let Some(state) = state.upgrade() {
+                state.call_exception_handler(&ExceptionContext::new(format!(
                     "watching fd {} failed: {e}",
                     reg.fd()
                 )));
@@ -59,88 +45,42 @@ async fn watch(
             return;
         }
         if let Err(payload) = catch_unwind(AssertUnwindSafe(&mut cb)) {
-            if let Some(core) = core.upgrade() {
-                core.call_exception_handler(&ExceptionContext {
-                    message: "Exception in callback".into(),
-                    panic: Some(crate::PanicPayload::new(payload)),
-                    task_name: None,
-                });
+            if let Some(state) = state.upgrade() {
+                state.report_callback_panic(payload);
             }
         }
     }
 }
 
 impl LoopRef {
-    fn add_watch(&self, fd: RawFd, dir: Dir, callback: Box<dyn FnMut()>) -> io::Result<()> {
-        if self.core.closed.get() {
-            return Err(io::Error::other("Event loop is closed"));
+    fn add_watch(
+        &self,
+        fd: RawFd,
+        dir: Direction,
+        callback: Box<dyn FnMut()>,
+    ) -> Result<(), FdWatchError> {
+        let state = &self.state;
+        if state.is_closed() {
+            return Err(FdWatchError::Closed(LoopClosed));
         }
-        let registration = {
-            let watches = self.core.fd_watches.borrow();
-            watches.get(&fd).map(|w| w.registration.clone())
-        };
-        let registration = match registration {
+        let registration = match state.fd_registration(fd) {
             Some(r) => r,
-            None => Rc::new(Registration::new_level(
-                &self.core.shared.driver.reactor,
-                fd,
-            )?),
+            None => {
+                Rc::new(Registration::new_level(state.reactor(), fd).map_err(FdWatchError::Io)?)
+            }
         };
         let task = spawn_on(
-            &self.core,
-            watch(
-                Rc::downgrade(&self.core),
-                registration.clone(),
-                dir,
-                callback,
-            ),
+            state,
+            watch(Rc::downgrade(state), registration.clone(), dir, callback),
         );
-        let mut watches = self.core.fd_watches.borrow_mut();
-        let entry = watches.entry(fd).or_insert_with(|| FdWatch {
-            registration,
-            reader: None,
-            writer: None,
-        });
-        let slot = match dir {
-            Dir::Read => &mut entry.reader,
-            Dir::Write => &mut entry.writer,
-        };
-        if let Some(old) = slot.replace(task) {
-            old.cancel();
-        }
+        state.install_fd_watch(fd, dir, registration, task.into_raw());
         Ok(())
-    }
-
-    fn remove_watch(&self, fd: RawFd, dir: Dir) -> bool {
-        let mut watches = self.core.fd_watches.borrow_mut();
-        let Some(entry) = watches.get_mut(&fd) else {
-            return false;
-        };
-        let slot = match dir {
-            Dir::Read => &mut entry.reader,
-            Dir::Write => &mut entry.writer,
-        };
-        let Some(task) = slot.take() else {
-            return false;
-        };
-        task.cancel();
-        // Failing to drop interest only costs spurious wake-ups of a cancelled watch.
-        let _ = match dir {
-            Dir::Read => entry.registration.stop_reading(),
-            Dir::Write => entry.registration.stop_writing(),
-        };
-        if entry.reader.is_none() && entry.writer.is_none() {
-            // Dropping the last watch deregisters the fd.
-            let gone = watches.remove(&fd);
-            drop(watches);
-            drop(gone);
-        }
-        true
     }
 
     /// Runs `callback` every iteration while `fd` is readable (asyncio's `add_reader`);
     /// replaces an earlier reader callback for the same fd. The fd stays owned by the
-    /// caller; errors if the loop is closed or the fd cannot be watched (e.g. `EBADF`).
+    /// caller. Errors: [`FdWatchError::Closed`] on a closed loop, as every scheduling call;
+    /// [`FdWatchError::Io`] if the fd cannot be watched (e.g. `EBADF`).
     ///
     /// ```
     /// use std::io::Write;
@@ -153,22 +93,30 @@ impl LoopRef {
     /// lp.run_forever().unwrap(); // stopped by the reader callback
     /// assert!(lp.remove_reader(a.as_raw_fd()));
     /// ```
-    pub fn add_reader(&self, fd: RawFd, callback: impl FnMut() + 'static) -> io::Result<()> {
-        self.add_watch(fd, Dir::Read, Box::new(callback))
+    pub fn add_reader(
+        &self,
+        fd: RawFd,
+        callback: impl FnMut() + 'static,
+    ) -> Result<(), FdWatchError> {
+        self.add_watch(fd, Direction::Read, Box::new(callback))
     }
 
     /// Runs `callback` every iteration while `fd` is writable (asyncio's `add_writer`).
-    pub fn add_writer(&self, fd: RawFd, callback: impl FnMut() + 'static) -> io::Result<()> {
-        self.add_watch(fd, Dir::Write, Box::new(callback))
+    pub fn add_writer(
+        &self,
+        fd: RawFd,
+        callback: impl FnMut() + 'static,
+    ) -> Result<(), FdWatchError> {
+        self.add_watch(fd, Direction::Write, Box::new(callback))
     }
 
     /// Stops watching `fd` for reading; returns whether a reader was registered.
     pub fn remove_reader(&self, fd: RawFd) -> bool {
-        self.remove_watch(fd, Dir::Read)
+        self.state.remove_fd_watch(fd, Direction::Read)
     }
 
     /// Stops watching `fd` for writing; returns whether a writer was registered.
     pub fn remove_writer(&self, fd: RawFd) -> bool {
-        self.remove_watch(fd, Dir::Write)
+        self.state.remove_fd_watch(fd, Direction::Write)
     }
 }

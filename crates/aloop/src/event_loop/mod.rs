@@ -5,10 +5,7 @@
 //! reference to one (what `get_running_loop` returns). Both are `!Send`: a loop belongs to
 //! the thread that made it. Other threads use a [`LoopHandle`](crate::LoopHandle).
 
-pub(crate) mod core;
-mod driver;
 mod fd_watch;
-mod run_once;
 
 use std::fmt;
 use std::future::Future;
@@ -16,12 +13,14 @@ use std::ops::Deref;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use self::core::{LoopCore, Ready, TimerEntry};
-use crate::error::{CloseRunningLoop, LoopClosed, RunError};
+use crate::callback::CallbackCell;
+use crate::error::{CloseRunningLoop, LoopClosed, NoRunningLoop, RunError};
 use crate::exception::ExceptionContext;
-use crate::handle::{CallbackCell, Handle, TimerHandle};
+use crate::handle::{Handle, TimerHandle};
 use crate::loop_handle::LoopHandle;
+use crate::loop_state::{LoopState, TimerEntry};
 use crate::promise::Promise;
+use crate::running::{running_state, LoopGuard};
 use crate::task::{spawn_on, AnyTask, Task};
 
 /// Creates a new event loop on this thread (asyncio's `new_event_loop`).
@@ -31,6 +30,22 @@ use crate::task::{spawn_on, AnyTask, Task};
 /// [`EventLoop::try_new`] to get that as an error.
 pub fn new_event_loop() -> EventLoop {
     EventLoop::new()
+}
+
+/// The event loop running on this thread (asyncio's `get_running_loop`).
+///
+/// ```
+/// assert!(aloop::get_running_loop().is_err());
+/// let lp = aloop::new_event_loop();
+/// let same = lp.run_until_complete(async {
+///     aloop::get_running_loop().unwrap().is_running()
+/// });
+/// assert!(same.unwrap());
+/// ```
+pub fn get_running_loop() -> Result<LoopRef, NoRunningLoop> {
+    running_state()
+        .map(LoopRef::from_state)
+        .ok_or(NoRunningLoop)
 }
 
 /// An event loop, owned: dropping it closes it. All methods are on [`LoopRef`], which
@@ -63,7 +78,7 @@ impl EventLoop {
     pub fn try_new() -> std::io::Result<EventLoop> {
         Ok(EventLoop {
             lp: LoopRef {
-                core: LoopCore::new()?,
+                state: LoopState::new()?,
             },
         })
     }
@@ -99,12 +114,12 @@ impl fmt::Debug for EventLoop {
 /// returns). Cloning is cheap. The loop's API lives here.
 #[derive(Clone)]
 pub struct LoopRef {
-    pub(crate) core: Rc<LoopCore>,
+    pub(crate) state: Rc<LoopState>,
 }
 
 impl LoopRef {
-    pub(crate) fn from_core(core: Rc<LoopCore>) -> Self {
-        LoopRef { core }
+    pub(crate) fn from_state(state: Rc<LoopState>) -> Self {
+        LoopRef { state }
     }
 
     /// Another reference to the same loop, e.g. to move into a callback.
@@ -116,9 +131,9 @@ impl LoopRef {
     /// queued (FIFO). Fails on a closed loop.
     pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Result<Handle, LoopClosed> {
         self.check_open()?;
-        let cell = CallbackCell::new_rc(callback);
-        self.core.push_ready(Ready::Callback(cell.clone()));
-        Ok(Handle { callback: cell })
+        Ok(Handle {
+            callback: self.state.call_soon(callback),
+        })
     }
 
     /// Schedules `callback` to run once `delay` has passed (never earlier). Timers with
@@ -141,13 +156,13 @@ impl LoopRef {
         self.check_open()?;
         let cell = CallbackCell::new_rc(callback);
         let key = self
-            .core
+            .state
             .insert_timer(when, TimerEntry::Callback(cell.clone()));
         Ok(TimerHandle {
             handle: Handle { callback: cell },
             when,
             key,
-            core: Rc::downgrade(&self.core),
+            state: Rc::downgrade(&self.state),
         })
     }
 
@@ -159,12 +174,12 @@ impl LoopRef {
         F: Future + 'static,
         F::Output: 'static,
     {
-        spawn_on(&self.core, future)
+        spawn_on(&self.state, future)
     }
 
     /// A new pending [`Promise`] bound to this loop (asyncio's `loop.create_future`).
     pub fn create_future<T: 'static>(&self) -> Promise<T> {
-        Promise::new(&self.core)
+        Promise::new(&self.state)
     }
 
     /// Runs the loop until `future` completes and returns its output (asyncio's
@@ -177,25 +192,17 @@ impl LoopRef {
         F: Future + 'static,
         F::Output: 'static,
     {
-        if self.core.closed.get() {
-            return Err(RunError::Closed);
-        }
-        if self.core.running.get() {
-            return Err(RunError::AlreadyRunning);
-        }
-        if crate::current::running_core().is_some() {
-            return Err(RunError::AnotherLoopRunning);
-        }
+        let guard = LoopGuard::enter(&self.state)?;
         let task = self.create_task(future);
-        let weak = Rc::downgrade(&self.core);
+        let weak = Rc::downgrade(&self.state);
         let stop_cb = task.add_done_callback(move |_| {
-            if let Some(core) = weak.upgrade() {
-                core.stopping.set(true);
+            if let Some(state) = weak.upgrade() {
+                state.stop();
             }
         });
-        let ran = self.core.run_forever();
+        self.state.run_until_stopped();
+        drop(guard);
         task.remove_done_callback(stop_cb);
-        ran?;
         match task.take_result() {
             Some(result) => result.map_err(RunError::Task),
             None => Err(RunError::Stopped),
@@ -204,30 +211,32 @@ impl LoopRef {
 
     /// Runs the loop until [`LoopRef::stop`] is called.
     pub fn run_forever(&self) -> Result<(), RunError> {
-        self.core.run_forever()
+        let _guard = LoopGuard::enter(&self.state)?;
+        self.state.run_until_stopped();
+        Ok(())
     }
 
     /// Makes `run_forever` return after the current iteration: callbacks already in this
     /// iteration's batch still run; what they schedule waits for the next run.
     pub fn stop(&self) {
-        self.core.stopping.set(true);
+        self.state.stop();
     }
 
     /// Whether the loop is running.
     pub fn is_running(&self) -> bool {
-        self.core.running.get()
+        self.state.is_running()
     }
 
     /// Whether [`LoopRef::close`] was called.
     pub fn is_closed(&self) -> bool {
-        self.core.closed.get()
+        self.state.is_closed()
     }
 
     /// Closes the loop: pending callbacks and timers are discarded, unfinished tasks are
     /// cancelled (their futures dropped now), and the loop refuses further work.
     /// Idempotent; an error on a running loop.
     pub fn close(&self) -> Result<(), CloseRunningLoop> {
-        self.core.close()
+        self.state.close()
     }
 
     /// The loop's clock (monotonic).
@@ -237,44 +246,45 @@ impl LoopRef {
 
     /// A `Send + Sync` handle for other threads (`call_soon_threadsafe`, `spawn`, `stop`).
     pub fn handle(&self) -> LoopHandle {
-        LoopHandle::new(self.core.shared.clone())
+        LoopHandle::new(self.state.shared().clone())
     }
 
     /// Installs the handler that receives panics from callbacks and tasks and other
     /// errors nobody could receive; `None` restores the default (one line on stderr).
     pub fn set_exception_handler(&self, handler: Option<impl Fn(&ExceptionContext) + 'static>) {
-        *self.core.exception_handler.borrow_mut() = handler.map(|h| Rc::new(h) as _);
+        self.state
+            .set_exception_handler(handler.map(|h| Rc::new(h) as _));
     }
 
     /// Reports `context` to the exception handler (or the default one).
     pub fn call_exception_handler(&self, context: &ExceptionContext) {
-        self.core.call_exception_handler(context);
+        self.state.call_exception_handler(context);
     }
 
     /// In debug mode, callbacks and task steps slower than
     /// [`LoopRef::set_slow_callback_duration`] (default 100 ms) are reported on stderr.
     pub fn set_debug(&self, enabled: bool) {
-        self.core.debug.set(enabled);
+        self.state.set_debug(enabled);
     }
 
     /// Whether debug mode is on.
     pub fn get_debug(&self) -> bool {
-        self.core.debug.get()
+        self.state.debug()
     }
 
     /// The threshold for slow-callback warnings in debug mode.
     pub fn set_slow_callback_duration(&self, threshold: Duration) {
-        self.core.slow_callback_duration.set(threshold);
+        self.state.set_slow_callback_duration(threshold);
     }
 
     /// The tasks of this loop that have not finished.
     pub fn all_tasks(&self) -> Vec<AnyTask> {
-        let tasks = self.core.tasks.borrow().snapshot();
+        let tasks = self.state.tasks();
         tasks.into_iter().map(AnyTask::from_raw).collect()
     }
 
     fn check_open(&self) -> Result<(), LoopClosed> {
-        if self.core.closed.get() {
+        if self.state.is_closed() {
             Err(LoopClosed)
         } else {
             Ok(())
@@ -284,7 +294,7 @@ impl LoopRef {
 
 impl PartialEq for LoopRef {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.core, &other.core)
+        Rc::ptr_eq(&self.state, &other.state)
     }
 }
 
@@ -295,7 +305,7 @@ impl fmt::Debug for LoopRef {
         f.debug_struct("EventLoop")
             .field("running", &self.is_running())
             .field("closed", &self.is_closed())
-            .field("tasks", &self.core.tasks.borrow().len())
+            .field("tasks", &self.state.task_count())
             .finish()
     }
 }

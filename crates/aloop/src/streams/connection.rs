@@ -63,7 +63,7 @@ pub(crate) fn wrap(
 ) -> (StreamReader, StreamWriter) {
     let transport = Rc::new(transport);
     let reader = StreamReader::from_transport(transport.clone(), limit);
-    let writer = StreamWriter::new(transport, Rc::downgrade(&lp.core));
+    let writer = StreamWriter::new(transport, Rc::downgrade(&lp.state));
     (reader, writer)
 }
 

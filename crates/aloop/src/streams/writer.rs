@@ -1,13 +1,18 @@
 //! `StreamWriter`: asyncio's writer (`write`, `writelines`, `drain`, `write_eof`,
 //! `close`, `wait_closed`, write-buffer limits) over a shared socket.
 //!
-//! `write` never blocks and never waits: with nothing queued it tries the socket once
-//! (one `send`, polled with a no-op waker so nothing is registered for this task), and
-//! queues what did not fit. Queued bytes are sent by a *flusher* task on the loop,
-//! started on demand (at most one per writer) and gone once the queue is empty, so data
-//! goes out even if the caller never drains — as asyncio's transport does it.
-//! `drain` is only flow control: it waits while the queue is above the high-water
-//! mark, until it falls to the low one (asyncio's pause/resume of the protocol).
+//! `write` never blocks and never waits. Writes made while other entries of the loop's
+//! ready batch are still to run are *coalesced*, as uvloop does: the bytes are queued
+//! and leave in one `send` when the batch is done (`loop_state`'s after-batch step), so
+//! a server answering pipelined requests one `write` at a time pays one send per batch,
+//! not per reply. A write with nothing queued and nothing else in the batch tries the
+//! socket at once, straight from the caller's slice (one `send`, polled with a no-op
+//! waker so nothing is registered for this task). Whatever the socket does not take is
+//! sent by a *flusher* task on the loop, started on demand (at most one per writer) and
+//! gone once the queue is empty, so data goes out even if the caller never drains — as
+//! asyncio's transport does it. `drain` is only flow control: it waits while the queue
+//! is above the high-water mark, until it falls to the low one (asyncio's pause/resume
+//! of the protocol).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -21,7 +26,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use super::buffer::WriteBuffer;
 use super::error::StoredError;
 use super::transport::Transport;
-use crate::event_loop::core::LoopCore;
+use crate::loop_state::{AfterBatch, LoopState};
+use crate::task::spawn_on;
 
 /// asyncio's default high-water mark for a transport's write buffer (64 KiB).
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
@@ -34,6 +40,8 @@ struct State {
     paused: bool,
     /// A flusher task is alive.
     flusher: bool,
+    /// The queue waits for the end of the loop's ready batch (see the file comment).
+    coalescing: bool,
     eof_requested: bool,
     eof_sent: bool,
     closing: bool,
@@ -47,7 +55,7 @@ struct Inner {
     transport: Rc<Transport>,
     /// Weak: a writer must not keep its loop alive (the loop owns the tasks that own
     /// writers; a strong reference would be a cycle).
-    core: Weak<LoopCore>,
+    home: Weak<LoopState>,
     st: RefCell<State>,
 }
 
@@ -145,6 +153,53 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Starts the flusher task for what is queued (the caller checked none runs).
+    /// Without a live loop the bytes can never leave: the connection fails.
+    fn start_flusher(self: &Rc<Self>, mut st: std::cell::RefMut<'_, State>) -> io::Result<()> {
+        let Some(home) = self.home.upgrade().filter(|home| !home.is_closed()) else {
+            let e = io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the event loop of this StreamWriter is closed",
+            );
+            let woken = self.fail(&mut st, &e);
+            drop(st);
+            wake_all(woken);
+            return Err(e);
+        };
+        st.flusher = true;
+        drop(st);
+        let guard = FlusherGuard(self.clone());
+        let task = spawn_on(&home, async move {
+            poll_fn(|cx| guard.0.poll_flush(cx)).await;
+        });
+        task.set_name("aloop-stream-flusher");
+        Ok(())
+    }
+}
+
+impl AfterBatch for Inner {
+    /// The batch is done: send what it wrote, in one go, and hand any rest to a
+    /// flusher.
+    fn after_batch(self: Rc<Self>) {
+        let mut st = self.st.borrow_mut();
+        st.coalescing = false;
+        if st.flusher {
+            return;
+        }
+        st.flusher = true;
+        drop(st);
+        let mut cx = Context::from_waker(noop_waker());
+        if self.poll_flush(&mut cx).is_pending() {
+            // The no-op waker registered nothing useful: a flusher task polls again
+            // with its own. (`flusher` is still set; let it go so the task may start.)
+            let mut st = self.st.borrow_mut();
+            st.flusher = false;
+            let _ = self.start_flusher(st);
+        }
+    }
+}
+
 /// Resets the flusher flag if the flusher task is dropped unfinished (loop closing).
 struct FlusherGuard(Rc<Inner>);
 
@@ -189,17 +244,18 @@ pub struct StreamWriter {
 }
 
 impl StreamWriter {
-    pub(crate) fn new(transport: Rc<Transport>, core: Weak<LoopCore>) -> StreamWriter {
+    pub(crate) fn new(transport: Rc<Transport>, home: Weak<LoopState>) -> StreamWriter {
         StreamWriter {
             inner: Rc::new(Inner {
                 transport,
-                core,
+                home,
                 st: RefCell::new(State {
                     buf: WriteBuffer::default(),
                     high: DEFAULT_HIGH_WATER,
                     low: DEFAULT_HIGH_WATER / 4,
                     paused: false,
                     flusher: false,
+                    coalescing: false,
                     eof_requested: false,
                     eof_sent: false,
                     closing: false,
@@ -231,8 +287,22 @@ impl StreamWriter {
                 format!("cannot call write() after {what}"),
             ));
         }
+        if data.is_empty() {
+            return Ok(());
+        }
         let mut rest = data;
-        if st.buf.is_empty() && !rest.is_empty() {
+        if st.buf.is_empty() && !st.flusher {
+            let home = inner.home.upgrade();
+            if home.as_ref().is_some_and(|home| home.batch_has_more()) {
+                // More of the batch is to run, and may write too: wait for its end.
+                st.buf.extend(data);
+                st.coalescing = true;
+                drop(st);
+                if let Some(home) = home {
+                    home.defer_after_batch(inner.clone());
+                }
+                return Ok(());
+            }
             let mut cx = Context::from_waker(noop_waker());
             match inner.transport.poll_write(&mut cx, rest) {
                 Poll::Ready(Ok(n)) => rest = &rest[n.min(rest.len())..],
@@ -257,30 +327,10 @@ impl StreamWriter {
         if st.buf.len() > st.high {
             st.paused = true;
         }
-        if !st.flusher {
-            match inner.core.upgrade().filter(|core| !core.closed.get()) {
-                Some(core) => {
-                    st.flusher = true;
-                    drop(st);
-                    let guard = FlusherGuard(inner.clone());
-                    let task = crate::task::spawn_on(&core, async move {
-                        poll_fn(|cx| guard.0.poll_flush(cx)).await;
-                    });
-                    task.set_name("aloop-stream-flusher");
-                }
-                None => {
-                    let e = io::Error::new(
-                        io::ErrorKind::BrokenPipe,
-                        "the event loop of this StreamWriter is closed",
-                    );
-                    let woken = inner.fail(&mut st, &e);
-                    drop(st);
-                    wake_all(woken);
-                    return Err(e);
-                }
-            }
+        if st.flusher || st.coalescing {
+            return Ok(());
         }
-        Ok(())
+        inner.start_flusher(st)
     }
 
     /// Writes each buffer in turn, as [`write`](Self::write).

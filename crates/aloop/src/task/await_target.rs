@@ -1,15 +1,11 @@
 //! What a task waits on, for cancel forwarding: asyncio's `Task.cancel()` cancels the
 //! future the task is awaiting. `AwaitTarget` holds it in two words, since every task
-//! carries one.
+//! carries one. A leaf of `task/`: the target kind "another task" is built in `meta.rs`,
+//! which knows how to cancel a task.
 
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::rc::Rc;
-
-use aloop_executor::TaskRef;
-
-use super::core::meta_of;
 
 /// Something a task can wait on that must hear about the task's cancellation (asyncio
 /// forwards `cancel()` to the awaited future).
@@ -25,23 +21,11 @@ pub(crate) struct AwaitTarget {
     ops: &'static TargetOps,
 }
 
-struct TargetOps {
-    cancel: unsafe fn(NonNull<()>),
-    release: unsafe fn(NonNull<()>),
+/// How to cancel and release one kind of target.
+pub(super) struct TargetOps {
+    pub(super) cancel: unsafe fn(NonNull<()>),
+    pub(super) release: unsafe fn(NonNull<()>),
 }
-
-static TASK_TARGET: TargetOps = TargetOps {
-    cancel: |ptr| {
-        // SAFETY: `ptr` came from `TaskRef::into_raw` in `AwaitTarget::task` and its
-        // reference is still held by the target; `ManuallyDrop` keeps it there.
-        let task = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
-        meta_of(&task).cancel(&task);
-    },
-    release: |ptr| {
-        // SAFETY: as above; the target gives its reference back exactly once.
-        drop(unsafe { TaskRef::from_raw(ptr) });
-    },
-};
 
 struct RcTarget<C>(PhantomData<C>);
 
@@ -63,11 +47,14 @@ impl<C: CancelTarget + 'static> RcTarget<C> {
 }
 
 impl AwaitTarget {
-    pub(crate) fn task(task: TaskRef) -> Self {
-        AwaitTarget {
-            ptr: task.into_raw(),
-            ops: &TASK_TARGET,
-        }
+    /// A target made of a pointer that owns one reference, and the functions that
+    /// cancel through it and release it.
+    ///
+    /// # Safety
+    /// `ops.cancel` may be called on `ptr` any number of times until `ops.release` is
+    /// called on it once, when the target is dropped.
+    pub(super) unsafe fn from_parts(ptr: NonNull<()>, ops: &'static TargetOps) -> Self {
+        AwaitTarget { ptr, ops }
     }
 
     pub(crate) fn other<C: CancelTarget + 'static>(target: Rc<C>) -> Self {
@@ -80,7 +67,7 @@ impl AwaitTarget {
     }
 
     pub(super) fn cancel(&self) {
-        // SAFETY: `ptr` and `ops` were made together by `task` or `other`.
+        // SAFETY: `ptr` and `ops` were made together (`from_parts` or `other`).
         unsafe { (self.ops.cancel)(self.ptr) }
     }
 }

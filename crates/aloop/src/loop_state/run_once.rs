@@ -1,29 +1,30 @@
-//! One iteration of the loop (asyncio's `BaseEventLoop._run_once`), and the runs built on
-//! it: `run_forever`, `close`.
+//! One iteration of the loop (asyncio's `BaseEventLoop._run_once`), and `close`, which
+//! empties the same queues for good. `run_until_stopped` (in `mod.rs`) repeats the
+//! iteration; `event_loop/` and `running.rs` decide when a run may start.
 //!
 //! The order of the steps is the contract (ARCHITECTURE.md):
 //! 1. timeout: zero if something is ready, else until the next timer, else forever;
 //! 2. wait in the driver (I/O readiness, or a wake-up from another thread);
 //! 3. move expired timers onto the ready queue (waking sleeping tasks);
 //! 4. drain the cross-thread queue;
-//! 5. run exactly the entries that were ready when this step began, FIFO.
+//! 5. run exactly the entries that were ready when this step began, FIFO;
+//! 6. run what the batch deferred to its end (a stream's coalesced writes).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::core::{LoopCore, Ready, Remote, TimerEntry};
-use crate::current::LoopGuard;
-use crate::error::{CloseRunningLoop, PanicPayload, RunError};
+use super::ready::{Ready, Remote, TimerEntry};
+use super::LoopState;
+use crate::callback::{Callback, CallbackCell};
+use crate::error::CloseRunningLoop;
 use crate::exception::ExceptionContext;
-use crate::handle::{Callback, CallbackCell};
 
 /// With work ready, the driver is still asked (with a zero timeout) every this many
 /// iterations, so that a busy loop does not starve I/O.
 const POLL_EVERY: u64 = 61;
 
-impl LoopCore {
-    pub(crate) fn run_once(&self) {
+impl LoopState {
+    pub(super) fn run_once(&self) {
         let iteration = self.iteration.get();
         self.iteration.set(iteration.wrapping_add(1));
 
@@ -56,8 +57,10 @@ impl LoopCore {
         }
 
         // Step 5: only what was ready at this point; what it schedules waits.
-        let batch = self.ready.borrow().len();
-        for _ in 0..batch {
+        let mut left = self.ready.borrow().len();
+        while left > 0 {
+            left -= 1;
+            self.batch_left.set(left);
             let Some(item) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
@@ -67,10 +70,14 @@ impl LoopCore {
                 Ready::Stop => self.stopping.set(true),
             }
         }
+        self.batch_left.set(0);
+
+        // Step 6.
+        self.run_after_batch();
     }
 
     fn wait(&self, timeout: Option<Duration>) {
-        if let Err(e) = self.shared.driver.wait(timeout) {
+        if let Err(e) = self.shared.driver().wait(timeout) {
             self.call_exception_handler(&ExceptionContext::new(format!(
                 "polling for I/O failed: {e}"
             )));
@@ -116,11 +123,7 @@ impl LoopCore {
         }
         let started = self.debug.get().then(Instant::now);
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cb.run())) {
-            self.call_exception_handler(&ExceptionContext {
-                message: "Exception in callback".into(),
-                panic: Some(PanicPayload::new(payload)),
-                task_name: None,
-            });
+            self.report_callback_panic(payload);
         }
         self.warn_if_slow(started, "callback");
     }
@@ -132,6 +135,25 @@ impl LoopCore {
         self.warn_if_slow(started, "task step");
     }
 
+    /// Step 6. Work deferred while this runs waits for the next batch's end.
+    fn run_after_batch(&self) {
+        if self.after_batch.borrow().is_empty() {
+            return;
+        }
+        let mut deferred = std::mem::take(&mut *self.after_batch.borrow_mut());
+        for work in deferred.drain(..) {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work.after_batch())) {
+                self.report_callback_panic(payload);
+            }
+        }
+        // Hand the (now empty) storage back for the next batch, unless more work
+        // arrived meanwhile.
+        let mut slot = self.after_batch.borrow_mut();
+        if slot.is_empty() {
+            *slot = deferred;
+        }
+    }
+
     fn warn_if_slow(&self, started: Option<Instant>, what: &str) {
         if let Some(started) = started {
             let took = started.elapsed();
@@ -140,24 +162,6 @@ impl LoopCore {
                     "aloop: executing a {what} took {:.3} seconds",
                     took.as_secs_f64()
                 );
-            }
-        }
-    }
-
-    pub(crate) fn run_forever(self: &Rc<Self>) -> Result<(), RunError> {
-        if self.closed.get() {
-            return Err(RunError::Closed);
-        }
-        if self.running.get() {
-            return Err(RunError::AlreadyRunning);
-        }
-        let Some(_guard) = LoopGuard::enter(self) else {
-            return Err(RunError::AnotherLoopRunning);
-        };
-        loop {
-            self.run_once();
-            if self.stopping.get() {
-                return Ok(());
             }
         }
     }
@@ -177,17 +181,23 @@ impl LoopCore {
                 task.abort();
             }
             let ready = std::mem::take(&mut *self.ready.borrow_mut());
+            let deferred = std::mem::take(&mut *self.after_batch.borrow_mut());
             let mut remote = Vec::new();
             while let Some(item) = self.shared.pop() {
                 remote.push(item);
             }
             let mut timers = std::mem::take(&mut *self.timers.borrow_mut());
             let watches = std::mem::take(&mut *self.fd_watches.borrow_mut());
-            drop(watches);
-            let had_work = !tasks.is_empty() || !ready.is_empty() || !remote.is_empty();
+            let had_work = !tasks.is_empty()
+                || !ready.is_empty()
+                || !remote.is_empty()
+                || !deferred.is_empty()
+                || !watches.is_empty();
             let had_timers = !timers.is_empty();
+            drop(watches);
             drop(tasks);
             drop(ready);
+            drop(deferred);
             drop(remote);
             timers.clear();
             drop(timers);

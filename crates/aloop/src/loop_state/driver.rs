@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use aloop_reactor::Reactor;
 
-pub(crate) struct Driver {
-    pub(crate) reactor: Reactor,
+pub(super) struct Driver {
+    pub(super) reactor: Reactor,
 }
 
 impl Driver {
-    pub(crate) fn new() -> io::Result<Driver> {
+    pub(super) fn new() -> io::Result<Driver> {
         Ok(Driver {
             reactor: Reactor::new()?,
         })
@@ -21,7 +21,7 @@ impl Driver {
 
     /// Blocks for at most `timeout` (`None`: until woken), waking the tasks whose I/O
     /// became ready. Interrupted waits are not errors: the loop runs its next iteration.
-    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(super) fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self.reactor.poll(timeout) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
@@ -30,7 +30,7 @@ impl Driver {
     }
 
     /// Wakes a `wait` in progress (or makes the next one return at once).
-    pub(crate) fn notify(&self) {
+    pub(super) fn notify(&self) {
         // Failure means the reactor's wake-up fd is gone, which only happens while the
         // loop is being torn down: there is nobody left to wake.
         let _ = self.reactor.notify();

@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 
 pub use aloop_blocking::{JobError, JobFuture, SubmitError, ThreadPoolExecutor};
 
-use crate::event_loop::core::LoopCore;
 use crate::event_loop::LoopRef;
+use crate::running::running_state;
 
 /// Why a job sent with `run_in_executor` / `to_thread` produced no value.
 #[derive(Debug)]
@@ -87,21 +87,6 @@ impl<T> fmt::Debug for RunInExecutor<T> {
     }
 }
 
-impl LoopCore {
-    pub(crate) fn default_executor(&self) -> ThreadPoolExecutor {
-        let mut slot = self.default_executor.borrow_mut();
-        if let Some(pool) = &*slot {
-            return pool.clone();
-        }
-        let pool = ThreadPoolExecutor::builder()
-            .thread_name_prefix("aloop")
-            .build()
-            .expect("the default executor's settings are valid");
-        *slot = Some(pool.clone());
-        pool
-    }
-}
-
 fn submit<T, F>(pool: &ThreadPoolExecutor, f: F) -> RunInExecutor<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -135,14 +120,14 @@ impl LoopRef {
     {
         match executor {
             Some(pool) => submit(pool, f),
-            None => submit(&self.core.default_executor(), f),
+            None => submit(&self.state.default_executor(), f),
         }
     }
 
     /// Replaces the pool used by `run_in_executor(None, ..)` and `to_thread`. The
     /// previous default pool, if any, is shut down without waiting.
     pub fn set_default_executor(&self, executor: ThreadPoolExecutor) {
-        let old = self.core.default_executor.replace(Some(executor));
+        let old = self.state.replace_default_executor(Some(executor));
         if let Some(old) = old {
             old.shutdown(false, false);
         }
@@ -152,7 +137,7 @@ impl LoopRef {
     /// threads have finished every job already submitted (asyncio's
     /// `shutdown_default_executor`).
     pub async fn shutdown_default_executor(&self) {
-        let Some(pool) = self.core.default_executor.take() else {
+        let Some(pool) = self.state.replace_default_executor(None) else {
             return;
         };
         // Join on a one-off worker whose job future the loop can await, so the loop
@@ -188,7 +173,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let core = crate::current::running_core()
-        .expect("aloop::to_thread called outside a running aloop event loop");
-    submit(&core.default_executor(), f)
+    let state =
+        running_state().expect("aloop::to_thread called outside a running aloop event loop");
+    submit(&state.default_executor(), f)
 }

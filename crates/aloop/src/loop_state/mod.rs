@@ -1,0 +1,337 @@
+//! The loop's state: the facade's floor. Every other file of the facade stands on it and
+//! it imports none of them (only the leaves `callback.rs`, `exception.rs`, `error.rs`).
+//!
+//! - `mod.rs` (here): `LoopState`, whose fields are its own, and the few methods the
+//!   files above use: queue a callback, arm or cancel a timer, register a task, report
+//!   an error, read and flip the run flags.
+//! - `ready.rs`: what the queues hold; `shared.rs`: the part other threads touch;
+//!   `driver.rs`: the blocking point; `registry.rs`: the live tasks; `fd_watches.rs`:
+//!   `add_reader` / `add_writer` bookkeeping.
+//! - `run_once.rs`: one iteration (asyncio's `_run_once`), and `close`.
+//!
+//! Above the floor: `running.rs` (which loop runs on this thread, and the scheduler
+//! hook), `task/`, `handle.rs`, `promise.rs`, `event_loop/` (the public face), streams.
+
+mod driver;
+mod fd_watches;
+mod ready;
+mod registry;
+mod run_once;
+mod shared;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::os::unix::io::RawFd;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aloop_blocking::ThreadPoolExecutor;
+use aloop_executor::TaskRef;
+use aloop_reactor::{Reactor, Registration};
+use aloop_timer::{TimerKey, TimerWheel};
+
+use self::driver::Driver;
+use self::fd_watches::FdWatches;
+use self::registry::TaskRegistry;
+use crate::callback::{Callback, CallbackCell};
+use crate::error::PanicPayload;
+use crate::exception::{default_exception_handler, ExceptionContext};
+
+pub(crate) use self::fd_watches::Direction;
+pub(crate) use self::ready::{Ready, Remote, TimerEntry};
+pub(crate) use self::shared::Shared;
+
+/// The loop's exception handler (asyncio's `set_exception_handler`).
+pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
+
+/// Work to do once the current batch of ready entries has run (a stream sends the
+/// bytes written during the batch in one go).
+pub(crate) trait AfterBatch {
+    fn after_batch(self: Rc<Self>);
+}
+
+/// Everything the loop owns. Shared (`Rc`) by `EventLoop`, `LoopRef`s, timer handles and
+/// tasks; `!Send`, as the loop is.
+pub(crate) struct LoopState {
+    shared: Arc<Shared>,
+    ready: RefCell<VecDeque<Ready>>,
+    timers: RefCell<TimerWheel<TimerEntry>>,
+    /// Reused buffer for the timers that expire in one iteration.
+    expired: RefCell<Vec<TimerEntry>>,
+    /// Entries of the running batch not yet started (0 outside a batch).
+    batch_left: Cell<usize>,
+    /// What asked to run once the running batch is done, in the order it asked.
+    after_batch: RefCell<Vec<Rc<dyn AfterBatch>>>,
+    running: Cell<bool>,
+    stopping: Cell<bool>,
+    closed: Cell<bool>,
+    debug: Cell<bool>,
+    slow_callback_duration: Cell<Duration>,
+    exception_handler: RefCell<Option<ExceptionHandler>>,
+    tasks: RefCell<TaskRegistry>,
+    iteration: Cell<u64>,
+    default_executor: RefCell<Option<ThreadPoolExecutor>>,
+    fd_watches: RefCell<FdWatches>,
+    self_weak: Weak<LoopState>,
+}
+
+impl LoopState {
+    pub(crate) fn new() -> std::io::Result<Rc<LoopState>> {
+        let driver = Driver::new()?;
+        Ok(Rc::new_cyclic(|weak| LoopState {
+            shared: Arc::new(Shared::new(driver)),
+            ready: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(TimerWheel::new()),
+            expired: RefCell::new(Vec::new()),
+            batch_left: Cell::new(0),
+            after_batch: RefCell::new(Vec::new()),
+            running: Cell::new(false),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+            debug: Cell::new(false),
+            slow_callback_duration: Cell::new(Duration::from_millis(100)),
+            exception_handler: RefCell::new(None),
+            tasks: RefCell::new(TaskRegistry::default()),
+            iteration: Cell::new(0),
+            default_executor: RefCell::new(None),
+            fd_watches: RefCell::new(FdWatches::default()),
+            self_weak: weak.clone(),
+        }))
+    }
+
+    // --- identity, and the parts other threads and the reactor see ---
+
+    /// A number no other loop of this process has.
+    pub(crate) fn id(&self) -> usize {
+        self.shared.id()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.shared.driver().reactor
+    }
+
+    /// A counted reference to this state (it always lives in an `Rc`).
+    pub(crate) fn strong(&self) -> Option<Rc<LoopState>> {
+        self.self_weak.upgrade()
+    }
+
+    // --- scheduling ---
+
+    pub(crate) fn push_ready(&self, item: Ready) {
+        self.ready.borrow_mut().push_back(item);
+    }
+
+    /// Queues `f` behind what is already ready (asyncio's `call_soon`, without the
+    /// closed check); returns its cell for a `Handle`.
+    pub(crate) fn call_soon(&self, f: impl FnOnce() + 'static) -> Rc<dyn Callback> {
+        let cell = CallbackCell::new_rc(f);
+        self.push_ready(Ready::Callback(cell.clone()));
+        cell
+    }
+
+    pub(crate) fn insert_timer(&self, when: Instant, entry: TimerEntry) -> TimerKey {
+        self.timers.borrow_mut().insert(when, entry)
+    }
+
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        // Take the entry out first and drop it after the borrow ends: its destructor
+        // (a closure's captures) may schedule more work.
+        let removed = self.timers.borrow_mut().cancel(key);
+        drop(removed);
+    }
+
+    /// Whether the timer `key` is still in the wheel (not fired, not cancelled).
+    pub(crate) fn has_timer(&self, key: TimerKey) -> bool {
+        self.timers.borrow().contains(key)
+    }
+
+    /// Has `work.after_batch()` called once the running batch of ready entries is done.
+    pub(crate) fn defer_after_batch(&self, work: Rc<dyn AfterBatch>) {
+        self.after_batch.borrow_mut().push(work);
+    }
+
+    /// Whether entries of the running batch are still to run after the current one
+    /// (false outside a batch): with none, deferring work to the batch's end gains
+    /// nothing.
+    pub(crate) fn batch_has_more(&self) -> bool {
+        self.batch_left.get() > 0
+    }
+
+    // --- the run flags ---
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.get()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Marks the loop running (`true`), or no longer running, which also forgets a
+    /// `stop()` (`false`). Only `running.rs`'s guard calls this.
+    pub(crate) fn set_running(&self, running: bool) {
+        self.running.set(running);
+        if !running {
+            self.stopping.set(false);
+        }
+    }
+
+    /// Makes the run return after the current iteration (asyncio's `stop`).
+    pub(crate) fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    /// Runs iterations until `stop()` (the caller holds the running guard).
+    pub(crate) fn run_until_stopped(&self) {
+        loop {
+            self.run_once();
+            if self.stopping.get() {
+                return;
+            }
+        }
+    }
+
+    // --- debug mode and errors ---
+
+    pub(crate) fn debug(&self) -> bool {
+        self.debug.get()
+    }
+
+    pub(crate) fn set_debug(&self, enabled: bool) {
+        self.debug.set(enabled);
+    }
+
+    pub(crate) fn set_slow_callback_duration(&self, threshold: Duration) {
+        self.slow_callback_duration.set(threshold);
+    }
+
+    pub(crate) fn set_exception_handler(&self, handler: Option<ExceptionHandler>) {
+        *self.exception_handler.borrow_mut() = handler;
+    }
+
+    /// Reports an error nobody could receive, through the handler or the default one.
+    pub(crate) fn call_exception_handler(&self, context: &ExceptionContext) {
+        let handler = self.exception_handler.borrow().clone();
+        match handler {
+            None => default_exception_handler(context),
+            Some(handler) => {
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(context)));
+                if let Err(payload) = outcome {
+                    default_exception_handler(&ExceptionContext {
+                        message: format!(
+                            "Unhandled error in exception handler while handling: {context}"
+                        ),
+                        panic: Some(PanicPayload::new(payload)),
+                        task_name: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Reports a callback that panicked (asyncio's "Exception in callback").
+    pub(crate) fn report_callback_panic(&self, payload: Box<dyn std::any::Any + Send>) {
+        self.call_exception_handler(&ExceptionContext {
+            message: "Exception in callback".into(),
+            panic: Some(PanicPayload::new(payload)),
+            task_name: None,
+        });
+    }
+
+    // --- the live tasks ---
+
+    /// Adds a task to `all_tasks`; returns the index the task keeps for
+    /// [`LoopState::unregister_task`].
+    pub(crate) fn register_task(&self, task: TaskRef) -> u32 {
+        self.tasks.borrow_mut().insert(task)
+    }
+
+    /// Removes the task at `index` if `is_it` recognises it; the task moved into its
+    /// place is given its new index through `reindex`.
+    pub(crate) fn unregister_task(
+        &self,
+        index: u32,
+        is_it: impl FnOnce(&TaskRef) -> bool,
+        reindex: impl FnOnce(&TaskRef, u32),
+    ) {
+        let removed = self.tasks.borrow_mut().remove(index, is_it, reindex);
+        // Dropped after the borrow: the last reference frees the task's cell.
+        drop(removed);
+    }
+
+    pub(crate) fn task_count(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+
+    /// The live tasks, in no particular order.
+    pub(crate) fn tasks(&self) -> Vec<TaskRef> {
+        self.tasks.borrow().snapshot()
+    }
+
+    // --- the default executor (`run_in_executor(None, ..)`) ---
+
+    /// The default pool, made on first use.
+    pub(crate) fn default_executor(&self) -> ThreadPoolExecutor {
+        let mut slot = self.default_executor.borrow_mut();
+        if let Some(pool) = &*slot {
+            return pool.clone();
+        }
+        let pool = ThreadPoolExecutor::builder()
+            .thread_name_prefix("aloop")
+            .build()
+            .expect("the default executor's settings are valid");
+        *slot = Some(pool.clone());
+        pool
+    }
+
+    /// Puts `pool` in place of the default pool (or none); returns the previous one.
+    pub(crate) fn replace_default_executor(
+        &self,
+        pool: Option<ThreadPoolExecutor>,
+    ) -> Option<ThreadPoolExecutor> {
+        self.default_executor.replace(pool)
+    }
+
+    // --- raw-fd watches ---
+
+    /// The registration of a watched fd, so a second watch of it reuses it.
+    pub(crate) fn fd_registration(&self, fd: RawFd) -> Option<Rc<Registration>> {
+        self.fd_watches.borrow().registration(fd)
+    }
+
+    /// Makes `task` the `dir` watch of `fd`, cancelling the watch it replaces.
+    pub(crate) fn install_fd_watch(
+        &self,
+        fd: RawFd,
+        dir: Direction,
+        registration: Rc<Registration>,
+        task: TaskRef,
+    ) {
+        let replaced = self
+            .fd_watches
+            .borrow_mut()
+            .install(fd, dir, registration, task);
+        if let Some(old) = replaced {
+            old.cancel();
+        }
+    }
+
+    /// Cancels the `dir` watch of `fd`; returns whether there was one.
+    pub(crate) fn remove_fd_watch(&self, fd: RawFd, dir: Direction) -> bool {
+        let removed = self.fd_watches.borrow_mut().remove(fd, dir);
+        match removed {
+            Some((task, registration)) => {
+                task.cancel();
+                drop(registration);
+                true
+            }
+            None => false,
+        }
+    }
+}

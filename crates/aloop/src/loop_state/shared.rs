@@ -1,0 +1,83 @@
+//! The part of the loop state other threads may touch, through a `LoopHandle` or a
+//! waker: the loop's id, the cross-thread queue and the driver's wake-up. The rest of
+//! the state (`mod.rs`) is `!Send` and stays on the loop's thread.
+
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+
+use concurrent_queue::ConcurrentQueue;
+
+use super::driver::Driver;
+use super::ready::Remote;
+
+static NEXT_LOOP_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// What a loop shares with other threads (held in an `Arc`).
+pub(crate) struct Shared {
+    id: usize,
+    queue: ConcurrentQueue<Remote>,
+    driver: Driver,
+    /// Set while the loop is about to block or blocked in the driver: only then does a
+    /// remote push need the (syscall-priced) notify.
+    polling: AtomicBool,
+}
+
+impl Shared {
+    pub(super) fn new(driver: Driver) -> Shared {
+        Shared {
+            id: NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed),
+            queue: ConcurrentQueue::unbounded(),
+            driver,
+            polling: AtomicBool::new(false),
+        }
+    }
+
+    /// A number no other loop of this process has.
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
+    pub(super) fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
+    /// Queues an item for the loop and wakes it if it sleeps. Gives the item back if the
+    /// loop is closed.
+    pub(crate) fn push(&self, item: Remote) -> Result<(), Remote> {
+        self.queue.push(item).map_err(|e| e.into_inner())?;
+        // Pairs with the fence in `about_to_block`: either the loop sees the item, or we
+        // see that it blocks.
+        fence(Ordering::SeqCst);
+        if self.polling.swap(false, Ordering::SeqCst) {
+            self.driver.notify();
+        }
+        Ok(())
+    }
+
+    /// Announces that the loop will block; returns false if work arrived meanwhile (then
+    /// the loop must not block).
+    pub(super) fn about_to_block(&self) -> bool {
+        self.polling.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        self.queue.is_empty()
+    }
+
+    pub(super) fn done_blocking(&self) {
+        self.polling.store(false, Ordering::Relaxed);
+    }
+
+    pub(super) fn pop(&self) -> Option<Remote> {
+        if self.queue.is_empty() {
+            return None;
+        }
+        self.queue.pop().ok()
+    }
+
+    pub(super) fn close(&self) {
+        self.queue.close();
+    }
+
+    /// Whether the loop was closed (it then refuses remote work).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+}

@@ -1,0 +1,127 @@
+//! Which loop runs on this thread: the guard a run holds (with the checks every run
+//! makes first), the lookup behind `get_running_loop`, and the scheduler hook that lets
+//! a wake on the loop's own thread push straight onto its ready queue.
+//!
+//! Stands on the floor (`loop_state/`) only. Tasks (`task/`) use the scheduler and the
+//! lookup; `event_loop/` takes the guard to run.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use aloop_executor::{Runnable, Schedule};
+
+use crate::error::RunError;
+use crate::loop_state::{LoopState, Ready, Remote, Shared};
+
+thread_local! {
+    /// The loop inside a run on this thread, or null.
+    static RUNNING: Cell<*const LoopState> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Marks a loop as this thread's running loop until dropped.
+pub(crate) struct LoopGuard {
+    state: Rc<LoopState>,
+    /// Sockets created while the loop runs register with its reactor.
+    _reactor: aloop_reactor::EnterGuard,
+}
+
+impl LoopGuard {
+    /// The checks every run makes (`run_forever`, `run_until_complete`, a `Runner`),
+    /// then the mark. Errors: the loop is closed or already running, or another loop
+    /// runs on this thread.
+    pub(crate) fn enter(state: &Rc<LoopState>) -> Result<LoopGuard, RunError> {
+        if state.is_closed() {
+            return Err(RunError::Closed);
+        }
+        if state.is_running() {
+            return Err(RunError::AlreadyRunning);
+        }
+        RUNNING.with(|r| {
+            if !r.get().is_null() {
+                return Err(RunError::AnotherLoopRunning);
+            }
+            r.set(Rc::as_ptr(state));
+            state.set_running(true);
+            Ok(LoopGuard {
+                state: state.clone(),
+                _reactor: state.reactor().enter(),
+            })
+        })
+    }
+}
+
+impl Drop for LoopGuard {
+    fn drop(&mut self) {
+        RUNNING.with(|r| r.set(std::ptr::null()));
+        self.state.set_running(false);
+    }
+}
+
+/// Runs `f` on the running loop's state, if a loop runs on this thread: no reference
+/// count is touched.
+fn with_running<R>(f: impl FnOnce(&LoopState) -> R) -> Option<R> {
+    RUNNING.with(|r| {
+        let ptr = r.get();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: RUNNING is non-null only while a LoopGuard, which holds an Rc to the
+        // state, is alive on this thread.
+        Some(f(unsafe { &*ptr }))
+    })
+}
+
+/// The running loop's state, if any.
+pub(crate) fn running_state() -> Option<Rc<LoopState>> {
+    with_running(LoopState::strong).flatten()
+}
+
+/// Whether a loop runs on this thread.
+pub(crate) fn is_loop_running() -> bool {
+    with_running(|_| ()).is_some()
+}
+
+/// Where a woken task's step goes: straight onto the ready queue when the wake happens on
+/// the loop's own thread while it runs (no atomics beyond the task's own), through the
+/// cross-thread queue otherwise.
+pub(crate) struct LoopScheduler {
+    shared: Arc<Shared>,
+}
+
+impl LoopScheduler {
+    pub(crate) fn new(state: &LoopState) -> LoopScheduler {
+        LoopScheduler {
+            shared: state.shared().clone(),
+        }
+    }
+}
+
+impl Schedule for LoopScheduler {
+    fn schedule(&self, runnable: Runnable) {
+        if let Err(Ready::Task(runnable)) = push_if_running(self.shared.id(), Ready::Task(runnable))
+        {
+            // A closed loop gives the item back and it is dropped here: on the loop's
+            // thread that cancels the task; elsewhere close() already aborted it.
+            let _ = self.shared.push(Remote::Task(runnable));
+        }
+    }
+}
+
+/// Pushes onto the ready queue of loop `id` if it is the one running on this thread;
+/// gives the item back otherwise.
+fn push_if_running(id: usize, item: Ready) -> Result<(), Ready> {
+    RUNNING.with(|r| {
+        let ptr = r.get();
+        if ptr.is_null() {
+            return Err(item);
+        }
+        // SAFETY: as in `with_running`.
+        let state = unsafe { &*ptr };
+        if state.id() != id {
+            return Err(item);
+        }
+        state.push_ready(item);
+        Ok(())
+    })
+}

@@ -1,0 +1,171 @@
+//! `TaskMeta`: the part of a task that does not depend on its output type — number,
+//! name, loop, registry index, cancel requests, what it awaits, and its end flags — and
+//! how to cancel a task through it (asyncio's `Task.cancel`, forwarded to the awaited
+//! target).
+//!
+//! Every handle that does not know the output type (`AnyTask`, the loop's registry, an
+//! awaiting task's target) reaches a task through here. `record.rs` puts a `TaskMeta`
+//! first in the typed `TaskRecord<T>`.
+
+use std::cell::Cell;
+use std::mem::ManuallyDrop;
+use std::rc::Weak;
+
+use aloop_executor::TaskRef;
+
+use super::await_target::{AwaitTarget, TargetOps};
+use crate::loop_state::LoopState;
+
+/// The meta of a task made by `spawn_on`.
+pub(crate) fn meta_of(task: &TaskRef) -> &TaskMeta {
+    // SAFETY: every `TaskRef` the facade holds comes from `spawn_on`, whose metadata is a
+    // `TaskRecord<T>`: `#[repr(C)]` with a `TaskMeta` first.
+    unsafe { task.metadata::<TaskMeta>() }
+}
+
+// Bits of `TaskMeta::flags`.
+const DONE: u8 = 1 << 0;
+/// The task ended by cancellation (kept apart from the outcome, which may be taken).
+const ENDED_CANCELLED: u8 = 1 << 1;
+/// Someone looked at the outcome; a panic nobody saw is reported when the task goes.
+pub(super) const RETRIEVED: u8 = 1 << 2;
+
+/// The part of a task that does not depend on its output type.
+pub(crate) struct TaskMeta {
+    pub(super) id: u64,
+    /// The loop the task runs on (weak: the loop owns its tasks).
+    pub(super) home: Weak<LoopState>,
+    awaiting: Cell<Option<AwaitTarget>>,
+    /// Boxed twice so that an unnamed task pays one word for it, not three.
+    #[allow(clippy::box_collection)]
+    name: Cell<Option<Box<String>>>,
+    cancelling: Cell<u32>,
+    /// Index in the loop's registry (u32: a loop with 4 billion live tasks is out of
+    /// memory first).
+    slot: Cell<u32>,
+    next_callback_id: Cell<u32>,
+    flags: Cell<u8>,
+}
+
+impl TaskMeta {
+    pub(super) fn new(id: u64, home: Weak<LoopState>) -> TaskMeta {
+        TaskMeta {
+            id,
+            home,
+            awaiting: Cell::new(None),
+            name: Cell::new(None),
+            cancelling: Cell::new(0),
+            slot: Cell::new(u32::MAX),
+            next_callback_id: Cell::new(0),
+            flags: Cell::new(0),
+        }
+    }
+
+    pub(super) fn flag(&self, bit: u8) -> bool {
+        self.flags.get() & bit != 0
+    }
+
+    pub(super) fn set_flag(&self, bit: u8) {
+        self.flags.set(self.flags.get() | bit);
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.flag(DONE)
+    }
+
+    pub(crate) fn ended_cancelled(&self) -> bool {
+        self.flag(ENDED_CANCELLED)
+    }
+
+    /// Marks the task done, and how it ended.
+    pub(super) fn set_done(&self, cancelled: bool) {
+        self.set_flag(if cancelled {
+            DONE | ENDED_CANCELLED
+        } else {
+            DONE
+        });
+    }
+
+    pub(super) fn slot(&self) -> u32 {
+        self.slot.get()
+    }
+
+    pub(super) fn set_slot(&self, index: u32) {
+        self.slot.set(index);
+    }
+
+    pub(crate) fn set_awaiting(&self, target: Option<AwaitTarget>) {
+        let old = self.awaiting.replace(target);
+        drop(old);
+    }
+
+    pub(super) fn name(&self) -> String {
+        let name = self.name.take();
+        let shown = match &name {
+            Some(n) => String::clone(n),
+            None => format!("Task-{}", self.id),
+        };
+        self.name.set(name);
+        shown
+    }
+
+    pub(super) fn set_name(&self, name: String) {
+        self.name.set(Some(Box::new(name)));
+    }
+
+    pub(super) fn cancelling(&self) -> u32 {
+        self.cancelling.get()
+    }
+
+    /// asyncio's `uncancel`: one request fewer; returns how many remain.
+    pub(super) fn uncancel(&self) -> u32 {
+        let n = self.cancelling.get().saturating_sub(1);
+        self.cancelling.set(n);
+        n
+    }
+
+    pub(super) fn next_callback_id(&self) -> u64 {
+        let id = self.next_callback_id.get();
+        self.next_callback_id.set(id.wrapping_add(1));
+        u64::from(id)
+    }
+
+    /// asyncio's `Task.cancel`: count the request, forward it to what the task awaits,
+    /// and have the executor drop the future at the task's next step.
+    pub(super) fn cancel(&self, task: &TaskRef) -> bool {
+        if self.done() {
+            return false;
+        }
+        self.cancelling.set(self.cancelling.get() + 1);
+        let target = self.awaiting.take();
+        if let Some(target) = target {
+            target.cancel();
+        }
+        task.cancel()
+    }
+}
+
+/// The await target "another task": cancelling it cancels that task.
+pub(super) fn awaiting_task(task: TaskRef) -> AwaitTarget {
+    // SAFETY: TASK_TARGET's functions take exactly the pointer `into_raw` gives, and
+    // release gives its reference back once.
+    unsafe { AwaitTarget::from_parts(task.into_raw(), &TASK_TARGET) }
+}
+
+static TASK_TARGET: TargetOps = TargetOps {
+    cancel: |ptr| {
+        // SAFETY: `ptr` came from `TaskRef::into_raw` in `awaiting_task` and its
+        // reference is still held by the target; `ManuallyDrop` keeps it there.
+        let task = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
+        meta_of(&task).cancel(&task);
+    },
+    release: |ptr| {
+        // SAFETY: as above; the target gives its reference back exactly once.
+        drop(unsafe { TaskRef::from_raw(ptr) });
+    },
+};
+
+/// Whether `task` is the one whose meta is `meta` (registry bookkeeping).
+pub(super) fn is_task_of(task: &TaskRef, meta: &TaskMeta) -> bool {
+    std::ptr::eq(meta_of(task), meta)
+}

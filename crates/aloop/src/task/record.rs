@@ -1,0 +1,192 @@
+//! `TaskRecord<T>`: what a task keeps beside its future — the meta (`meta.rs`), the
+//! outcome, and whoever waits for it (the awaiter's waker, done callbacks) — and
+//! `complete`, which publishes the outcome.
+//!
+//! A task is one allocation: `aloop_executor::spawn_local_with` keeps the record in the
+//! executor's cell, next to the future (`spawn.rs`), and every handle (`Task<T>`,
+//! `AnyTask`, the loop's registry) is an `aloop_executor::TaskRef` to that cell. The
+//! record is `#[repr(C)]` with the output-independent `TaskMeta` first, so a handle that
+//! does not know `T` can still read the meta.
+
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+use aloop_executor::TaskRef;
+
+use super::meta::{is_task_of, meta_of, TaskMeta, RETRIEVED};
+use crate::error::TaskError;
+use crate::exception::ExceptionContext;
+
+/// A done callback, given a reference to the finished task (the typed handle is rebuilt
+/// from it in `task_handle.rs`).
+pub(super) type DoneCallback = Box<dyn FnOnce(TaskRef)>;
+
+/// Whoever waits for the task, in registration order: done callbacks and the waker of
+/// the task awaiting the handle. asyncio keeps both in one list (awaiting is a done
+/// callback there), so a callback added before the `await` runs before the awaiter.
+enum Waiter {
+    Waker(Waker),
+    Callback(u64, DoneCallback),
+}
+
+#[repr(C)]
+pub(crate) struct TaskRecord<T> {
+    /// First, so that `TaskRef::metadata::<TaskMeta>()` reads it (see `meta_of`).
+    pub(super) meta: TaskMeta,
+    /// `Some` from completion until an `await` or `take_result` moves it out.
+    outcome: Cell<Option<Result<T, TaskError>>>,
+    /// The awaiter's waker, while no done callback was registered before it (the
+    /// common case, without an allocation); otherwise it is queued in `waiters`.
+    awaiter: Cell<Option<Waker>>,
+    /// Done callbacks, and the awaiter when one came after them. Boxed so that a task
+    /// without callbacks pays one word, not three.
+    #[allow(clippy::box_collection)]
+    waiters: Cell<Option<Box<Vec<Waiter>>>>,
+}
+
+impl<T: 'static> TaskRecord<T> {
+    pub(super) fn new(meta: TaskMeta) -> Self {
+        TaskRecord {
+            meta,
+            outcome: Cell::new(None),
+            awaiter: Cell::new(None),
+            waiters: Cell::new(None),
+        }
+    }
+
+    pub(super) fn retrieved(&self) {
+        self.meta.set_flag(RETRIEVED);
+    }
+
+    /// Moves the outcome out, if there is one still.
+    pub(super) fn take_outcome(&self) -> Option<Result<T, TaskError>> {
+        self.outcome.take()
+    }
+
+    /// Looks at the outcome, if there is one. It is put back even if `f` panics (a
+    /// panicking `Clone`), so a look never loses it.
+    pub(super) fn peek_outcome<R>(&self, f: impl FnOnce(&Result<T, TaskError>) -> R) -> Option<R> {
+        struct PutBack<'a, T>(
+            &'a Cell<Option<Result<T, TaskError>>>,
+            Option<Result<T, TaskError>>,
+        );
+        impl<T> Drop for PutBack<'_, T> {
+            fn drop(&mut self) {
+                self.0.set(self.1.take());
+            }
+        }
+        let held = PutBack(&self.outcome, self.outcome.take());
+        held.1.as_ref().map(f)
+    }
+
+    /// Registers the waker of a task awaiting this one (one slot, as asyncio keeps one
+    /// wakeup per awaiting `await`).
+    pub(super) fn set_awaiter(&self, waker: &Waker) {
+        if let Some(current) = self.awaiter.take() {
+            let next = if current.will_wake(waker) {
+                current
+            } else {
+                waker.clone()
+            };
+            self.awaiter.set(Some(next));
+            return;
+        }
+        let mut waiters = self.waiters.take();
+        match waiters.as_deref_mut() {
+            // Callbacks came first: the awaiter queues behind them.
+            Some(list) if !list.is_empty() => {
+                let mine = list.iter_mut().find_map(|w| match w {
+                    Waiter::Waker(k) => Some(k),
+                    Waiter::Callback(..) => None,
+                });
+                match mine {
+                    Some(k) if k.will_wake(waker) => {}
+                    Some(k) => *k = waker.clone(),
+                    None => list.push(Waiter::Waker(waker.clone())),
+                }
+            }
+            _ => self.awaiter.set(Some(waker.clone())),
+        }
+        self.waiters.set(waiters);
+    }
+
+    /// Adds a done callback for a pending task; returns its id.
+    pub(super) fn add_callback(&self, callback: DoneCallback) -> u64 {
+        let id = self.meta.next_callback_id();
+        let mut waiters = self.waiters.take().unwrap_or_default();
+        waiters.push(Waiter::Callback(id, callback));
+        self.waiters.set(Some(waiters));
+        id
+    }
+
+    pub(super) fn remove_callback(&self, id: u64) -> bool {
+        let Some(mut waiters) = self.waiters.take() else {
+            return false;
+        };
+        let before = waiters.len();
+        waiters.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
+        let removed = before != waiters.len();
+        self.waiters.set(Some(waiters));
+        removed
+    }
+
+    /// Stores the outcome, unregisters the task, wakes its awaiter and schedules its done
+    /// callbacks (never running them inline, as asyncio).
+    pub(super) fn complete(&self, this: NonNull<Self>, result: Result<T, TaskError>) {
+        if self.meta.done() {
+            return;
+        }
+        self.meta
+            .set_done(matches!(result, Err(TaskError::Cancelled)));
+        self.outcome.set(Some(result));
+        self.meta.set_awaiting(None);
+        let home = self.meta.home.upgrade();
+        if let Some(home) = &home {
+            home.unregister_task(
+                self.meta.slot(),
+                |task| is_task_of(task, &self.meta),
+                |moved, index| meta_of(moved).set_slot(index),
+            );
+        }
+        // An inline awaiter registered before any callback, so it goes first.
+        if let Some(waker) = self.awaiter.take() {
+            waker.wake();
+        }
+        let Some(waiters) = self.waiters.take() else {
+            return;
+        };
+        for waiter in *waiters {
+            match waiter {
+                Waiter::Waker(waker) => waker.wake(),
+                Waiter::Callback(_, cb) => {
+                    if let Some(home) = &home {
+                        // SAFETY: `this` is this task's metadata, of type `TaskRecord<T>`,
+                        // and the cell is alive (we are inside its step or its abort).
+                        let task = unsafe { TaskRef::from_metadata(this) };
+                        home.call_soon(move || cb(task));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T> Drop for TaskRecord<T> {
+    fn drop(&mut self) {
+        if self.meta.flag(RETRIEVED) {
+            return;
+        }
+        if let Some(Err(TaskError::Panicked(panic))) = self.outcome.take() {
+            let context = ExceptionContext {
+                message: "Task exception was never retrieved".into(),
+                panic: Some(panic),
+                task_name: Some(self.meta.name()),
+            };
+            match self.meta.home.upgrade() {
+                Some(home) => home.call_exception_handler(&context),
+                None => crate::exception::default_exception_handler(&context),
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! `spawn_on`, which makes a task: the user's future wrapped in `TaskFuture` (current
+//! task, panics caught, outcome published, cleanup on cancel), its `TaskRecord<T>` in
+//! the same executor cell, registered with the loop and queued to start.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use aloop_executor::TaskRef;
+use pin_project_lite::pin_project;
+
+use super::current::{CurrentTask, TaskGuard};
+use super::meta::TaskMeta;
+use super::record::TaskRecord;
+use super::task_handle::Task;
+use crate::error::{PanicPayload, TaskError};
+use crate::loop_state::{LoopState, Ready};
+use crate::running::LoopScheduler;
+
+/// Makes a counted reference from the current-task pointer (see `CurrentTask`).
+///
+/// # Safety
+/// `meta` is the `TaskMeta` of a live task whose metadata type is `TaskRecord<T>`.
+unsafe fn task_ref_of<T>(meta: NonNull<TaskMeta>) -> TaskRef {
+    // SAFETY: `TaskMeta` is the first field of the `repr(C)` `TaskRecord<T>`, so the
+    // pointers coincide; the rest is the caller's promise.
+    unsafe { TaskRef::from_metadata(meta.cast::<TaskRecord<T>>()) }
+}
+
+fn current_of<T: 'static>(ptr: NonNull<TaskRecord<T>>) -> CurrentTask {
+    CurrentTask {
+        meta: ptr.cast::<TaskMeta>(),
+        task_ref: task_ref_of::<T>,
+    }
+}
+
+pin_project! {
+    /// The future the executor runs: the user's future plus the bookkeeping that makes it
+    /// an asyncio task.
+    struct TaskFuture<F: Future>
+    where
+        F::Output: 'static,
+    {
+        #[pin]
+        future: Option<F>,
+        // Valid while this future exists: the executor drops it before the metadata.
+        record: NonNull<TaskRecord<F::Output>>,
+    }
+
+    impl<F: Future> PinnedDrop for TaskFuture<F>
+    where
+        F::Output: 'static,
+    {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.future.is_none() {
+                return;
+            }
+            let ptr = *this.record;
+            // Cancelled (or the loop closed): run the future's destructors as the task,
+            // so `current_task()` works in cleanup code, then record the cancellation.
+            let guard = TaskGuard::enter(current_of(ptr));
+            let dropped = catch_unwind(AssertUnwindSafe(|| this.future.set(None)));
+            drop(guard);
+            let outcome = match dropped {
+                Ok(()) => TaskError::Cancelled,
+                Err(payload) => TaskError::Panicked(PanicPayload::new(payload)),
+            };
+            // SAFETY: see the field's comment.
+            unsafe { ptr.as_ref() }.complete(ptr, Err(outcome));
+        }
+    }
+}
+
+impl<F> Future for TaskFuture<F>
+where
+    F: Future,
+    F::Output: 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        let ptr = *this.record;
+        // SAFETY: see the field's comment.
+        let record = unsafe { ptr.as_ref() };
+        record.meta.set_awaiting(None);
+        let guard = TaskGuard::enter(current_of(ptr));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        drop(guard);
+        let result = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(TaskError::Panicked(PanicPayload::new(payload))),
+        };
+        // Drop the finished future before publishing the outcome, as a coroutine's frame
+        // is gone by the time its task is done.
+        this.future.set(None);
+        record.complete(ptr, result);
+        Poll::Ready(())
+    }
+}
+
+thread_local! {
+    /// Task numbers (`Task-N`) per thread: a loop and its tasks live on one thread, and
+    /// a plain counter keeps spawning free of atomics.
+    static NEXT_TASK_ID: std::cell::Cell<u64> = const { std::cell::Cell::new(1) };
+}
+
+fn next_task_id() -> u64 {
+    NEXT_TASK_ID.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        id
+    })
+}
+
+/// Spawns `future` on `state`: registers it and queues its first step behind what is
+/// already ready (so it starts on the next iteration, in FIFO order with callbacks).
+pub(crate) fn spawn_on<F>(state: &Rc<LoopState>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let record = TaskRecord::new(TaskMeta::new(next_task_id(), Rc::downgrade(state)));
+    let (runnable, raw) = aloop_executor::spawn_local_with(
+        record,
+        |ptr| TaskFuture {
+            future: Some(future),
+            record: ptr,
+        },
+        LoopScheduler::new(state),
+    );
+    let task = Task::from_raw(raw);
+    if state.is_closed() {
+        // A closed loop runs nothing: the task ends cancelled at once, its future dropped.
+        drop(runnable);
+        return task;
+    }
+    let slot = state.register_task(task.raw().clone());
+    task.record().meta.set_slot(slot);
+    state.push_ready(Ready::Task(runnable));
+    task
+}
+
+#[cfg(test)]
+mod size_probe {
+    use crate::task::await_target::AwaitTarget;
+    use crate::task::record::TaskRecord;
+
+    #[test]
+    fn task_record_stays_small() {
+        // Header (24) + TaskRecord + scheduler (8) + a small future (24): keep the cell
+        // of a trivial task within a 160-byte malloc chunk.
+        let size = std::mem::size_of::<TaskRecord<u64>>();
+        assert!(size <= 96, "TaskRecord<u64> grew to {size} bytes");
+        let target = std::mem::size_of::<Option<AwaitTarget>>();
+        assert!(target <= 16, "Option<AwaitTarget> grew to {target} bytes");
+    }
+}

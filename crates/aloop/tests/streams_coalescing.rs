@@ -1,0 +1,230 @@
+//! Write coalescing: bytes written while more of the loop's ready batch is to run wait
+//! for the batch's end and leave together; a lone write goes out at once. What must
+//! never change: every byte arrives, in order, before an EOF or close that followed it.
+//!
+//! `get_write_buffer_size()` shows which path a write took: queued (coalesced) bytes
+//! count there until the batch ends. Every network wait is under a watchdog.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::Read;
+use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::pin::pin;
+use std::rc::Rc;
+use std::time::Duration;
+
+use aloop::{StreamReader, StreamWriter};
+use futures_util::future::{select, Either};
+
+const WATCHDOG: Duration = Duration::from_secs(10);
+
+async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
+    match select(pin!(fut), pin!(aloop::sleep(limit))).await {
+        Either::Left((v, _)) => Some(v),
+        Either::Right(_) => None,
+    }
+}
+
+/// A server whose handler parks each connection's writer in `writers` and reads until
+/// EOF, so the test drives the writing.
+async fn parking_server(
+    writers: Rc<RefCell<Vec<StreamWriter>>>,
+) -> (aloop::Server, SocketAddr) {
+    let server = aloop::start_server(
+        move |reader: StreamReader, writer: StreamWriter| {
+            writers.borrow_mut().push(writer);
+            async move {
+                let _ = reader.read_to_eof().await;
+            }
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let addr = server.sockets()[0];
+    (server, addr)
+}
+
+/// Connects a blocking client and waits until the server has parked its writer.
+async fn connect(
+    writers: &Rc<RefCell<Vec<StreamWriter>>>,
+    addr: SocketAddr,
+) -> (StdTcpStream, StreamWriter) {
+    let before = writers.borrow().len();
+    let client = StdTcpStream::connect(addr).unwrap();
+    client.set_read_timeout(Some(WATCHDOG)).unwrap();
+    while writers.borrow().len() == before {
+        aloop::sleep(Duration::from_millis(1)).await;
+    }
+    let writer = writers.borrow().last().unwrap().clone();
+    (client, writer)
+}
+
+fn read_all(mut client: StdTcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).unwrap();
+    got
+}
+
+fn read_exactly(mut client: StdTcpStream, n: usize) -> Vec<u8> {
+    let mut got = vec![0; n];
+    client.read_exact(&mut got).unwrap();
+    got
+}
+
+#[test]
+fn writes_wait_for_the_end_of_a_batch_that_has_more_to_run() {
+    let lp = aloop::new_event_loop();
+    let (queued_in_a, queued_in_b, queued_after) = lp
+        .run_until_complete(async {
+            let writers = Rc::new(RefCell::new(Vec::new()));
+            let (server, addr) = parking_server(writers.clone()).await;
+            let (client, writer) = connect(&writers, addr).await;
+            // Two tasks created together start in the same batch, `a` first.
+            let w = writer.clone();
+            let a = aloop::create_task(async move {
+                w.write(b"one ").unwrap();
+                w.write(b"two ").unwrap();
+                w.get_write_buffer_size()
+            });
+            let w = writer.clone();
+            let b = aloop::create_task(async move {
+                let seen = w.get_write_buffer_size();
+                w.write(b"three").unwrap();
+                seen
+            });
+            let queued_in_a = a.await.unwrap();
+            let queued_in_b = b.await.unwrap();
+            aloop::sleep(Duration::ZERO).await;
+            let queued_after = writer.get_write_buffer_size();
+            writer.close();
+            let got = aloop::to_thread(move || read_all(client)).await.unwrap();
+            assert_eq!(got, b"one two three");
+            server.close();
+            (queued_in_a, queued_in_b, queued_after)
+        })
+        .unwrap();
+    assert_eq!(queued_in_a, 8, "a's writes were sent at once, not coalesced");
+    assert_eq!(queued_in_b, 8, "the batch's end came before b ran");
+    assert_eq!(queued_after, 0, "the batch's end did not send the queue");
+}
+
+#[test]
+fn a_write_alone_in_its_batch_is_sent_at_once() {
+    let lp = aloop::new_event_loop();
+    let queued = lp
+        .run_until_complete(async {
+            let writers = Rc::new(RefCell::new(Vec::new()));
+            let (server, addr) = parking_server(writers.clone()).await;
+            let (client, writer) = connect(&writers, addr).await;
+            // Let everything else settle: the next step of this task runs alone.
+            aloop::sleep(Duration::from_millis(20)).await;
+            writer.write(b"alone").unwrap();
+            let queued = writer.get_write_buffer_size();
+            writer.close();
+            let got = aloop::to_thread(move || read_all(client)).await.unwrap();
+            assert_eq!(got, b"alone");
+            server.close();
+            queued
+        })
+        .unwrap();
+    assert_eq!(queued, 0);
+}
+
+#[test]
+fn eof_close_and_drop_after_coalesced_writes_come_after_the_bytes() {
+    // Each ending is requested in the same batch step as the writes, with another task
+    // behind it in the batch, so the writes are still queued when it is requested.
+    // Dropping every handle of a writer does not close the socket (the reader half
+    // still holds it) but must not lose what was queued.
+    let want: String = (0..100).map(|i| format!("{i},")).collect();
+    for ending in ["write_eof", "close", "drop"] {
+        let want_len = want.len();
+        let lp = aloop::new_event_loop();
+        let got = lp
+            .run_until_complete(async move {
+                let writers = Rc::new(RefCell::new(Vec::new()));
+                let (server, addr) = parking_server(writers.clone()).await;
+                let (client, writer) = connect(&writers, addr).await;
+                writers.borrow_mut().clear();
+                let a = aloop::create_task(async move {
+                    for i in 0..100 {
+                        writer.write(format!("{i},").as_bytes()).unwrap();
+                    }
+                    assert!(writer.get_write_buffer_size() > 0);
+                    match ending {
+                        "write_eof" => writer.write_eof().unwrap(),
+                        "close" => writer.close(),
+                        _ => drop(writer),
+                    }
+                });
+                let b = aloop::create_task(async {});
+                a.await.unwrap();
+                b.await.unwrap();
+                let reading = aloop::to_thread(move || match ending {
+                    "drop" => read_exactly(client, want_len),
+                    _ => read_all(client),
+                });
+                let got = within(WATCHDOG, reading).await.expect("no EOF").unwrap();
+                server.close();
+                got
+            })
+            .unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), want, "ending: {ending}");
+    }
+}
+
+#[test]
+fn replies_written_one_per_request_arrive_whole_and_in_order() {
+    // The asyncio way: a `write` per request as it is parsed. Many connections at once,
+    // each with a pipelined burst, so batches hold many writers' steps.
+    const CONNS: usize = 8;
+    const REQUESTS: usize = 2_000;
+    let got = aloop::run(async {
+        let server = aloop::start_server(
+            |reader: StreamReader, writer: StreamWriter| async move {
+                while let Ok(line) = reader.readline().await {
+                    if line.is_empty() {
+                        break;
+                    }
+                    let mut reply = b"+".to_vec();
+                    reply.extend_from_slice(&line);
+                    writer.write(&reply).unwrap();
+                    writer.drain().await.unwrap();
+                }
+                writer.close();
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let addr = server.sockets()[0];
+        let mut clients = Vec::new();
+        for c in 0..CONNS {
+            clients.push(aloop::create_task(async move {
+                let (reader, writer) = aloop::open_connection("127.0.0.1", addr.port())
+                    .await
+                    .unwrap();
+                let burst: String = (0..REQUESTS).map(|i| format!("{c}:{i}\n")).collect();
+                writer.write(burst.as_bytes()).unwrap();
+                writer.write_eof().unwrap();
+                within(WATCHDOG, reader.read_to_eof())
+                    .await
+                    .expect("replies did not arrive")
+                    .unwrap()
+            }));
+        }
+        let mut got = Vec::new();
+        for client in clients {
+            got.push(client.await.unwrap());
+        }
+        server.close();
+        got
+    });
+    for (c, replies) in got.iter().enumerate() {
+        let want: String = (0..REQUESTS).map(|i| format!("+{c}:{i}\n")).collect();
+        assert_eq!(String::from_utf8_lossy(replies), want, "connection {c}");
+    }
+}

@@ -27,9 +27,7 @@ async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
 
 /// A server whose handler parks each connection's writer in `writers` and reads until
 /// EOF, so the test drives the writing.
-async fn parking_server(
-    writers: Rc<RefCell<Vec<StreamWriter>>>,
-) -> (aloop::Server, SocketAddr) {
+async fn parking_server(writers: Rc<RefCell<Vec<StreamWriter>>>) -> (aloop::Server, SocketAddr) {
     let server = aloop::start_server(
         move |reader: StreamReader, writer: StreamWriter| {
             writers.borrow_mut().push(writer);
@@ -105,7 +103,10 @@ fn writes_wait_for_the_end_of_a_batch_that_has_more_to_run() {
             (queued_in_a, queued_in_b, queued_after)
         })
         .unwrap();
-    assert_eq!(queued_in_a, 8, "a's writes were sent at once, not coalesced");
+    assert_eq!(
+        queued_in_a, 8,
+        "a's writes were sent at once, not coalesced"
+    );
     assert_eq!(queued_in_b, 8, "the batch's end came before b ran");
     assert_eq!(queued_after, 0, "the batch's end did not send the queue");
 }

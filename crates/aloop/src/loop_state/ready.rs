@@ -9,11 +9,11 @@ use aloop_executor::Runnable;
 
 use crate::callback::Callback;
 
-/// An entry of the ready queue: a callback, a task step, or a threadsafe `stop()`.
+/// An entry of the ready queue: a callback or a task step. 16 bytes: a third variant
+/// would cost every entry 8 more (a threadsafe `stop()` arrives as a callback).
 pub(crate) enum Ready {
     Callback(Rc<dyn Callback>),
     Task(Runnable),
-    Stop,
 }
 
 /// What other threads send to the loop.

@@ -51,7 +51,14 @@ impl LoopState {
             let ready = match item {
                 Remote::Task(runnable) => Ready::Task(runnable),
                 Remote::Callback(f) => Ready::Callback(CallbackCell::new_rc(f)),
-                Remote::Stop => Ready::Stop,
+                Remote::Stop => {
+                    let state = self.self_weak.clone();
+                    Ready::Callback(CallbackCell::new_rc(move || {
+                        if let Some(state) = state.upgrade() {
+                            state.stop();
+                        }
+                    }))
+                }
             };
             self.push_ready(ready);
         }
@@ -67,7 +74,6 @@ impl LoopState {
             match item {
                 Ready::Callback(cb) => self.run_callback(&*cb),
                 Ready::Task(runnable) => self.run_step(runnable),
-                Ready::Stop => self.stopping.set(true),
             }
         }
         self.batch_left.set(0);

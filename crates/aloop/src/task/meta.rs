@@ -39,11 +39,12 @@ pub(crate) struct TaskMeta {
     /// Boxed twice so that an unnamed task pays one word for it, not three.
     #[allow(clippy::box_collection)]
     name: Cell<Option<Box<String>>>,
-    cancelling: Cell<u32>,
     /// Index in the loop's registry (u32: a loop with 4 billion live tasks is out of
     /// memory first).
     slot: Cell<u32>,
-    next_callback_id: Cell<u32>,
+    /// Pending cancel requests, saturating at 65,535 (16 bits keep the record within a
+    /// 144-byte malloc chunk; no program counts that many requests on one task).
+    cancelling: Cell<u16>,
     flags: Cell<u8>,
 }
 
@@ -54,9 +55,8 @@ impl TaskMeta {
             home,
             awaiting: Cell::new(None),
             name: Cell::new(None),
-            cancelling: Cell::new(0),
             slot: Cell::new(u32::MAX),
-            next_callback_id: Cell::new(0),
+            cancelling: Cell::new(0),
             flags: Cell::new(0),
         }
     }
@@ -114,20 +114,14 @@ impl TaskMeta {
     }
 
     pub(super) fn cancelling(&self) -> u32 {
-        self.cancelling.get()
+        u32::from(self.cancelling.get())
     }
 
     /// asyncio's `uncancel`: one request fewer; returns how many remain.
     pub(super) fn uncancel(&self) -> u32 {
         let n = self.cancelling.get().saturating_sub(1);
         self.cancelling.set(n);
-        n
-    }
-
-    pub(super) fn next_callback_id(&self) -> u64 {
-        let id = self.next_callback_id.get();
-        self.next_callback_id.set(id.wrapping_add(1));
-        u64::from(id)
+        u32::from(n)
     }
 
     /// asyncio's `Task.cancel`: count the request, forward it to what the task awaits,
@@ -136,7 +130,7 @@ impl TaskMeta {
         if self.done() {
             return false;
         }
-        self.cancelling.set(self.cancelling.get() + 1);
+        self.cancelling.set(self.cancelling.get().saturating_add(1));
         let target = self.awaiting.take();
         if let Some(target) = target {
             target.cancel();

@@ -30,19 +30,44 @@ enum Waiter {
     Callback(u64, DoneCallback),
 }
 
+/// All of a task's waiters in 16 bytes (the common case, one awaiter and no callback,
+/// without an allocation).
+enum Waiters {
+    /// The awaiter's waker, alone.
+    One(Waker),
+    /// Nobody (`None`), or a list holding done callbacks and maybe the awaiter.
+    #[allow(clippy::box_collection)]
+    Many(Option<Box<Vec<Waiter>>>),
+}
+
+impl Default for Waiters {
+    fn default() -> Self {
+        Waiters::Many(None)
+    }
+}
+
+thread_local! {
+    /// Done-callback ids: unique on the thread (a task and its loop live on one), so a
+    /// task needs no counter of its own.
+    static NEXT_CALLBACK_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+fn next_callback_id() -> u64 {
+    NEXT_CALLBACK_ID.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    })
+}
+
 #[repr(C)]
 pub(crate) struct TaskRecord<T> {
     /// First, so that `TaskRef::metadata::<TaskMeta>()` reads it (see `meta_of`).
     pub(super) meta: TaskMeta,
     /// `Some` from completion until an `await` or `take_result` moves it out.
     outcome: Cell<Option<Result<T, TaskError>>>,
-    /// The awaiter's waker, while no done callback was registered before it (the
-    /// common case, without an allocation); otherwise it is queued in `waiters`.
-    awaiter: Cell<Option<Waker>>,
-    /// Done callbacks, and the awaiter when one came after them. Boxed so that a task
-    /// without callbacks pays one word, not three.
-    #[allow(clippy::box_collection)]
-    waiters: Cell<Option<Box<Vec<Waiter>>>>,
+    /// The awaiter and the done callbacks, in registration order.
+    waiters: Cell<Waiters>,
 }
 
 impl<T: 'static> TaskRecord<T> {
@@ -50,8 +75,7 @@ impl<T: 'static> TaskRecord<T> {
         TaskRecord {
             meta,
             outcome: Cell::new(None),
-            awaiter: Cell::new(None),
-            waiters: Cell::new(None),
+            waiters: Cell::new(Waiters::default()),
         }
     }
 
@@ -83,19 +107,12 @@ impl<T: 'static> TaskRecord<T> {
     /// Registers the waker of a task awaiting this one (one slot, as asyncio keeps one
     /// wakeup per awaiting `await`).
     pub(super) fn set_awaiter(&self, waker: &Waker) {
-        if let Some(current) = self.awaiter.take() {
-            let next = if current.will_wake(waker) {
-                current
-            } else {
-                waker.clone()
-            };
-            self.awaiter.set(Some(next));
-            return;
-        }
-        let mut waiters = self.waiters.take();
-        match waiters.as_deref_mut() {
+        let next = match self.waiters.take() {
+            Waiters::One(current) if current.will_wake(waker) => Waiters::One(current),
+            Waiters::One(_) | Waiters::Many(None) => Waiters::One(waker.clone()),
+            Waiters::Many(Some(list)) if list.is_empty() => Waiters::One(waker.clone()),
             // Callbacks came first: the awaiter queues behind them.
-            Some(list) if !list.is_empty() => {
+            Waiters::Many(Some(mut list)) => {
                 let mine = list.iter_mut().find_map(|w| match w {
                     Waiter::Waker(k) => Some(k),
                     Waiter::Callback(..) => None,
@@ -105,29 +122,39 @@ impl<T: 'static> TaskRecord<T> {
                     Some(k) => *k = waker.clone(),
                     None => list.push(Waiter::Waker(waker.clone())),
                 }
+                Waiters::Many(Some(list))
             }
-            _ => self.awaiter.set(Some(waker.clone())),
-        }
-        self.waiters.set(waiters);
+        };
+        self.waiters.set(next);
     }
 
     /// Adds a done callback for a pending task; returns its id.
     pub(super) fn add_callback(&self, callback: DoneCallback) -> u64 {
-        let id = self.meta.next_callback_id();
-        let mut waiters = self.waiters.take().unwrap_or_default();
-        waiters.push(Waiter::Callback(id, callback));
-        self.waiters.set(Some(waiters));
+        let id = next_callback_id();
+        let mut list = match self.waiters.take() {
+            Waiters::One(awaiter) => Box::new(vec![Waiter::Waker(awaiter)]),
+            Waiters::Many(list) => list.unwrap_or_default(),
+        };
+        list.push(Waiter::Callback(id, callback));
+        self.waiters.set(Waiters::Many(Some(list)));
         id
     }
 
+    /// An id for a done callback that is scheduled at once (the task is done).
+    pub(super) fn callback_id_for_done_task(&self) -> u64 {
+        next_callback_id()
+    }
+
     pub(super) fn remove_callback(&self, id: u64) -> bool {
-        let Some(mut waiters) = self.waiters.take() else {
+        let waiters = self.waiters.take();
+        let Waiters::Many(Some(mut list)) = waiters else {
+            self.waiters.set(waiters);
             return false;
         };
-        let before = waiters.len();
-        waiters.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
-        let removed = before != waiters.len();
-        self.waiters.set(Some(waiters));
+        let before = list.len();
+        list.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
+        let removed = before != list.len();
+        self.waiters.set(Waiters::Many(Some(list)));
         removed
     }
 
@@ -149,14 +176,12 @@ impl<T: 'static> TaskRecord<T> {
                 |moved, index| meta_of(moved).set_slot(index),
             );
         }
-        // An inline awaiter registered before any callback, so it goes first.
-        if let Some(waker) = self.awaiter.take() {
-            waker.wake();
-        }
-        let Some(waiters) = self.waiters.take() else {
-            return;
+        let list = match self.waiters.take() {
+            Waiters::One(awaiter) => return awaiter.wake(),
+            Waiters::Many(None) => return,
+            Waiters::Many(Some(list)) => list,
         };
-        for waiter in *waiters {
+        for waiter in *list {
             match waiter {
                 Waiter::Waker(waker) => waker.wake(),
                 Waiter::Callback(_, cb) => {

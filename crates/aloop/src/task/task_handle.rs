@@ -138,7 +138,7 @@ impl<T: 'static> Task<T> {
         if !self.done() {
             return record.add_callback(Box::new(move |raw| callback(&Task::from_raw(raw))));
         }
-        let id = record.meta.next_callback_id();
+        let id = record.callback_id_for_done_task();
         if let Some(home) = record.meta.home.upgrade() {
             let task = self.clone_handle();
             home.call_soon(move || callback(&task));

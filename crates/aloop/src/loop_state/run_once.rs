@@ -23,6 +23,10 @@ use crate::exception::ExceptionContext;
 /// iterations, so that a busy loop does not starve I/O.
 const POLL_EVERY: u64 = 61;
 
+/// Ready-queue entries kept when the loop goes idle (16 KiB): a burst (100,000 tasks
+/// spawned at once) must not hold its peak's storage for the rest of the run.
+const READY_KEPT_IDLE: usize = 1024;
+
 impl LoopState {
     pub(super) fn run_once(&self) {
         let iteration = self.iteration.get();
@@ -35,6 +39,7 @@ impl LoopState {
                 self.wait(Some(Duration::ZERO));
             }
         } else {
+            self.trim_ready_queue();
             let next_timer = self.timers.borrow().next_deadline();
             let timeout = next_timer.map(|at| at.saturating_duration_since(Instant::now()));
             if self.shared.about_to_block() {
@@ -80,6 +85,14 @@ impl LoopState {
 
         // Step 6.
         self.run_after_batch();
+    }
+
+    /// Gives back the storage of an empty ready queue that a burst grew.
+    fn trim_ready_queue(&self) {
+        let mut ready = self.ready.borrow_mut();
+        if ready.capacity() > READY_KEPT_IDLE {
+            ready.shrink_to(READY_KEPT_IDLE);
+        }
     }
 
     fn wait(&self, timeout: Option<Duration>) {
@@ -221,5 +234,39 @@ impl LoopState {
             pool.shutdown(false, false);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::time::Instant;
+
+    use super::{LoopState, TimerEntry, READY_KEPT_IDLE};
+    use crate::callback::CallbackCell;
+
+    #[test]
+    fn an_idle_loop_gives_back_the_ready_queue_a_burst_grew() {
+        let state = LoopState::new().unwrap();
+        let ran = Rc::new(Cell::new(0));
+        for _ in 0..20 * READY_KEPT_IDLE {
+            let ran = ran.clone();
+            state.call_soon(move || ran.set(ran.get() + 1));
+        }
+        state.run_once();
+        assert_eq!(ran.get(), 20 * READY_KEPT_IDLE);
+        assert!(state.ready.borrow().capacity() >= 20 * READY_KEPT_IDLE);
+        // Nothing ready: the next iteration goes idle (a due timer keeps it from
+        // blocking) and trims first.
+        let fired = Rc::new(Cell::new(false));
+        let flag = fired.clone();
+        state.insert_timer(
+            Instant::now(),
+            TimerEntry::Callback(CallbackCell::new_rc(move || flag.set(true))),
+        );
+        state.run_once();
+        assert!(fired.get());
+        assert!(state.ready.borrow().capacity() <= READY_KEPT_IDLE);
     }
 }

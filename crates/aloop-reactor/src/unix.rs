@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
@@ -223,6 +223,16 @@ impl UnixStream {
     /// (Unix sockets have no `TCP_INQ`-style hint to skip it safely).
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.inner.poll_read_with(cx, |mut s| s.read(buf))
+    }
+
+    /// Polls a scattering read into `bufs` in turn (one `readv`); see
+    /// [`TcpStream::poll_read_vectored`](crate::TcpStream::poll_read_vectored).
+    pub fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_with(cx, |mut s| s.read_vectored(bufs))
     }
 }
 

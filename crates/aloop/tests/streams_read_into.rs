@@ -4,10 +4,12 @@
 //! compared with a naive reference over every split of the input into two and three
 //! chunks and many random splits. Network waits are under a watchdog.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener as StdTcpListener, TcpStream as StdTcpStream};
 use std::pin::{pin, Pin};
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -119,7 +121,11 @@ fn readexactly_into_at_eof_is_incomplete_read_with_the_partial_bytes() {
             }
             other => panic!("expected IncompleteRead, got {other:?}"),
         }
-        assert_eq!(buf, [7u8; 5], "the caller's buffer is left as it was");
+        assert_eq!(
+            &buf[..3],
+            b"abc",
+            "the caller's buffer starts with them too"
+        );
         assert!(r.at_eof());
         // Same shape as readexactly's error, and the same conversion to io::Error.
         let e: io::Error = r.readexactly_into(&mut buf).await.unwrap_err().into();
@@ -134,12 +140,25 @@ fn readexactly_into_dropped_unfinished_loses_nothing() {
         r.feed_data(b"part");
         let mut buf = [0u8; 8];
         {
-            let fut = pin!(r.readexactly_into(&mut buf));
-            assert!(poll_once(fut).is_pending());
+            let mut fut = pin!(r.readexactly_into(&mut buf));
+            assert!(poll_once(fut.as_mut()).is_pending());
+            r.feed_data(b"ia");
+            assert!(poll_once(fut.as_mut()).is_pending());
+            r.feed_data(b"l!"); // arrives while it is pending, not yet polled
         } // dropped, as a timeout would
-        assert_eq!(r.buffered(), 4);
-        r.feed_data(b"ial!");
+        assert_eq!(r.buffered(), 8, "the bytes it had taken are back, in front");
         assert_eq!(r.readexactly(8).await.unwrap(), b"partial!");
+        // The same over a socket, where bytes go straight into the caller's buffer.
+        let Pair { r, w, _keep } = pair().await;
+        w.write(b"01234").unwrap();
+        let mut buf = [0u8; 10];
+        let got = within(Duration::from_millis(100), r.readexactly_into(&mut buf)).await;
+        assert!(got.is_none(), "5 of 10 bytes: still waiting");
+        w.write(b"56789").unwrap();
+        assert_eq!(
+            within(WATCHDOG, r.readexactly(10)).await.unwrap().unwrap(),
+            b"0123456789"
+        );
     });
 }
 
@@ -155,6 +174,45 @@ fn readexactly_into_larger_than_the_limit_works() {
         r.readexactly_into(&mut buf).await.unwrap();
         assert_eq!(buf, data, "the limit bounds readuntil, not readexactly");
     });
+}
+
+/// Two ends of a loopback connection: `r` reads what `w` writes. `_keep` holds the
+/// other halves and the server, so nothing closes early.
+struct Pair {
+    r: StreamReader,
+    w: StreamWriter,
+    _keep: (StreamReader, StreamWriter, aloop::Server),
+}
+
+async fn pair() -> Pair {
+    let accepted = Rc::new(RefCell::new(None));
+    let slot = accepted.clone();
+    let server = aloop::start_server(
+        move |r: StreamReader, w: StreamWriter| {
+            *slot.borrow_mut() = Some((r, w));
+            async {}
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let port = server.sockets()[0].port();
+    let (r, cw) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+    let wait = async {
+        loop {
+            if let Some(pair) = accepted.borrow_mut().take() {
+                return pair;
+            }
+            aloop::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    let (sr, w) = within(WATCHDOG, wait).await.expect("never accepted");
+    Pair {
+        r,
+        w,
+        _keep: (sr, cw, server),
+    }
 }
 
 // ---- buffered() ----------------------------------------------------------------------

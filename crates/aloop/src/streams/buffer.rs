@@ -22,8 +22,8 @@ pub(crate) struct ReadBuffer {
     data: Vec<u8>,
     start: usize,
     end: usize,
-    /// Bytes taken out since the buffer was made: turns an offset into the buffer
-    /// into a stream position (see `search.rs`).
+    /// Stream position of the first filled byte: bytes taken out, or read past the
+    /// buffer straight into a caller's, since the buffer was made (see `search.rs`).
     consumed: u64,
 }
 
@@ -66,6 +66,32 @@ impl ReadBuffer {
         let n = dst.len();
         dst.copy_from_slice(&self.data[self.start..self.start + n]);
         self.advance(n);
+    }
+
+    /// Counts `n` bytes the socket gave straight to a caller, past the (empty)
+    /// buffer, so stream positions stay right.
+    #[inline]
+    pub(crate) fn skip(&mut self, n: usize) {
+        debug_assert!(self.is_empty());
+        self.consumed += n as u64;
+    }
+
+    /// Puts `bytes` back in front (a read that took them was dropped unfinished).
+    /// After a `consume_into` the room is normally right there in front.
+    pub(crate) fn unread(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        if self.start < n {
+            let len = self.len();
+            if self.data.len() < n + len {
+                self.data.resize((n + len).max(INITIAL), 0);
+            }
+            self.data.copy_within(self.start..self.end, n);
+            self.start = n;
+            self.end = n + len;
+        }
+        self.start -= n;
+        self.data[self.start..self.start + n].copy_from_slice(bytes);
+        self.consumed -= n as u64;
     }
 
     #[inline]

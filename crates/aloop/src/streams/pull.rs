@@ -10,17 +10,25 @@
 //! hand, exactly as asyncio's standalone `StreamReader`.
 //!
 //! Every `poll_*` holds one borrow of the state for its whole poll, answers from the
-//! buffer when it can (no syscall, no poller) and calls `poll_fill` only when it
+//! buffer when it can (no syscall, no poller) and goes to the socket only when it
 //! cannot.
+//!
+//! The reads into a caller's buffer (`read_into`, `readexactly_into`) go further: with
+//! nothing buffered, one scattering read puts the next bytes straight into the
+//! caller's buffer and whatever else is queued into the reader's spare room behind
+//! it. A request/response exchange then costs no user-space copy at all, and
+//! pipelined data is still taken in one syscall, not one per message.
 
 use std::cell::RefCell;
-use std::io;
+use std::future::Future;
+use std::io::{self, IoSliceMut};
+use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{ready, Context, Poll, Waker};
 
 use memchr::memmem::Finder;
 
-use super::buffer::{ReadBuffer, MIN_READ};
+use super::buffer::ReadBuffer;
 use super::error::{IncompleteReadError, LimitOverrunError, ReadError, StoredError};
 use super::search::{Scan, Search};
 use super::transport::Transport;
@@ -83,6 +91,24 @@ impl Inner {
         Poll::Ready(Ok(()))
     }
 
+    /// With the buffer empty: one scattering read into `dst`, then the buffer's spare
+    /// room. Returns how many bytes went to `dst` (0: EOF); the rest stays buffered.
+    fn poll_direct(
+        &self,
+        st: &mut State,
+        cx: &mut Context<'_>,
+        source: &Transport,
+        dst: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let spare = st.buf.spare(0);
+        let r = source.poll_read_vectored(cx, &mut [IoSliceMut::new(dst), IoSliceMut::new(spare)]);
+        let total = ready!(settle(st, cx, r))?;
+        let n = total.min(dst.len());
+        st.buf.skip(n);
+        st.buf.commit(total - n);
+        Poll::Ready(Ok(n))
+    }
+
     pub(super) fn poll_read_into(
         &self,
         cx: &mut Context<'_>,
@@ -99,15 +125,48 @@ impl Inner {
                 st.buf.consume_into(&mut dst[..n]);
                 return Poll::Ready(Ok(n));
             }
-            // Nothing buffered and room for a whole socket read in `dst`: read there
-            // (as std's `BufReader` does), saving a copy and giving up no batching.
-            if dst.len() >= MIN_READ {
-                if let Some(source) = &self.source {
-                    let r = source.poll_read(cx, dst);
-                    return settle(&mut st, cx, r);
-                }
+            if let Some(source) = &self.source {
+                return self.poll_direct(&mut st, cx, source, dst);
             }
             ready!(self.poll_fill(&mut st, cx, 0))?;
+        }
+    }
+
+    /// `readexactly_into`'s step. Bytes move into `dst[..*filled]` as they come (from
+    /// the buffer, or straight from the socket); `ReadExactlyInto` puts them back if
+    /// it is dropped before `dst` is full, so a cancelled read loses nothing.
+    fn poll_readexactly_into(
+        &self,
+        cx: &mut Context<'_>,
+        dst: &mut [u8],
+        filled: &mut usize,
+    ) -> Poll<Result<(), ReadError>> {
+        let mut st = self.state.borrow_mut();
+        loop {
+            check!(st);
+            if !st.buf.is_empty() {
+                let take = (dst.len() - *filled).min(st.buf.len());
+                st.buf.consume_into(&mut dst[*filled..*filled + take]);
+                *filled += take;
+            }
+            if *filled == dst.len() {
+                *filled = 0;
+                return Poll::Ready(Ok(()));
+            }
+            if st.eof {
+                let partial = dst[..*filled].to_vec();
+                *filled = 0;
+                return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
+                    partial,
+                    expected: Some(dst.len()),
+                })));
+            }
+            match &self.source {
+                Some(source) => {
+                    *filled += ready!(self.poll_direct(&mut st, cx, source, &mut dst[*filled..]))?;
+                }
+                None => ready!(self.poll_fill(&mut st, cx, 0))?,
+            }
         }
     }
 
@@ -139,20 +198,19 @@ impl Inner {
     }
 
     /// Waits until `n` bytes are buffered (they stay there until then, so dropping the
-    /// read loses nothing), then hands them to `take`. At EOF first, the whole buffer
-    /// as an `IncompleteReadError`.
-    pub(super) fn poll_readexactly<T>(
+    /// read loses nothing), then returns them. At EOF first, the whole buffer as an
+    /// `IncompleteReadError`.
+    pub(super) fn poll_readexactly(
         &self,
         cx: &mut Context<'_>,
         n: usize,
-        take: impl FnOnce(&mut ReadBuffer) -> T,
-    ) -> Poll<Result<T, ReadError>> {
+    ) -> Poll<Result<Vec<u8>, ReadError>> {
         let mut st = self.state.borrow_mut();
         loop {
             check!(st);
             let len = st.buf.len();
             if len >= n {
-                return Poll::Ready(Ok(take(&mut st.buf)));
+                return Poll::Ready(Ok(st.buf.consume(n)));
             }
             if st.eof {
                 return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
@@ -248,5 +306,45 @@ fn settle(
             Poll::Ready(Err(e))
         }
         r => r,
+    }
+}
+
+/// The future of `readexactly_into`: see `Inner::poll_readexactly_into`.
+pub(super) struct ReadExactlyInto<'a> {
+    inner: &'a Inner,
+    buf: &'a mut [u8],
+    /// Bytes of `buf` already read (and so out of the reader until put back).
+    filled: usize,
+}
+
+impl<'a> ReadExactlyInto<'a> {
+    pub(super) fn new(inner: &'a Inner, buf: &'a mut [u8]) -> ReadExactlyInto<'a> {
+        ReadExactlyInto {
+            inner,
+            buf,
+            filled: 0,
+        }
+    }
+}
+
+impl Future for ReadExactlyInto<'_> {
+    type Output = Result<(), ReadError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.inner
+            .poll_readexactly_into(cx, this.buf, &mut this.filled)
+    }
+}
+
+impl Drop for ReadExactlyInto<'_> {
+    fn drop(&mut self) {
+        if self.filled > 0 {
+            // Never borrowed here outside a poll; if it somehow is, losing the bytes
+            // beats a panic in a destructor.
+            if let Ok(mut st) = self.inner.state.try_borrow_mut() {
+                st.buf.unread(&self.buf[..self.filled]);
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ use std::task::{ready, Context, Poll};
 use futures_core::Stream;
 
 use super::error::{ReadError, StoredError};
-use super::pull::Inner;
+use super::pull::{Inner, ReadExactlyInto};
 use super::search::{Search, Separator};
 use super::transport::Transport;
 
@@ -118,6 +118,8 @@ impl StreamReader {
     /// How many bytes the reader holds already: what the next reads can return
     /// without waiting. A server answering pipelined requests can use it to tell
     /// whether another request is (at least partly) waiting before it flushes.
+    /// Bytes a pending [`readexactly_into`](Self::readexactly_into) has already
+    /// taken into its buffer are not counted.
     ///
     /// ```
     /// aloop::run(async {
@@ -152,8 +154,8 @@ impl StreamReader {
     /// (or for an empty `buf`) it returns 0 at once. The future borrows `buf`; it
     /// completes with its first bytes, so dropping it unfinished loses nothing.
     ///
-    /// With nothing buffered and `buf` at least 8 KiB long, the socket reads straight
-    /// into `buf`.
+    /// With nothing buffered, the socket reads straight into `buf` (anything else
+    /// queued lands in the reader's buffer in the same syscall): no copy at all.
     ///
     /// ```
     /// aloop::run(async {
@@ -188,15 +190,17 @@ impl StreamReader {
         n: usize,
     ) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
         let inner = self.inner.clone();
-        poll_fn(move |cx| inner.poll_readexactly(cx, n, |b| b.consume(n)))
+        poll_fn(move |cx| inner.poll_readexactly(cx, n))
     }
 
     /// [`readexactly`](Self::readexactly) into `buf`: fills all of `buf`. At EOF
     /// first, [`ReadError::IncompleteRead`] with every byte that was left in `partial`
-    /// and `expected: Some(buf.len())`; `buf` is then left as it was.
+    /// and `expected: Some(buf.len())` (`buf` then starts with those bytes too).
     ///
-    /// The bytes stay in the reader until all of them are there, so dropping the
-    /// future unfinished (a timeout, a cancelled task) loses nothing.
+    /// Bytes go into `buf` as they arrive (straight from the socket when nothing is
+    /// buffered, as [`read_into`](Self::read_into)). Dropping the future unfinished (a
+    /// timeout, a cancelled task) loses nothing: the bytes it had taken go back into
+    /// the reader.
     ///
     /// ```
     /// use aloop::ReadError;
@@ -223,11 +227,7 @@ impl StreamReader {
         &'a self,
         buf: &'a mut [u8],
     ) -> impl Future<Output = Result<(), ReadError>> + 'a {
-        let n = buf.len();
-        poll_fn(move |cx| {
-            self.inner
-                .poll_readexactly(cx, n, |b| b.consume_into(&mut *buf))
-        })
+        ReadExactlyInto::new(&self.inner, buf)
     }
 
     /// The bytes up to and including `separator` (which may be several bytes long).

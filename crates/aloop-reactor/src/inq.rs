@@ -5,7 +5,7 @@
 //! pending end-of-stream for "nothing to read" (which would wait for an edge that
 //! never comes).
 
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::mem;
 use std::os::unix::io::RawFd;
 
@@ -32,22 +32,20 @@ pub(crate) fn enable(fd: RawFd) -> bool {
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 32]);
 
-/// `recvmsg` into `buf`; returns the byte count and the queued-bytes hint, if the
-/// kernel attached one.
-pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<i32>)> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
+/// `recvmsg` into `bufs` in turn (a scattering read: one syscall fills the first,
+/// then the next...); returns the byte count and the queued-bytes hint, if the kernel
+/// attached one.
+pub(crate) fn recv(fd: RawFd, bufs: &mut [IoSliceMut<'_>]) -> io::Result<(usize, Option<i32>)> {
     let mut control = CmsgBuf([0; 32]);
     // SAFETY: an all-zero msghdr (null pointers, zero lengths) is a valid value.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
+    // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix.
+    msg.msg_iov = bufs.as_mut_ptr().cast();
+    msg.msg_iovlen = bufs.len() as _;
     msg.msg_control = control.0.as_mut_ptr().cast();
     msg.msg_controllen = mem::size_of::<CmsgBuf>() as _;
-    // SAFETY: `msg` points at `iov` (which covers exactly `buf`) and at `control`,
-    // all live and writable for the duration of the call.
+    // SAFETY: `msg` points at `bufs` (iovecs, each covering a live `&mut [u8]`) and
+    // at `control`, all live and writable for the duration of the call.
     let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
@@ -72,7 +70,8 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<i32>)
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
+    use std::future::poll_fn;
+    use std::io::{IoSliceMut, Write};
     use std::net::Shutdown;
     use std::time::Duration;
 
@@ -111,6 +110,38 @@ mod tests {
             .block_on(async { server.read(&mut [0u8; 64]).await })
             .unwrap();
         assert_eq!(n, 10);
+    }
+
+    /// Reads into `a` then `b` with scattering reads until both are full.
+    async fn read_two(s: &TcpStream, a: &mut [u8], b: &mut [u8]) -> std::io::Result<()> {
+        let mut got = 0;
+        while got < a.len() + b.len() {
+            let n = if got < a.len() {
+                let bufs = &mut [IoSliceMut::new(&mut a[got..]), IoSliceMut::new(&mut *b)];
+                poll_fn(|cx| s.poll_read_vectored(cx, &mut bufs[..])).await?
+            } else {
+                let bufs = &mut [IoSliceMut::new(&mut b[got - a.len()..])];
+                poll_fn(|cx| s.poll_read_vectored(cx, &mut bufs[..])).await?
+            };
+            assert!(n > 0, "EOF too early");
+            got += n;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn vectored_read_fills_in_turn_and_an_exact_fill_clears_readiness() {
+        let reactor = Reactor::new().unwrap();
+        let (server, mut client) = pair(&reactor);
+        client.write_all(b"head+the rest").unwrap();
+        let (mut a, mut b) = ([0u8; 4], [0u8; 9]);
+        reactor.block_on(read_two(&server, &mut a, &mut b)).unwrap();
+        assert_eq!((&a, &b), (b"head", b"+the rest"));
+        assert!(!server.read_ready(), "drained, and the kernel said so");
+        client.write_all(b"more").unwrap();
+        let mut c = [0u8; 8];
+        let n = reactor.block_on(server.read(&mut c)).unwrap();
+        assert_eq!(&c[..n], b"more");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Read, Write};
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::pin::Pin;
@@ -315,17 +315,64 @@ impl TcpStream {
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if self.inq {
-            return self
-                .inner
-                .poll_io(
-                    Dir::Read,
-                    cx,
-                    |s| inq::recv(s.as_raw_fd(), buf),
-                    |&(n, left)| n > 0 && left == Some(0),
-                )
-                .map_ok(|(n, _)| n);
+            return self.poll_recv_inq(cx, &mut [IoSliceMut::new(buf)]);
         }
         self.inner.poll_read_with(cx, |mut s| s.read(buf))
+    }
+
+    /// Polls a scattering read into `bufs` in turn: one syscall (`recvmsg` with
+    /// `TCP_INQ` on Linux, else `readv`) fills the first buffer, then the next. A
+    /// caller can read straight into its own buffer and catch whatever else is
+    /// queued in a second one, with no extra syscall and no copy.
+    ///
+    /// ```
+    /// use std::io::IoSliceMut;
+    /// use std::future::poll_fn;
+    /// use aloop_reactor::{Reactor, TcpListener, TcpStream};
+    ///
+    /// Reactor::new()?.block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"head+rest").await?;
+    ///     let (mut head, mut rest) = ([0u8; 4], [0u8; 64]);
+    ///     let bufs = &mut [IoSliceMut::new(&mut head), IoSliceMut::new(&mut rest)];
+    ///     // One small write arrives whole on loopback: one read gets all of it.
+    ///     let n = poll_fn(|cx| server.poll_read_vectored(cx, &mut bufs[..])).await?;
+    ///     assert_eq!(n, 9);
+    ///     assert_eq!(&head, b"head");
+    ///     assert_eq!(&rest[..5], b"+rest");
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.inq {
+            return self.poll_recv_inq(cx, bufs);
+        }
+        self.inner.poll_read_with(cx, |mut s| s.read_vectored(bufs))
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[inline]
+    fn poll_recv_inq(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner
+            .poll_io(
+                Dir::Read,
+                cx,
+                |s| inq::recv(s.as_raw_fd(), bufs),
+                |&(n, left)| n > 0 && left == Some(0),
+            )
+            .map_ok(|(n, _)| n)
     }
 
     /// Waits until the stream is (probably) readable.

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
@@ -223,6 +223,34 @@ impl UnixStream {
     /// (Unix sockets have no `TCP_INQ`-style hint to skip it safely).
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.inner.poll_read_with(cx, |mut s| s.read(buf))
+    }
+
+    /// Polls a scattering read into `bufs` in turn (one `readv`); see
+    /// [`TcpStream::poll_read_vectored`](crate::TcpStream::poll_read_vectored).
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::io::IoSliceMut;
+    /// use aloop_reactor::{Reactor, UnixStream};
+    ///
+    /// Reactor::new()?.block_on(async {
+    ///     let (a, b) = UnixStream::pair()?;
+    ///     a.write_all(b"len:payload").await?;
+    ///     let (mut head, mut rest) = ([0u8; 4], [0u8; 32]);
+    ///     let bufs = &mut [IoSliceMut::new(&mut head), IoSliceMut::new(&mut rest)];
+    ///     let n = poll_fn(|cx| b.poll_read_vectored(cx, &mut bufs[..])).await?;
+    ///     assert_eq!(n, 11); // one write on a Unix stream is queued whole
+    ///     assert_eq!((&head, &rest[..7]), (b"len:", &b"payload"[..]));
+    ///     std::io::Result::Ok(())
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_with(cx, |mut s| s.read_vectored(bufs))
     }
 }
 

@@ -46,8 +46,8 @@ pub(crate) async fn write_all(
 }
 
 /// Implements `AsyncRead`/`AsyncWrite` for `$t` and `&$t`, where `$t` has inherent
-/// `poll_read(&self, ..)`, `poll_write(&self, ..)`, `poll_write_vectored(&self, ..)`
-/// and `poll_shutdown_write(&self)`.
+/// `poll_read(&self, ..)`, `poll_read_vectored(&self, ..)`, `poll_write(&self, ..)`,
+/// `poll_write_vectored(&self, ..)` and `poll_shutdown_write(&self)`.
 /// Closing shuts down the write half (sends FIN), like async-io and tokio.
 macro_rules! impl_async_rw {
     ($t:ty) => {
@@ -59,6 +59,14 @@ macro_rules! impl_async_rw {
             ) -> Poll<io::Result<usize>> {
                 <$t>::poll_read(&*self, cx, buf)
             }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [io::IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_read_vectored(&*self, cx, bufs)
+            }
         }
 
         impl AsyncRead for &$t {
@@ -68,6 +76,14 @@ macro_rules! impl_async_rw {
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
                 <$t>::poll_read(*self, cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [io::IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                <$t>::poll_read_vectored(*self, cx, bufs)
             }
         }
 

@@ -3,10 +3,13 @@
 //!
 //! The reader's buffer keeps its whole `Vec` initialised (zeroed once when it grows) and
 //! tracks the filled part separately: socket reads then go straight into the spare
-//! part with no allocation, no zeroing and no copy per chunk in steady state.
+//! part with no allocation, no zeroing and no copy per chunk in steady state. Taking
+//! bytes out is a copy and an index bump and nothing else; moving the rest to the
+//! front, and giving back storage left over from a burst, wait until the next fill
+//! (which pays a syscall anyway).
 
 /// Spare room a socket read is given at least.
-const MIN_READ: usize = 8 * 1024;
+pub(crate) const MIN_READ: usize = 8 * 1024;
 /// First size of a reader's storage.
 const INITIAL: usize = 16 * 1024;
 /// Storage above this is given back once the buffer empties (a burst, a long
@@ -19,6 +22,9 @@ pub(crate) struct ReadBuffer {
     data: Vec<u8>,
     start: usize,
     end: usize,
+    /// Stream position of the first filled byte: bytes taken out, or read past the
+    /// buffer straight into a caller's, since the buffer was made (see `search.rs`).
+    consumed: u64,
 }
 
 impl ReadBuffer {
@@ -26,10 +32,12 @@ impl ReadBuffer {
         ReadBuffer::default()
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.end - self.start
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.start == self.end
     }
@@ -38,24 +46,84 @@ impl ReadBuffer {
         &self.data[self.start..self.end]
     }
 
+    /// Bytes ever taken out of the buffer.
+    #[inline]
+    pub(crate) fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
     /// Removes and returns the first `n` filled bytes (`n <= len`).
+    #[inline]
     pub(crate) fn consume(&mut self, n: usize) -> Vec<u8> {
-        let n = n.min(self.len());
         let out = self.data[self.start..self.start + n].to_vec();
-        self.start += n;
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-            if self.data.len() > KEEP {
-                self.data = Vec::new();
-            }
-        }
+        self.advance(n);
         out
     }
 
-    /// Makes room for at least `want` more bytes: moves the filled part to the front if
-    /// that frees enough, grows otherwise.
+    /// Removes the first `dst.len()` filled bytes (`<= len`) into `dst`.
+    #[inline]
+    pub(crate) fn consume_into(&mut self, dst: &mut [u8]) {
+        let n = dst.len();
+        dst.copy_from_slice(&self.data[self.start..self.start + n]);
+        self.advance(n);
+    }
+
+    /// Counts `n` bytes the socket gave straight to a caller, past the (empty)
+    /// buffer, so stream positions stay right.
+    #[inline]
+    pub(crate) fn skip(&mut self, n: usize) {
+        debug_assert!(self.is_empty());
+        self.consumed += n as u64;
+    }
+
+    /// Puts `bytes` back in front (a read that took them was dropped unfinished).
+    /// After a `consume_into` the room is normally right there in front.
+    pub(crate) fn unread(&mut self, bytes: &[u8]) {
+        let n = bytes.len();
+        if self.start < n {
+            let len = self.len();
+            if self.data.len() < n + len {
+                self.data.resize((n + len).max(INITIAL), 0);
+            }
+            self.data.copy_within(self.start..self.end, n);
+            self.start = n;
+            self.end = n + len;
+        }
+        self.start -= n;
+        self.data[self.start..self.start + n].copy_from_slice(bytes);
+        self.consumed -= n as u64;
+    }
+
+    #[inline]
+    fn advance(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.start += n;
+        self.consumed += n as u64;
+    }
+
+    /// Makes room for at least `want` more bytes. The common case (the buffer was
+    /// emptied, the storage is big enough) is two compares, inline: this runs before
+    /// every socket read, including the one that finds nothing there yet.
+    #[inline]
     fn reserve(&mut self, want: usize) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.data.len() - self.end < want || self.data.len() > KEEP {
+            self.make_room(want);
+        }
+    }
+
+    /// `reserve`'s rare part: gives back a burst's storage once the buffer is empty
+    /// (unless this read needs that much again), moves the filled part to the front
+    /// if that frees enough, grows otherwise.
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self, want: usize) {
+        if self.start == self.end && self.data.len() > KEEP && want <= KEEP {
+            self.data = Vec::new();
+        }
         if self.data.len() - self.end >= want {
             return;
         }
@@ -70,15 +138,18 @@ impl ReadBuffer {
         }
     }
 
-    /// The spare room for a socket read (at least `MIN_READ` bytes).
-    pub(crate) fn spare(&mut self) -> &mut [u8] {
-        self.reserve(MIN_READ);
+    /// The spare room for a socket read: at least `want` bytes (`MIN_READ` if less).
+    #[inline]
+    pub(crate) fn spare(&mut self, want: usize) -> &mut [u8] {
+        self.reserve(want.max(MIN_READ));
         &mut self.data[self.end..]
     }
 
     /// Marks `n` bytes of the spare room as filled.
+    #[inline]
     pub(crate) fn commit(&mut self, n: usize) {
-        self.end = (self.end + n).min(self.data.len());
+        debug_assert!(self.end + n <= self.data.len());
+        self.end += n;
     }
 
     pub(crate) fn extend(&mut self, bytes: &[u8]) {

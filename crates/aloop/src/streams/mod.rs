@@ -1,12 +1,14 @@
 //! Streams (asyncio's `open_connection` / `start_server` layer) over the loop's
 //! reactor: [`StreamReader`], [`StreamWriter`], [`Server`], and the functions that
-//! make them. One concept per file; `buffer.rs` and `transport.rs` are the private
-//! plumbing they share.
+//! make them. One concept per file; `buffer.rs`, `pull.rs`, `search.rs` and
+//! `transport.rs` are the private plumbing behind them.
 
 mod buffer;
 mod connection;
 mod error;
+mod pull;
 mod reader;
+mod search;
 mod server;
 mod transport;
 mod writer;

@@ -1,231 +1,28 @@
 //! `StreamReader`: asyncio's buffered reader (`read`, `readline`, `readuntil`,
-//! `readexactly`, `at_eof`, `feed_data`, ...) over a pull model.
-//!
-//! asyncio's transport pushes every chunk it receives into the reader and pauses
-//! reading when the buffer passes twice the limit. Here the reader *pulls*: a read asks
-//! the socket for more only when the buffer cannot answer, straight into the buffer's
-//! spare capacity. That gives flow control for free (unread data stays in the kernel,
-//! where TCP's window slows the peer down) and costs no allocation or copy per chunk in
-//! steady state. A reader made with [`StreamReader::new`] has no socket and is fed by
-//! hand, exactly as asyncio's standalone `StreamReader`.
+//! `readexactly`, `at_eof`, `feed_data`, ...), plus reads into a buffer the caller
+//! owns (`read_into`, `readexactly_into`) and `lines()`. The machinery behind the
+//! methods (the pull model, one `poll_*` per read) is in `pull.rs`.
 //!
 //! One task reads at a time, as asyncio requires (it raises `RuntimeError` for a
 //! second concurrent reader); here a second waiter simply replaces the first one's
 //! wake-up on a hand-fed reader.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
 
-use super::buffer::ReadBuffer;
-use super::error::{IncompleteReadError, LimitOverrunError, ReadError, StoredError};
+use super::error::{ReadError, StoredError};
+use super::pull::{Inner, ReadExactlyInto};
+use super::search::{Search, Separator};
 use super::transport::Transport;
 
 /// The default limit of [`StreamReader`]: 64 KiB, as asyncio's `_DEFAULT_LIMIT`.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
-
-struct State {
-    buf: ReadBuffer,
-    eof: bool,
-    exception: Option<StoredError>,
-    /// The task waiting on a hand-fed reader (a connected one waits on the socket).
-    waker: Option<Waker>,
-}
-
-struct Inner {
-    state: RefCell<State>,
-    source: Option<Rc<Transport>>,
-    limit: usize,
-}
-
-macro_rules! ready {
-    ($e:expr) => {
-        match $e {
-            Poll::Ready(v) => v,
-            Poll::Pending => return Poll::Pending,
-        }
-    };
-}
-
-impl Inner {
-    /// Makes progress towards more data: a socket read, or registering to be woken by
-    /// `feed_*`. `Ready(Ok)` means "look again" (data arrived or EOF is now set).
-    fn poll_fill(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut st = self.state.borrow_mut();
-        if let Some(e) = &st.exception {
-            return Poll::Ready(Err(e.get()));
-        }
-        if st.eof {
-            return Poll::Ready(Ok(()));
-        }
-        let Some(source) = &self.source else {
-            match &mut st.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
-            }
-            return Poll::Pending;
-        };
-        match source.poll_read(cx, st.buf.spare()) {
-            Poll::Ready(Ok(0)) => st.eof = true,
-            Poll::Ready(Ok(n)) => st.buf.commit(n),
-            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Poll::Ready(Err(e)) => {
-                st.exception = Some(StoredError::new(&e));
-                return Poll::Ready(Err(e));
-            }
-            Poll::Pending => return Poll::Pending,
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    fn check(&self) -> io::Result<()> {
-        match &self.state.borrow().exception {
-            Some(e) => Err(e.get()),
-            None => Ok(()),
-        }
-    }
-
-    fn poll_read(&self, cx: &mut Context<'_>, n: usize) -> Poll<io::Result<Vec<u8>>> {
-        loop {
-            self.check()?;
-            {
-                let mut st = self.state.borrow_mut();
-                if n == 0 {
-                    return Poll::Ready(Ok(Vec::new()));
-                }
-                if !st.buf.is_empty() {
-                    let take = n.min(st.buf.len());
-                    return Poll::Ready(Ok(st.buf.consume(take)));
-                }
-                if st.eof {
-                    return Poll::Ready(Ok(Vec::new()));
-                }
-            }
-            ready!(self.poll_fill(cx))?;
-        }
-    }
-
-    fn poll_read_to_eof(&self, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
-        loop {
-            self.check()?;
-            {
-                let mut st = self.state.borrow_mut();
-                if st.eof {
-                    let n = st.buf.len();
-                    return Poll::Ready(Ok(st.buf.consume(n)));
-                }
-            }
-            ready!(self.poll_fill(cx))?;
-        }
-    }
-
-    fn poll_readexactly(&self, cx: &mut Context<'_>, n: usize) -> Poll<Result<Vec<u8>, ReadError>> {
-        loop {
-            self.check()?;
-            {
-                let mut st = self.state.borrow_mut();
-                if st.buf.len() >= n {
-                    return Poll::Ready(Ok(st.buf.consume(n)));
-                }
-                if st.eof {
-                    let len = st.buf.len();
-                    return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
-                        partial: st.buf.consume(len),
-                        expected: Some(n),
-                    })));
-                }
-            }
-            ready!(self.poll_fill(cx))?;
-        }
-    }
-
-    /// asyncio's `readuntil` loop; `offset` (where the search resumes) survives
-    /// between polls so a long line is scanned once, not once per chunk.
-    fn poll_readuntil(
-        &self,
-        cx: &mut Context<'_>,
-        sep: &[u8],
-        offset: &mut usize,
-    ) -> Poll<Result<Vec<u8>, ReadError>> {
-        if sep.is_empty() {
-            return Poll::Ready(Err(ReadError::EmptySeparator));
-        }
-        let isep = loop {
-            self.check()?;
-            {
-                let mut st = self.state.borrow_mut();
-                let data = st.buf.as_slice();
-                if *offset > data.len() {
-                    *offset = 0; // someone else consumed meanwhile: search again
-                }
-                if data.len() - *offset >= sep.len() {
-                    if let Some(i) = find(&data[*offset..], sep) {
-                        break *offset + i;
-                    }
-                    *offset = data.len() + 1 - sep.len();
-                    if *offset > self.limit {
-                        return Poll::Ready(Err(ReadError::LimitOverrun(LimitOverrunError {
-                            consumed: *offset,
-                            message: LimitOverrunError::NOT_FOUND,
-                        })));
-                    }
-                }
-                if st.eof {
-                    let len = st.buf.len();
-                    return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
-                        partial: st.buf.consume(len),
-                        expected: None,
-                    })));
-                }
-            }
-            ready!(self.poll_fill(cx))?;
-        };
-        if isep > self.limit {
-            return Poll::Ready(Err(ReadError::LimitOverrun(LimitOverrunError {
-                consumed: isep,
-                message: LimitOverrunError::FOUND,
-            })));
-        }
-        *offset = 0;
-        Poll::Ready(Ok(self.state.borrow_mut().buf.consume(isep + sep.len())))
-    }
-
-    /// `readuntil(b"\n")`, returning a partial last line at EOF. Unlike asyncio (H8),
-    /// a line over the limit is *not* discarded: the error leaves the buffer intact.
-    fn poll_readline(
-        &self,
-        cx: &mut Context<'_>,
-        offset: &mut usize,
-    ) -> Poll<Result<Vec<u8>, ReadError>> {
-        match ready!(self.poll_readuntil(cx, b"\n", offset)) {
-            Err(ReadError::IncompleteRead(e)) => Poll::Ready(Ok(e.partial)),
-            other => Poll::Ready(other),
-        }
-    }
-
-    fn wake(&self) {
-        let waker = self.state.borrow_mut().waker.take();
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if let [b] = needle {
-        return haystack.iter().position(|x| x == b);
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
 
 /// A buffered reader of a byte stream (asyncio's `StreamReader`).
 ///
@@ -235,7 +32,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// [`feed_data`](StreamReader::feed_data) / [`feed_eof`](StreamReader::feed_eof).
 /// Cloning is cheap and yields another handle to the same reader. The read methods
 /// return `'static` futures (they hold a handle), so a read can be given to
-/// [`create_task`](crate::create_task).
+/// [`create_task`](crate::create_task); the `_into` reads fill a buffer the caller
+/// owns instead of returning a fresh `Vec`, and borrow it.
 ///
 /// ```
 /// aloop::run(async {
@@ -271,16 +69,7 @@ impl StreamReader {
 
     fn build(source: Option<Rc<Transport>>, limit: usize) -> StreamReader {
         StreamReader {
-            inner: Rc::new(Inner {
-                state: RefCell::new(State {
-                    buf: ReadBuffer::new(),
-                    eof: false,
-                    exception: None,
-                    waker: None,
-                }),
-                source,
-                limit,
-            }),
+            inner: Rc::new(Inner::new(source, limit)),
         }
     }
 
@@ -326,6 +115,27 @@ impl StreamReader {
             .map(StoredError::get)
     }
 
+    /// How many bytes the reader holds already: what the next reads can return
+    /// without waiting. A server answering pipelined requests can use it to tell
+    /// whether another request is (at least partly) waiting before it flushes.
+    /// Bytes a pending [`readexactly_into`](Self::readexactly_into) has already
+    /// taken into its buffer are not counted.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let r = aloop::StreamReader::new();
+    ///     r.feed_data(b"GET /a\nGET /b\n");
+    ///     assert_eq!(r.buffered(), 14);
+    ///     assert_eq!(r.readline().await.unwrap(), b"GET /a\n");
+    ///     assert_eq!(r.buffered(), 7); // the next request is already here
+    ///     r.readline().await.unwrap();
+    ///     assert_eq!(r.buffered(), 0);
+    /// });
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.inner.state.borrow().buf.len()
+    }
+
     /// Whether the stream ended and the buffer is empty.
     pub fn at_eof(&self) -> bool {
         let st = self.inner.state.borrow();
@@ -336,13 +146,41 @@ impl StreamReader {
     /// while the buffer is empty. `read(0)` returns empty at once; at EOF, empty.
     pub fn read(&self, n: usize) -> impl Future<Output = io::Result<Vec<u8>>> + 'static {
         let inner = self.inner.clone();
-        async move { poll_fn(|cx| inner.poll_read(cx, n)).await }
+        poll_fn(move |cx| inner.poll_read(cx, n))
+    }
+
+    /// [`read`](Self::read) into `buf`: copies up to `buf.len()` bytes of whatever is
+    /// buffered, waiting only while the buffer is empty, and returns how many. At EOF
+    /// (or for an empty `buf`) it returns 0 at once. The future borrows `buf`; it
+    /// completes with its first bytes, so dropping it unfinished loses nothing.
+    ///
+    /// With nothing buffered, the socket reads straight into `buf` (anything else
+    /// queued lands in the reader's buffer in the same syscall): no copy at all.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let r = aloop::StreamReader::new();
+    ///     r.feed_data(b"hello");
+    ///     r.feed_eof();
+    ///     let mut buf = [0u8; 4];
+    ///     assert_eq!(r.read_into(&mut buf).await.unwrap(), 4);
+    ///     assert_eq!(&buf, b"hell");
+    ///     assert_eq!(r.read_into(&mut buf).await.unwrap(), 1);
+    ///     assert_eq!(buf[0], b'o');
+    ///     assert_eq!(r.read_into(&mut buf).await.unwrap(), 0); // EOF
+    /// });
+    /// ```
+    pub fn read_into<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
+        poll_fn(move |cx| self.inner.poll_read_into(cx, buf))
     }
 
     /// Everything up to the end of the stream (asyncio's `read(-1)`).
     pub fn read_to_eof(&self) -> impl Future<Output = io::Result<Vec<u8>>> + 'static {
         let inner = self.inner.clone();
-        async move { poll_fn(|cx| inner.poll_read_to_eof(cx)).await }
+        poll_fn(move |cx| inner.poll_read_to_eof(cx))
     }
 
     /// Exactly `n` bytes; at EOF first, [`ReadError::IncompleteRead`] with the bytes
@@ -352,7 +190,44 @@ impl StreamReader {
         n: usize,
     ) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
         let inner = self.inner.clone();
-        async move { poll_fn(|cx| inner.poll_readexactly(cx, n)).await }
+        poll_fn(move |cx| inner.poll_readexactly(cx, n))
+    }
+
+    /// [`readexactly`](Self::readexactly) into `buf`: fills all of `buf`. At EOF
+    /// first, [`ReadError::IncompleteRead`] with every byte that was left in `partial`
+    /// and `expected: Some(buf.len())` (`buf` then starts with those bytes too).
+    ///
+    /// Bytes go into `buf` as they arrive (straight from the socket when nothing is
+    /// buffered, as [`read_into`](Self::read_into)). Dropping the future unfinished (a
+    /// timeout, a cancelled task) loses nothing: the bytes it had taken go back into
+    /// the reader.
+    ///
+    /// ```
+    /// use aloop::ReadError;
+    ///
+    /// aloop::run(async {
+    ///     let r = aloop::StreamReader::new();
+    ///     r.feed_data(b"\x00\x03abcxy");
+    ///     r.feed_eof();
+    ///     let mut header = [0u8; 2];
+    ///     r.readexactly_into(&mut header).await.unwrap();
+    ///     let mut body = vec![0u8; u16::from_be_bytes(header) as usize];
+    ///     r.readexactly_into(&mut body).await.unwrap();
+    ///     assert_eq!(body, b"abc");
+    ///     match r.readexactly_into(&mut [0u8; 4]).await {
+    ///         Err(ReadError::IncompleteRead(e)) => {
+    ///             assert_eq!(e.partial, b"xy");
+    ///             assert_eq!(e.expected, Some(4));
+    ///         }
+    ///         other => panic!("{other:?}"),
+    ///     }
+    /// });
+    /// ```
+    pub fn readexactly_into<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> impl Future<Output = Result<(), ReadError>> + 'a {
+        ReadExactlyInto::new(&self.inner, buf)
     }
 
     /// The bytes up to and including `separator` (which may be several bytes long).
@@ -366,11 +241,9 @@ impl StreamReader {
         separator: &[u8],
     ) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
         let inner = self.inner.clone();
-        let sep = separator.to_vec();
-        async move {
-            let mut offset = 0;
-            poll_fn(|cx| inner.poll_readuntil(cx, &sep, &mut offset)).await
-        }
+        let sep = Separator::new(separator, &mut inner.state.borrow_mut().finder);
+        let mut search = Search::new(sep);
+        poll_fn(move |cx| inner.poll_readuntil(cx, &mut search))
     }
 
     /// One line, with its `b"\n"`; at EOF the unterminated last line, then empty.
@@ -383,10 +256,8 @@ impl StreamReader {
     /// [`readexactly`](Self::readexactly) and go on, or close the connection.
     pub fn readline(&self) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
         let inner = self.inner.clone();
-        async move {
-            let mut offset = 0;
-            poll_fn(|cx| inner.poll_readline(cx, &mut offset)).await
-        }
+        let mut search = Search::new(Separator::Byte(b'\n'));
+        poll_fn(move |cx| inner.poll_readline(cx, &mut search))
     }
 
     /// The lines of the stream as a [`Stream`] (asyncio's `async for line in reader`):
@@ -408,7 +279,7 @@ impl StreamReader {
     pub fn lines(&self) -> Lines {
         Lines {
             inner: self.inner.clone(),
-            offset: 0,
+            search: Search::new(Separator::Byte(b'\n')),
             done: false,
         }
     }
@@ -436,7 +307,7 @@ impl fmt::Debug for StreamReader {
 /// `futures_core::Stream` of `io::Result<Vec<u8>>`.
 pub struct Lines {
     inner: Rc<Inner>,
-    offset: usize,
+    search: Search,
     done: bool,
 }
 
@@ -455,8 +326,7 @@ impl Stream for Lines {
         if this.done {
             return Poll::Ready(None);
         }
-        let line = ready!(this.inner.poll_readline(cx, &mut this.offset));
-        this.offset = 0;
+        let line = ready!(this.inner.poll_readline(cx, &mut this.search));
         match line {
             Ok(line) if line.is_empty() => {
                 this.done = true;

@@ -2,7 +2,7 @@
 //! `StreamReader` (which pulls from it) and the `StreamWriter` (which pushes to it).
 //! Both sides take `&self` on the socket, so no `RefCell` is needed around it.
 
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 
@@ -24,6 +24,18 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.poll_read(cx, buf),
             Transport::Unix(s) => s.poll_read(cx, buf),
+        }
+    }
+
+    /// One scattering read into `bufs` in turn (see `pull.rs` for why).
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Transport::Tcp(s) => s.poll_read_vectored(cx, bufs),
+            Transport::Unix(s) => s.poll_read_vectored(cx, bufs),
         }
     }
 

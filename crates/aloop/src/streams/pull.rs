@@ -1,0 +1,350 @@
+//! How a [`StreamReader`](super::StreamReader) gets its bytes and answers each kind of
+//! read: the reader's state and one `poll_*` per read method.
+//!
+//! asyncio's transport pushes every chunk it receives into the reader and pauses
+//! reading when the buffer passes twice the limit. Here the reader *pulls*: a read asks
+//! the socket for more only when the buffer cannot answer, straight into the buffer's
+//! spare capacity. That gives flow control for free (unread data stays in the kernel,
+//! where TCP's window slows the peer down) and costs no allocation or copy per chunk in
+//! steady state. A reader made with `StreamReader::new` has no socket and is fed by
+//! hand, exactly as asyncio's standalone `StreamReader`.
+//!
+//! Every `poll_*` holds one borrow of the state for its whole poll, answers from the
+//! buffer when it can (no syscall, no poller) and goes to the socket only when it
+//! cannot.
+//!
+//! The reads into a caller's buffer (`read_into`, `readexactly_into`) go further: with
+//! nothing buffered, one scattering read puts the next bytes straight into the
+//! caller's buffer and whatever else is queued into the reader's spare room behind
+//! it. A request/response exchange then costs no user-space copy at all, and
+//! pipelined data is still taken in one syscall, not one per message.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::{self, IoSliceMut};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{ready, Context, Poll, Waker};
+
+use memchr::memmem::Finder;
+
+use super::buffer::ReadBuffer;
+use super::error::{IncompleteReadError, LimitOverrunError, ReadError, StoredError};
+use super::search::{Scan, Search};
+use super::transport::Transport;
+
+pub(super) struct State {
+    pub(super) buf: ReadBuffer,
+    pub(super) eof: bool,
+    pub(super) exception: Option<StoredError>,
+    /// The task waiting on a hand-fed reader (a connected one waits on the socket).
+    pub(super) waker: Option<Waker>,
+    /// The last multi-byte `readuntil` separator's searcher, kept for the next call.
+    pub(super) finder: Option<Rc<Finder<'static>>>,
+}
+
+pub(super) struct Inner {
+    pub(super) state: RefCell<State>,
+    source: Option<Rc<Transport>>,
+    pub(super) limit: usize,
+}
+
+/// The stored exception, as an error to return (asyncio raises it on every read).
+macro_rules! check {
+    ($st:expr) => {
+        if let Some(e) = &$st.exception {
+            return Poll::Ready(Err(e.get().into()));
+        }
+    };
+}
+
+impl Inner {
+    pub(super) fn new(source: Option<Rc<Transport>>, limit: usize) -> Inner {
+        Inner {
+            state: RefCell::new(State {
+                buf: ReadBuffer::new(),
+                eof: false,
+                exception: None,
+                waker: None,
+                finder: None,
+            }),
+            source,
+            limit,
+        }
+    }
+
+    /// Makes progress towards more data (at least `want` bytes of room for a socket
+    /// read): a socket read, or registering to be woken by `feed_*`. `Ready(Ok)` means
+    /// "look again" (data arrived or EOF is now set). The caller has checked for an
+    /// exception and for EOF.
+    fn poll_fill(&self, st: &mut State, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<()>> {
+        let Some(source) = &self.source else {
+            match &mut st.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        };
+        let r = source.poll_read(cx, st.buf.spare(want));
+        let n = ready!(settle(st, cx, r))?;
+        st.buf.commit(n);
+        Poll::Ready(Ok(()))
+    }
+
+    /// With the buffer empty: one scattering read into `dst`, then the buffer's spare
+    /// room. Returns how many bytes went to `dst` (0: EOF); the rest stays buffered.
+    fn poll_direct(
+        &self,
+        st: &mut State,
+        cx: &mut Context<'_>,
+        source: &Transport,
+        dst: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let spare = st.buf.spare(0);
+        let r = source.poll_read_vectored(cx, &mut [IoSliceMut::new(dst), IoSliceMut::new(spare)]);
+        let total = ready!(settle(st, cx, r))?;
+        let n = total.min(dst.len());
+        st.buf.skip(n);
+        st.buf.commit(total - n);
+        Poll::Ready(Ok(n))
+    }
+
+    pub(super) fn poll_read_into(
+        &self,
+        cx: &mut Context<'_>,
+        dst: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut st = self.state.borrow_mut();
+        loop {
+            check!(st);
+            if dst.is_empty() || (st.eof && st.buf.is_empty()) {
+                return Poll::Ready(Ok(0));
+            }
+            if !st.buf.is_empty() {
+                let n = dst.len().min(st.buf.len());
+                st.buf.consume_into(&mut dst[..n]);
+                return Poll::Ready(Ok(n));
+            }
+            if let Some(source) = &self.source {
+                return self.poll_direct(&mut st, cx, source, dst);
+            }
+            ready!(self.poll_fill(&mut st, cx, 0))?;
+        }
+    }
+
+    /// `readexactly_into`'s step. Bytes move into `dst[..*filled]` as they come (from
+    /// the buffer, or straight from the socket); `ReadExactlyInto` puts them back if
+    /// it is dropped before `dst` is full, so a cancelled read loses nothing.
+    fn poll_readexactly_into(
+        &self,
+        cx: &mut Context<'_>,
+        dst: &mut [u8],
+        filled: &mut usize,
+    ) -> Poll<Result<(), ReadError>> {
+        let mut st = self.state.borrow_mut();
+        loop {
+            check!(st);
+            if !st.buf.is_empty() {
+                let take = (dst.len() - *filled).min(st.buf.len());
+                st.buf.consume_into(&mut dst[*filled..*filled + take]);
+                *filled += take;
+            }
+            if *filled == dst.len() {
+                *filled = 0;
+                return Poll::Ready(Ok(()));
+            }
+            if st.eof {
+                let partial = dst[..*filled].to_vec();
+                *filled = 0;
+                return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
+                    partial,
+                    expected: Some(dst.len()),
+                })));
+            }
+            match &self.source {
+                Some(source) => {
+                    *filled += ready!(self.poll_direct(&mut st, cx, source, &mut dst[*filled..]))?;
+                }
+                None => ready!(self.poll_fill(&mut st, cx, 0))?,
+            }
+        }
+    }
+
+    pub(super) fn poll_read(&self, cx: &mut Context<'_>, n: usize) -> Poll<io::Result<Vec<u8>>> {
+        let mut st = self.state.borrow_mut();
+        loop {
+            check!(st);
+            if n == 0 || (st.eof && st.buf.is_empty()) {
+                return Poll::Ready(Ok(Vec::new()));
+            }
+            if !st.buf.is_empty() {
+                let take = n.min(st.buf.len());
+                return Poll::Ready(Ok(st.buf.consume(take)));
+            }
+            ready!(self.poll_fill(&mut st, cx, 0))?;
+        }
+    }
+
+    pub(super) fn poll_read_to_eof(&self, cx: &mut Context<'_>) -> Poll<io::Result<Vec<u8>>> {
+        let mut st = self.state.borrow_mut();
+        loop {
+            check!(st);
+            if st.eof {
+                let n = st.buf.len();
+                return Poll::Ready(Ok(st.buf.consume(n)));
+            }
+            ready!(self.poll_fill(&mut st, cx, 0))?;
+        }
+    }
+
+    /// Waits until `n` bytes are buffered (they stay there until then, so dropping the
+    /// read loses nothing), then returns them. At EOF first, the whole buffer as an
+    /// `IncompleteReadError`.
+    pub(super) fn poll_readexactly(
+        &self,
+        cx: &mut Context<'_>,
+        n: usize,
+    ) -> Poll<Result<Vec<u8>, ReadError>> {
+        let mut st = self.state.borrow_mut();
+        loop {
+            check!(st);
+            let len = st.buf.len();
+            if len >= n {
+                return Poll::Ready(Ok(st.buf.consume(n)));
+            }
+            if st.eof {
+                return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
+                    partial: st.buf.consume(len),
+                    expected: Some(n),
+                })));
+            }
+            // Room for the whole rest at once, so a large read takes one syscall.
+            ready!(self.poll_fill(&mut st, cx, n - len))?;
+        }
+    }
+
+    /// asyncio's `readuntil` loop; `search` remembers across polls how far the buffer
+    /// was searched, so a long line is scanned once, not once per chunk.
+    pub(super) fn poll_readuntil(
+        &self,
+        cx: &mut Context<'_>,
+        search: &mut Search,
+    ) -> Poll<Result<Vec<u8>, ReadError>> {
+        if search.is_empty() {
+            return Poll::Ready(Err(ReadError::EmptySeparator));
+        }
+        let mut st = self.state.borrow_mut();
+        let isep = loop {
+            check!(st);
+            match search.scan(&st.buf, self.limit) {
+                Scan::Found(i) => break i,
+                Scan::Overrun(consumed) => {
+                    return Poll::Ready(Err(ReadError::LimitOverrun(LimitOverrunError {
+                        consumed,
+                        message: LimitOverrunError::NOT_FOUND,
+                    })))
+                }
+                Scan::NotYet => {}
+            }
+            if st.eof {
+                let len = st.buf.len();
+                return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
+                    partial: st.buf.consume(len),
+                    expected: None,
+                })));
+            }
+            ready!(self.poll_fill(&mut st, cx, 0))?;
+        };
+        if isep > self.limit {
+            return Poll::Ready(Err(ReadError::LimitOverrun(LimitOverrunError {
+                consumed: isep,
+                message: LimitOverrunError::FOUND,
+            })));
+        }
+        Poll::Ready(Ok(st.buf.consume(isep + search.sep_len())))
+    }
+
+    /// `readuntil(b"\n")`, returning a partial last line at EOF. Unlike asyncio (H8),
+    /// a line over the limit is *not* discarded: the error leaves the buffer intact.
+    pub(super) fn poll_readline(
+        &self,
+        cx: &mut Context<'_>,
+        search: &mut Search,
+    ) -> Poll<Result<Vec<u8>, ReadError>> {
+        match ready!(self.poll_readuntil(cx, search)) {
+            Err(ReadError::IncompleteRead(e)) => Poll::Ready(Ok(e.partial)),
+            other => Poll::Ready(other),
+        }
+    }
+
+    pub(super) fn wake(&self) {
+        let waker = self.state.borrow_mut().waker.take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// What a socket read means for the reader: 0 bytes is EOF (kept), an error is kept
+/// for every later read, `Interrupted` is retried on the next poll.
+fn settle(
+    st: &mut State,
+    cx: &mut Context<'_>,
+    r: Poll<io::Result<usize>>,
+) -> Poll<io::Result<usize>> {
+    match r {
+        Poll::Ready(Ok(0)) => {
+            st.eof = true;
+            Poll::Ready(Ok(0))
+        }
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Poll::Ready(Err(e)) => {
+            st.exception = Some(StoredError::new(&e));
+            Poll::Ready(Err(e))
+        }
+        r => r,
+    }
+}
+
+/// The future of `readexactly_into`: see `Inner::poll_readexactly_into`.
+pub(super) struct ReadExactlyInto<'a> {
+    inner: &'a Inner,
+    buf: &'a mut [u8],
+    /// Bytes of `buf` already read (and so out of the reader until put back).
+    filled: usize,
+}
+
+impl<'a> ReadExactlyInto<'a> {
+    pub(super) fn new(inner: &'a Inner, buf: &'a mut [u8]) -> ReadExactlyInto<'a> {
+        ReadExactlyInto {
+            inner,
+            buf,
+            filled: 0,
+        }
+    }
+}
+
+impl Future for ReadExactlyInto<'_> {
+    type Output = Result<(), ReadError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.inner
+            .poll_readexactly_into(cx, this.buf, &mut this.filled)
+    }
+}
+
+impl Drop for ReadExactlyInto<'_> {
+    fn drop(&mut self) {
+        if self.filled > 0 {
+            // Never borrowed here outside a poll; if it somehow is, losing the bytes
+            // beats a panic in a destructor.
+            if let Ok(mut st) = self.inner.state.try_borrow_mut() {
+                st.buf.unread(&self.buf[..self.filled]);
+            }
+        }
+    }
+}

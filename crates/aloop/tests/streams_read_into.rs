@@ -1,0 +1,674 @@
+//! The reads that fill a caller's buffer (`read_into`, `readexactly_into`),
+//! `buffered()`, and `readuntil`'s separator search: over `feed_data` (polled by hand,
+//! so every chunking is exact) and over real loopback connections. `readuntil` is
+//! compared with a naive reference over every split of the input into two and three
+//! chunks and many random splits. Network waits are under a watchdog.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::{TcpListener as StdTcpListener, TcpStream as StdTcpStream};
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use aloop::{ReadError, StreamReader, StreamWriter};
+use futures_util::future::{select, Either};
+use futures_util::task::noop_waker_ref;
+
+const WATCHDOG: Duration = Duration::from_secs(10);
+
+/// `fut`, or `None` after `limit`.
+async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
+    match select(pin!(fut), pin!(aloop::sleep(limit))).await {
+        Either::Left((v, _)) => Some(v),
+        Either::Right(_) => None,
+    }
+}
+
+/// One poll with a waker that does nothing (a hand-fed reader needs no loop).
+fn poll_once<F: Future + ?Sized>(fut: Pin<&mut F>) -> Poll<F::Output> {
+    fut.poll(&mut Context::from_waker(noop_waker_ref()))
+}
+
+// ---- read_into / readexactly_into over feed_data ------------------------------------
+
+#[test]
+fn read_into_returns_what_is_buffered_up_to_the_buffer_size() {
+    aloop::run(async {
+        let r = StreamReader::new();
+        r.feed_data(b"hello world");
+        let mut buf = [0u8; 5];
+        assert_eq!(r.read_into(&mut buf).await.unwrap(), 5);
+        assert_eq!(&buf, b"hello");
+        let mut big = [0u8; 100];
+        assert_eq!(r.read_into(&mut big).await.unwrap(), 6);
+        assert_eq!(&big[..6], b" world");
+        assert_eq!(
+            r.read_into(&mut []).await.unwrap(),
+            0,
+            "empty buffer: 0 at once"
+        );
+        r.feed_data(b"x");
+        r.feed_eof();
+        assert_eq!(r.read_into(&mut big).await.unwrap(), 1);
+        assert_eq!(r.read_into(&mut big).await.unwrap(), 0, "EOF");
+        assert_eq!(r.read_into(&mut big).await.unwrap(), 0, "EOF again");
+    });
+}
+
+#[test]
+fn read_into_waits_only_while_the_buffer_is_empty() {
+    let r = StreamReader::new();
+    let mut buf = [0u8; 8];
+    {
+        let mut fut = pin!(r.read_into(&mut buf));
+        assert!(poll_once(fut.as_mut()).is_pending());
+        r.feed_data(b"ab");
+        assert!(matches!(poll_once(fut.as_mut()), Poll::Ready(Ok(2))));
+    }
+    assert_eq!(&buf[..2], b"ab");
+}
+
+#[test]
+fn read_into_reports_a_set_exception_even_with_data_buffered() {
+    aloop::run(async {
+        let r = StreamReader::new();
+        r.feed_data(b"data");
+        r.set_exception(io::Error::new(io::ErrorKind::ConnectionReset, "boom"));
+        let e = r.read_into(&mut [0u8; 4]).await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        let e = r.readexactly_into(&mut [0u8; 2]).await.unwrap_err();
+        assert!(matches!(e, ReadError::Io(e) if e.kind() == io::ErrorKind::ConnectionReset));
+    });
+}
+
+#[test]
+fn readexactly_into_waits_for_all_bytes_across_chunks() {
+    let r = StreamReader::new();
+    let mut buf = [0u8; 10];
+    {
+        let mut fut = pin!(r.readexactly_into(&mut buf));
+        for chunk in [&b"012"[..], b"3", b"45678"] {
+            r.feed_data(chunk);
+            assert!(poll_once(fut.as_mut()).is_pending());
+        }
+        r.feed_data(b"9abc");
+        assert!(matches!(poll_once(fut.as_mut()), Poll::Ready(Ok(()))));
+    }
+    assert_eq!(&buf, b"0123456789");
+    assert_eq!(r.buffered(), 3, "the rest stays buffered");
+    let mut empty = [0u8; 0];
+    assert!(matches!(
+        poll_once(pin!(r.readexactly_into(&mut empty))),
+        Poll::Ready(Ok(()))
+    ));
+}
+
+#[test]
+fn readexactly_into_at_eof_is_incomplete_read_with_the_partial_bytes() {
+    aloop::run(async {
+        let r = StreamReader::new();
+        r.feed_data(b"abc");
+        r.feed_eof();
+        let mut buf = [7u8; 5];
+        match r.readexactly_into(&mut buf).await {
+            Err(ReadError::IncompleteRead(e)) => {
+                assert_eq!(e.partial, b"abc");
+                assert_eq!(e.expected, Some(5));
+                assert_eq!(e.to_string(), "3 bytes read on a total of 5 expected bytes");
+            }
+            other => panic!("expected IncompleteRead, got {other:?}"),
+        }
+        assert_eq!(
+            &buf[..3],
+            b"abc",
+            "the caller's buffer starts with them too"
+        );
+        assert!(r.at_eof());
+        // Same shape as readexactly's error, and the same conversion to io::Error.
+        let e: io::Error = r.readexactly_into(&mut buf).await.unwrap_err().into();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    });
+}
+
+#[test]
+fn readexactly_into_dropped_unfinished_loses_nothing() {
+    aloop::run(async {
+        let r = StreamReader::new();
+        r.feed_data(b"part");
+        let mut buf = [0u8; 8];
+        {
+            let mut fut = pin!(r.readexactly_into(&mut buf));
+            assert!(poll_once(fut.as_mut()).is_pending());
+            r.feed_data(b"ia");
+            assert!(poll_once(fut.as_mut()).is_pending());
+            r.feed_data(b"l!"); // arrives while it is pending, not yet polled
+        } // dropped, as a timeout would
+        assert_eq!(r.buffered(), 8, "the bytes it had taken are back, in front");
+        assert_eq!(r.readexactly(8).await.unwrap(), b"partial!");
+        // The same over a socket, where bytes go straight into the caller's buffer.
+        let Pair { r, w, _keep } = pair().await;
+        w.write(b"01234").unwrap();
+        let mut buf = [0u8; 10];
+        let got = within(Duration::from_millis(100), r.readexactly_into(&mut buf)).await;
+        assert!(got.is_none(), "5 of 10 bytes: still waiting");
+        w.write(b"56789").unwrap();
+        assert_eq!(
+            within(WATCHDOG, r.readexactly(10)).await.unwrap().unwrap(),
+            b"0123456789"
+        );
+    });
+}
+
+#[test]
+fn readexactly_into_larger_than_the_limit_works() {
+    aloop::run(async {
+        let r = StreamReader::with_limit(16);
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        for chunk in data.chunks(7_777) {
+            r.feed_data(chunk);
+        }
+        let mut buf = vec![0u8; data.len()];
+        r.readexactly_into(&mut buf).await.unwrap();
+        assert_eq!(buf, data, "the limit bounds readuntil, not readexactly");
+    });
+}
+
+/// Two ends of a loopback connection: `r` reads what `w` writes. `_keep` holds the
+/// other halves and the server, so nothing closes early.
+struct Pair {
+    r: StreamReader,
+    w: StreamWriter,
+    _keep: (StreamReader, StreamWriter, aloop::Server),
+}
+
+async fn pair() -> Pair {
+    let accepted = Rc::new(RefCell::new(None));
+    let slot = accepted.clone();
+    let server = aloop::start_server(
+        move |r: StreamReader, w: StreamWriter| {
+            *slot.borrow_mut() = Some((r, w));
+            async {}
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let port = server.sockets()[0].port();
+    let (r, cw) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+    let wait = async {
+        loop {
+            if let Some(pair) = accepted.borrow_mut().take() {
+                return pair;
+            }
+            aloop::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    let (sr, w) = within(WATCHDOG, wait).await.expect("never accepted");
+    Pair {
+        r,
+        w,
+        _keep: (sr, cw, server),
+    }
+}
+
+// ---- buffered() ----------------------------------------------------------------------
+
+#[test]
+fn buffered_counts_what_the_reader_holds() {
+    aloop::run(async {
+        let r = StreamReader::new();
+        assert_eq!(r.buffered(), 0);
+        r.feed_data(b"one\ntwo\nthree");
+        assert_eq!(r.buffered(), 13);
+        r.readline().await.unwrap();
+        assert_eq!(r.buffered(), 9);
+        r.read_into(&mut [0u8; 2]).await.unwrap();
+        assert_eq!(r.buffered(), 7);
+        r.readexactly(3).await.unwrap();
+        assert_eq!(r.buffered(), 4);
+        r.feed_eof();
+        assert_eq!(r.buffered(), 4, "EOF adds nothing");
+        r.read_to_eof().await.unwrap();
+        assert_eq!(r.buffered(), 0);
+        // A limit overrun leaves everything in place.
+        let r = StreamReader::with_limit(4);
+        r.feed_data(b"0123456789\n");
+        assert!(matches!(
+            r.readline().await,
+            Err(ReadError::LimitOverrun(_))
+        ));
+        assert_eq!(r.buffered(), 11);
+    });
+}
+
+// ---- over loopback -------------------------------------------------------------------
+
+/// An echo server of length-prefixed frames (u32 big-endian), read with
+/// `readexactly_into`.
+async fn frame_echo(r: StreamReader, w: StreamWriter) {
+    let mut header = [0u8; 4];
+    let mut body = Vec::new();
+    loop {
+        match r.readexactly_into(&mut header).await {
+            Ok(()) => {}
+            Err(ReadError::IncompleteRead(e)) if e.partial.is_empty() => break,
+            Err(e) => panic!("server read: {e}"),
+        }
+        body.resize(u32::from_be_bytes(header) as usize, 0);
+        r.readexactly_into(&mut body).await.unwrap();
+        w.write(&header).unwrap();
+        w.write(&body).unwrap();
+        w.drain().await.unwrap();
+    }
+    w.close();
+}
+
+#[test]
+fn readexactly_into_and_read_into_over_a_real_connection() {
+    aloop::run(async {
+        let server = aloop::start_server(frame_echo, "127.0.0.1", 0)
+            .await
+            .unwrap();
+        let port = server.sockets()[0].port();
+        let (r, w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+        let sizes = [0usize, 1, 7, 1024, 8191, 8192, 65_536, 200_000, 3];
+        let client = async {
+            for (i, &n) in sizes.iter().enumerate() {
+                let body: Vec<u8> = (0..n).map(|k| (k * 7 + i) as u8).collect();
+                w.write(&(n as u32).to_be_bytes()).unwrap();
+                w.write(&body).unwrap();
+                w.drain().await.unwrap();
+                let mut header = [0u8; 4];
+                r.readexactly_into(&mut header).await.unwrap();
+                assert_eq!(u32::from_be_bytes(header) as usize, n);
+                // The body back through read_into, alternating a small buffer and one
+                // big enough for a whole socket read.
+                let mut back = Vec::new();
+                let mut chunk = vec![0u8; if i % 2 == 0 { 100 } else { 16 * 1024 }];
+                while back.len() < n {
+                    let want = chunk.len().min(n - back.len());
+                    let got = r.read_into(&mut chunk[..want]).await.unwrap();
+                    assert!(got > 0, "EOF in the middle of a frame");
+                    back.extend_from_slice(&chunk[..got]);
+                }
+                assert_eq!(back, body, "frame {i} ({n} bytes)");
+            }
+            w.write_eof().unwrap();
+            let mut buf = [0u8; 16];
+            assert_eq!(
+                r.read_into(&mut buf).await.unwrap(),
+                0,
+                "server closed: EOF"
+            );
+        };
+        within(WATCHDOG, client).await.expect("echo hung");
+        server.close();
+        within(WATCHDOG, server.wait_closed()).await.unwrap();
+    });
+}
+
+#[test]
+fn readexactly_into_over_a_connection_that_ends_early_returns_the_partial_bytes() {
+    let listener = StdTcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"12345").unwrap();
+    }); // dropping the socket sends FIN
+    aloop::run(async move {
+        let (r, _w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+        let mut buf = [0u8; 10];
+        match within(WATCHDOG, r.readexactly_into(&mut buf))
+            .await
+            .unwrap()
+        {
+            Err(ReadError::IncompleteRead(e)) => {
+                assert_eq!(e.partial, b"12345");
+                assert_eq!(e.expected, Some(10));
+            }
+            other => panic!("expected IncompleteRead, got {other:?}"),
+        }
+        assert_eq!(r.read_into(&mut buf).await.unwrap(), 0);
+        assert!(r.at_eof());
+    });
+    peer.join().unwrap();
+}
+
+/// Sends RST instead of FIN when `s` is dropped.
+fn set_linger_zero(s: &StdTcpStream) {
+    use std::os::unix::io::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid open fd, and a properly sized `linger` that outlives the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
+}
+
+/// Pipelined requests arrive in one segment: after the first `readline`, `buffered()`
+/// says the others are waiting, and they are answered from the buffer without touching
+/// the socket — proven by resetting the connection first: a socket read would fail
+/// with `ConnectionReset`, and the reset does show up once the buffer is empty.
+#[test]
+fn buffered_requests_are_read_without_touching_the_socket() {
+    let listener = StdTcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (reset_tx, reset_rx) = std::sync::mpsc::channel();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"GET /1\nGET /2\nGET /3\n").unwrap();
+        let mut ok = [0u8; 3];
+        s.read_exact(&mut ok).unwrap(); // the client holds all three now
+        set_linger_zero(&s);
+        drop(s);
+        reset_tx.send(()).unwrap();
+    });
+    aloop::run(async move {
+        let (r, w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+        let first = within(WATCHDOG, r.readline()).await.unwrap().unwrap();
+        assert_eq!(first, b"GET /1\n");
+        assert_eq!(r.buffered(), 14, "two more requests are already here");
+        w.write(b"ok\n").unwrap();
+        let wait_reset = async {
+            while reset_rx.try_recv().is_err() {
+                aloop::sleep(Duration::from_millis(1)).await;
+            }
+        };
+        within(WATCHDOG, wait_reset)
+            .await
+            .expect("peer never reset");
+        // Give the RST a moment to land (not asserted: if it had not, the reads below
+        // would still pass, checking less).
+        aloop::sleep(Duration::from_millis(20)).await;
+        assert_eq!(r.readline().await.unwrap(), b"GET /2\n");
+        let mut buf = [0u8; 7];
+        r.readexactly_into(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"GET /3\n");
+        assert_eq!(r.buffered(), 0);
+        let e = within(WATCHDOG, r.read_into(&mut buf))
+            .await
+            .expect("read after reset hung")
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+    });
+    peer.join().unwrap();
+}
+
+#[test]
+fn readuntil_over_a_connection_with_the_separator_split_across_writes() {
+    aloop::run(async {
+        let server = aloop::start_server(
+            |_r: StreamReader, w: StreamWriter| async move {
+                for part in [&b"head\r"[..], b"\n\r", b"\nbody--", b"-end\r", b"\n\r\n"] {
+                    w.write(part).unwrap();
+                    w.drain().await.unwrap();
+                    aloop::sleep(Duration::from_millis(2)).await;
+                }
+                w.close();
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let port = server.sockets()[0].port();
+        let (r, _w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+        let client = async {
+            assert_eq!(r.readuntil(b"\r\n\r\n").await.unwrap(), b"head\r\n\r\n");
+            assert_eq!(r.readuntil(b"---").await.unwrap(), b"body---");
+            assert_eq!(r.readline().await.unwrap(), b"end\r\n");
+            assert_eq!(r.readuntil(b"\r\n").await.unwrap(), b"\r\n");
+            assert!(matches!(
+                r.readuntil(b"\r\n").await,
+                Err(ReadError::IncompleteRead(e)) if e.partial.is_empty()
+            ));
+        };
+        within(WATCHDOG, client).await.expect("client hung");
+        server.close();
+        within(WATCHDOG, server.wait_closed()).await.unwrap();
+    });
+}
+
+// ---- readuntil against a reference, over every chunking ------------------------------
+
+/// What `readuntil(sep)` calls return, in order, until the first error.
+#[derive(Debug, PartialEq)]
+enum Got {
+    Chunk(Vec<u8>),
+    Incomplete(Vec<u8>),
+}
+
+/// The naive reference: the stream split after each first occurrence of `sep`.
+fn reference(stream: &[u8], sep: &[u8]) -> Vec<Got> {
+    let mut out = Vec::new();
+    let mut rest = stream;
+    loop {
+        match rest.windows(sep.len()).position(|w| w == sep) {
+            Some(i) => {
+                out.push(Got::Chunk(rest[..i + sep.len()].to_vec()));
+                rest = &rest[i + sep.len()..];
+            }
+            None => {
+                out.push(Got::Incomplete(rest.to_vec()));
+                return out;
+            }
+        }
+    }
+}
+
+type ReadUntil = Pin<Box<dyn Future<Output = Result<Vec<u8>, ReadError>>>>;
+
+/// Feeds `chunks` one at a time, polling a pending `readuntil` after each (so the
+/// search resumes across chunks), then EOF.
+fn chunked(chunks: &[&[u8]], sep: &[u8]) -> Vec<Got> {
+    let r = StreamReader::new();
+    let mut out = Vec::new();
+    let mut fut: ReadUntil = Box::pin(r.readuntil(sep));
+    let drain = |fut: &mut ReadUntil, out: &mut Vec<Got>| -> bool {
+        loop {
+            match poll_once(fut.as_mut()) {
+                Poll::Pending => return false,
+                Poll::Ready(Ok(chunk)) => {
+                    out.push(Got::Chunk(chunk));
+                    *fut = Box::pin(r.readuntil(sep));
+                }
+                Poll::Ready(Err(ReadError::IncompleteRead(e))) => {
+                    out.push(Got::Incomplete(e.partial));
+                    return true;
+                }
+                Poll::Ready(Err(e)) => panic!("unexpected {e:?}"),
+            }
+        }
+    };
+    for chunk in chunks {
+        r.feed_data(chunk);
+        assert!(!drain(&mut fut, &mut out), "ended before EOF");
+    }
+    r.feed_eof();
+    assert!(drain(&mut fut, &mut out), "no end at EOF");
+    out
+}
+
+const CASES: &[(&[u8], &[u8])] = &[
+    (b"a\nbb\n\nccc\nd", b"\n"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody\r\n", b"\r\n"),
+    (
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nbody\r\n\r\n",
+        b"\r\n\r\n",
+    ),
+    (b"xabcabcabdabcabdyabcabd", b"abcabd"),
+    (b"aaaaaaaaaaa", b"aa"),
+    (b"aaaaaaaaaa", b"aaa"),
+    (b"no separator in here at all", b"--"),
+    (b"--", b"--"),
+    (b"", b"\n"),
+];
+
+#[test]
+fn readuntil_matches_the_reference_for_every_split_into_two_and_three_chunks() {
+    for &(stream, sep) in CASES {
+        let want = reference(stream, sep);
+        assert_eq!(chunked(&[stream], sep), want, "one chunk, sep {sep:?}");
+        let n = stream.len();
+        for i in 0..=n {
+            let got = chunked(&[&stream[..i], &stream[i..]], sep);
+            assert_eq!(got, want, "split at {i} of {stream:?}, sep {sep:?}");
+            for j in i..=n {
+                let got = chunked(&[&stream[..i], &stream[i..j], &stream[j..]], sep);
+                assert_eq!(got, want, "split at {i},{j} of {stream:?}, sep {sep:?}");
+            }
+        }
+        // One byte at a time.
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        assert_eq!(chunked(&bytes, sep), want, "bytewise {stream:?}");
+    }
+}
+
+#[test]
+fn readuntil_matches_the_reference_for_random_chunkings_of_random_streams() {
+    // xorshift: deterministic, no extra dependency.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..400 {
+        // A small alphabet so separators (and near-misses) are frequent.
+        let len = (next() % 300) as usize;
+        let stream: Vec<u8> = (0..len).map(|_| b"ab\r\n"[(next() % 4) as usize]).collect();
+        let sep: &[u8] = [&b"\n"[..], b"\r\n", b"\r\n\r\n", b"abab", b"ba\r"][round % 5];
+        let mut chunks = Vec::new();
+        let mut rest = &stream[..];
+        while !rest.is_empty() {
+            let k = 1 + (next() % 40) as usize;
+            let (c, r) = rest.split_at(k.min(rest.len()));
+            chunks.push(c);
+            rest = r;
+        }
+        assert_eq!(
+            chunked(&chunks, sep),
+            reference(&stream, sep),
+            "round {round}: {stream:?} in {} chunks, sep {sep:?}",
+            chunks.len()
+        );
+    }
+}
+
+#[test]
+fn lines_across_chunks_match_the_reference() {
+    use futures_util::StreamExt;
+    let stream = b"one\ntwo\n\nthree\nfour";
+    for i in 0..=stream.len() {
+        let r = StreamReader::new();
+        let mut lines = r.lines();
+        let mut got = Vec::new();
+        r.feed_data(&stream[..i]);
+        while let Poll::Ready(Some(line)) = poll_once(Pin::new(&mut lines.next())) {
+            got.push(line.unwrap());
+        }
+        r.feed_data(&stream[i..]);
+        r.feed_eof();
+        while let Poll::Ready(Some(line)) = poll_once(Pin::new(&mut lines.next())) {
+            got.push(line.unwrap());
+        }
+        assert_eq!(
+            got,
+            [&b"one\n"[..], b"two\n", b"\n", b"three\n", b"four"],
+            "split {i}"
+        );
+    }
+}
+
+#[test]
+fn readuntil_pending_while_another_read_consumes_still_finds_the_separator() {
+    let r = StreamReader::new();
+    r.feed_data(b"abcdef");
+    let mut fut = pin!(r.readuntil(b"\n"));
+    assert!(poll_once(fut.as_mut()).is_pending(), "searched 6 bytes");
+    // Someone else takes bytes the search already looked at.
+    let taken = poll_once(pin!(r.read(3)));
+    assert!(matches!(taken, Poll::Ready(Ok(ref v)) if v == b"abc"));
+    r.feed_data(b"gh\nij");
+    match poll_once(fut.as_mut()) {
+        Poll::Ready(Ok(line)) => assert_eq!(line, b"defgh\n"),
+        other => panic!("expected the line, got {other:?}"),
+    }
+}
+
+#[test]
+fn readuntil_futures_keep_their_own_separator_when_another_call_changes_it() {
+    let r = StreamReader::new();
+    let mut a = pin!(r.readuntil(b"XY"));
+    let mut b = pin!(r.readuntil(b"ZW"));
+    r.feed_data(b"11ZW22XY");
+    assert!(matches!(poll_once(a.as_mut()), Poll::Ready(Ok(ref v)) if v == b"11ZW22XY"));
+    r.feed_data(b"33ZW");
+    assert!(matches!(poll_once(b.as_mut()), Poll::Ready(Ok(ref v)) if v == b"33ZW"));
+    let mut c = pin!(r.readuntil(b"XY"));
+    r.feed_data(b"XY");
+    assert!(matches!(poll_once(c.as_mut()), Poll::Ready(Ok(ref v)) if v == b"XY"));
+}
+
+// ---- the limit -----------------------------------------------------------------------
+
+#[test]
+fn readuntil_limit_found_beyond_the_limit_keeps_the_buffer() {
+    aloop::run(async {
+        let r = StreamReader::with_limit(5);
+        r.feed_data(b"0123456789\r\nrest");
+        match r.readuntil(b"\r\n").await {
+            Err(ReadError::LimitOverrun(e)) => {
+                assert_eq!(e.consumed, 10);
+                assert_eq!(
+                    e.to_string(),
+                    "Separator is found, but chunk is longer than limit"
+                );
+            }
+            other => panic!("expected LimitOverrun, got {other:?}"),
+        }
+        assert_eq!(r.buffered(), 16);
+        // A chunk exactly at the limit is fine.
+        let r = StreamReader::with_limit(5);
+        r.feed_data(b"01234\r\n");
+        assert_eq!(r.readuntil(b"\r\n").await.unwrap(), b"01234\r\n");
+    });
+}
+
+#[test]
+fn readuntil_limit_not_found_across_chunks_reports_what_was_searched() {
+    let r = StreamReader::with_limit(10);
+    let mut fut = pin!(r.readuntil(b"\r\n"));
+    r.feed_data(b"01234567");
+    assert!(
+        poll_once(fut.as_mut()).is_pending(),
+        "8 bytes: under the limit"
+    );
+    r.feed_data(b"89abc");
+    match poll_once(fut.as_mut()) {
+        // asyncio: offset = buflen + 1 - seplen = 13 + 1 - 2.
+        Poll::Ready(Err(ReadError::LimitOverrun(e))) => {
+            assert_eq!(e.consumed, 12);
+            assert_eq!(
+                e.to_string(),
+                "Separator is not found, and chunk exceed the limit"
+            );
+        }
+        other => panic!("expected LimitOverrun, got {other:?}"),
+    }
+    assert_eq!(r.buffered(), 13, "nothing removed");
+}

@@ -1,13 +1,20 @@
-//! Workload "echo": TCP echo over 127.0.0.1, 50 connections × 2,000 round trips of a
-//! 1 KiB message, server and clients in the same runtime and process. Every client
-//! checks every byte it gets back (the message differs per connection and round), and
-//! the total echoed must be 50 × 2,000 × 1,024 bytes.
+//! Workloads "echo" and "echo-sockets": TCP echo over 127.0.0.1, 50 connections × 2,000
+//! round trips of a 1 KiB message, server and clients in the same runtime and process.
+//! Every client checks every byte it gets back (the message differs per connection and
+//! round), and the total echoed must be 50 × 2,000 × 1,024 bytes.
 //!
-//! Both sides are written the way a user of each runtime would: the server reads into a
-//! 4 KiB buffer and writes back what it read; the client does `write_all` then
-//! `read_exact`. TCP_NODELAY on both sides (a 1 KiB ping-pong otherwise meets Nagle's
-//! delayed-ACK stall). aloop uses aloop-reactor's sockets directly (created inside the
-//! running loop, so they register with its reactor).
+//! Both sides are written the way a user of each runtime would. TCP_NODELAY on both
+//! sides (a 1 KiB ping-pong otherwise meets Nagle's delayed-ACK stall).
+//!
+//! * "echo", aloop: asyncio's streams, as a Python user writes it: `start_server`, whose
+//!   callback does `read(4096)` then `write` + `drain`; clients `open_connection`, then
+//!   `write` + `drain` + `readexactly(1024)`.
+//! * "echo-sockets", aloop: aloop-reactor's `TcpListener`/`TcpStream` directly (created
+//!   inside the running loop, so they register with its reactor): the server reads into
+//!   a 4 KiB buffer and writes back what it read; the client does `write_all` then
+//!   `read_exact`. The layer under the streams, for comparison.
+//! * tokio and smol: their sockets are what their users write (`TcpStream` +
+//!   `read_exact`/`write_all`), so "echo" and "echo-sockets" run the same code there.
 //!
 //! Run under `strace -c -f` by `run.sh` for syscalls per round trip (see syscalls.rs).
 
@@ -34,9 +41,19 @@ fn message(conn: u64, round: u64) -> [u8; MSG] {
     m
 }
 
-pub fn run(runtime: Runtime, scale: Scale) -> Outcome {
+/// Which aloop API the echo cell uses (the peers have one: their sockets).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `start_server` / `open_connection` streams (workload "echo").
+    Streams,
+    /// aloop-reactor's sockets (workload "echo-sockets").
+    Sockets,
+}
+
+pub fn run(runtime: Runtime, scale: Scale, api: Api) -> Outcome {
     let rounds = scale.n(FULL_ROUNDS);
     let (elapsed, bytes, good) = match runtime {
+        Runtime::Aloop if api == Api::Streams => rt::aloop(aloop_streams_echo(rounds)),
         Runtime::Aloop => rt::aloop(aloop_echo(rounds)),
         Runtime::TokioCt | Runtime::TokioMt => rt::tokio(runtime, tokio_echo(rounds)),
         Runtime::Smol => rt::smol(move |ex| smol_echo(ex, rounds)),
@@ -52,6 +69,58 @@ pub fn run(runtime: Runtime, scale: Scale) -> Outcome {
 
 /// (elapsed, bytes echoed back and checked, every byte matched)
 type Echoed = (Duration, u64, bool);
+
+async fn aloop_streams_echo(rounds: u64) -> Echoed {
+    use aloop::{StreamReader, StreamWriter};
+    // The connection handlers run as tasks of the server, as in asyncio; each ends when
+    // its client hangs up (`read` returns empty at EOF).
+    let server = aloop::start_server(
+        |reader: StreamReader, writer: StreamWriter| async move {
+            loop {
+                let data = reader.read(SERVER_BUF).await.expect("server read");
+                if data.is_empty() {
+                    break;
+                }
+                writer.write(&data).expect("server write");
+                writer.drain().await.expect("server drain");
+            }
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .expect("start_server on 127.0.0.1");
+    let port = server.sockets()[0].port();
+    let t = Instant::now();
+    let clients: Vec<_> = (0..CONNS)
+        .map(|c| {
+            aloop::create_task(async move {
+                let (reader, writer) = aloop::open_connection("127.0.0.1", port)
+                    .await
+                    .expect("open_connection");
+                let (mut bytes, mut good) = (0, true);
+                for r in 0..rounds {
+                    let m = message(c, r);
+                    writer.write(&m).expect("client write");
+                    writer.drain().await.expect("client drain");
+                    let back = reader.readexactly(MSG).await.expect("client read");
+                    good &= back == m;
+                    bytes += MSG as u64;
+                }
+                (bytes, good)
+            })
+        })
+        .collect();
+    let (mut bytes, mut good) = (0, true);
+    for c in clients {
+        let (b, g) = c.await.expect("client task");
+        bytes += b;
+        good &= g;
+    }
+    let elapsed = t.elapsed();
+    server.close();
+    (elapsed, bytes, good)
+}
 
 async fn aloop_echo(rounds: u64) -> Echoed {
     use aloop_reactor::{TcpListener, TcpStream};

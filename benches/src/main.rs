@@ -8,8 +8,9 @@
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
 //!     workload: spawn | spawn-warm | callbacks | yield | timers | timer-tasks | echo
-//!               | queue | lock | lock-uncontended | blocking | idle-mem
-//! cell syscalls <runtime> <strace -c output file> <round trips>   (one JSON line)
+//!               | echo-sockets | queue | lock | lock-uncontended | blocking | idle-mem
+//! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets]
+//!     (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
 //! ```
 //!
@@ -108,8 +109,8 @@ impl Outcome {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
-       cell syscalls <runtime> <strace-c-file> <round-trips>\n\
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
+       cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets]\n\
        cell report <raw.jsonl> <out.json>";
 
 fn main() -> ExitCode {
@@ -117,7 +118,10 @@ fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["report", raw, out] => report::main(raw, out),
-        ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips),
+        ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips, "echo"),
+        ["syscalls", rt, file, trips, w @ ("echo" | "echo-sockets")] => {
+            syscalls::main(rt, file, trips, w)
+        }
         [rt, workload, rest @ ..] => match (Runtime::parse(rt), parse_scale(rest)) {
             (Some(rt), Some(scale)) => run_cell(rt, workload, scale),
             _ => usage(),
@@ -148,7 +152,8 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "yield" => callbacks::run(rt, scale, false),
         "timers" => timers::run(rt, scale, true),
         "timer-tasks" => timers::run(rt, scale, false),
-        "echo" => echo::run(rt, scale),
+        "echo" => echo::run(rt, scale, echo::Api::Streams),
+        "echo-sockets" => echo::run(rt, scale, echo::Api::Sockets),
         "queue" => queue::run(rt, scale),
         "lock" => lock::run(rt, scale),
         "lock-uncontended" => lock_uncontended::run(rt, scale),

@@ -12,6 +12,7 @@
 //! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets]
 //!     (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
+//! cell callgrind-report <raw.jsonl> <out.json>   (callgrind.sh: instructions per op)
 //! ```
 //!
 //! Exit status 1 when a cell's result check failed, so a broken runtime or benchmark
@@ -19,6 +20,7 @@
 
 mod blocking_jobs;
 mod callbacks;
+mod callgrind_report;
 mod echo;
 mod idle_mem;
 mod json;
@@ -111,13 +113,15 @@ impl Outcome {
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
 <spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets]\n\
-       cell report <raw.jsonl> <out.json>";
+       cell report <raw.jsonl> <out.json>\n\
+       cell callgrind-report <raw.jsonl> <out.json>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["report", raw, out] => report::main(raw, out),
+        ["callgrind-report", raw, out] => callgrind_report::main(raw, out),
         ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips, "echo"),
         ["syscalls", rt, file, trips, w @ ("echo" | "echo-sockets")] => {
             syscalls::main(rt, file, trips, w)

@@ -13,6 +13,8 @@
 //!     (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
 //! cell callgrind-report <raw.jsonl> <out.json>   (callgrind.sh: instructions per op)
+//! cell serve <http|resp> <server> [--port P] [--secs N]   (servers.sh: a real server)
+//! cell servers-report <raw.jsonl> <out.json>     (servers.sh: its tables)
 //! ```
 //!
 //! Exit status 1 when a cell's result check failed, so a broken runtime or benchmark
@@ -29,6 +31,8 @@ mod lock_uncontended;
 mod queue;
 mod report;
 mod rt;
+mod servers;
+mod servers_report;
 mod spawn;
 mod syscalls;
 mod timers;
@@ -114,7 +118,9 @@ const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
 <spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets]\n\
        cell report <raw.jsonl> <out.json>\n\
-       cell callgrind-report <raw.jsonl> <out.json>";
+       cell callgrind-report <raw.jsonl> <out.json>\n\
+       cell serve <http|resp> <server> [--port P] [--secs N]\n\
+       cell servers-report <raw.jsonl> <out.json>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -122,6 +128,8 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["report", raw, out] => report::main(raw, out),
         ["callgrind-report", raw, out] => callgrind_report::main(raw, out),
+        ["servers-report", raw, out] => servers_report::main(raw, out),
+        ["serve", rest @ ..] => servers::main(rest),
         ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips, "echo"),
         ["syscalls", rt, file, trips, w @ ("echo" | "echo-sockets")] => {
             syscalls::main(rt, file, trips, w)

@@ -31,14 +31,21 @@ const FULL_ROUNDS: u64 = 2_000;
 const MSG: usize = 1024;
 const SERVER_BUF: usize = 4096;
 
-/// The message for (connection, round): differs per both, so a misrouted or stale
-/// reply fails the check.
-fn message(conn: u64, round: u64) -> [u8; MSG] {
+/// The message of connection `conn` (differs per connection, so a misrouted reply fails
+/// the check). Built once per connection: building it per round, byte by byte, cost
+/// ~2,900 instructions per round trip, half of what callgrind counted for a runtime.
+fn message(conn: u64) -> [u8; MSG] {
     let mut m = [0u8; MSG];
     for (i, b) in m.iter_mut().enumerate() {
-        *b = (conn.wrapping_mul(131) ^ round.wrapping_mul(7) ^ i as u64) as u8;
+        *b = (conn.wrapping_mul(131) ^ i as u64) as u8;
     }
     m
+}
+
+/// Stamps `round` into the message's first 8 bytes, so every round's message differs
+/// too and a stale reply fails the check.
+fn stamp(m: &mut [u8; MSG], round: u64) {
+    m[..8].copy_from_slice(&round.to_le_bytes());
 }
 
 /// Which aloop API the echo cell uses (the peers have one: their sockets).
@@ -99,8 +106,9 @@ async fn aloop_streams_echo(rounds: u64) -> Echoed {
                     .await
                     .expect("open_connection");
                 let (mut bytes, mut good) = (0, true);
+                let mut m = message(c);
                 for r in 0..rounds {
-                    let m = message(c, r);
+                    stamp(&mut m, r);
                     writer.write(&m).expect("client write");
                     writer.drain().await.expect("client drain");
                     let back = reader.readexactly(MSG).await.expect("client read");
@@ -150,8 +158,9 @@ async fn aloop_echo(rounds: u64) -> Echoed {
                 let s = TcpStream::connect(addr).await.expect("connect");
                 s.set_nodelay(true).expect("nodelay");
                 let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                let mut m = message(c);
                 for r in 0..rounds {
-                    let m = message(c, r);
+                    stamp(&mut m, r);
                     s.write_all(&m).await.expect("client write");
                     s.read_exact(&mut back).await.expect("client read");
                     good &= back == m;
@@ -196,8 +205,9 @@ async fn tokio_echo(rounds: u64) -> Echoed {
                 let mut s = TcpStream::connect(addr).await.expect("connect");
                 s.set_nodelay(true).expect("nodelay");
                 let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                let mut m = message(c);
                 for r in 0..rounds {
-                    let m = message(c, r);
+                    stamp(&mut m, r);
                     s.write_all(&m).await.expect("client write");
                     s.read_exact(&mut back).await.expect("client read");
                     good &= back == m;
@@ -245,8 +255,9 @@ async fn smol_echo(ex: &'static async_executor::LocalExecutor<'static>, rounds: 
                 let mut s = Async::<TcpStream>::connect(addr).await.expect("connect");
                 s.get_ref().set_nodelay(true).expect("nodelay");
                 let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                let mut m = message(c);
                 for r in 0..rounds {
-                    let m = message(c, r);
+                    stamp(&mut m, r);
                     s.write_all(&m).await.expect("client write");
                     s.read_exact(&mut back).await.expect("client read");
                     good &= back == m;

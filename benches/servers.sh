@@ -20,7 +20,7 @@
 # wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`; a
 # missing tool skips its cells, with the reason. Every server exits by itself after
 # --secs (a bound for one left behind); each load is bounded by `timeout`.
-# About 5 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
+# About 3 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,8 +72,8 @@ start_load="$(cat /proc/loadavg)"
 echo "load average at start: $start_load" >&2
 started=$SECONDS
 
-# utime + stime of process $1, in clock ticks (fields 14 and 15; comm is "(cell)").
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# "utime stime" of process $1, in clock ticks (fields 14 and 15; comm is "(cell)").
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # Time on CPU of process $1's threads, in ns (empty without schedstat).
 # (%.0f, not %d: mawk's %d stops at 2^31.)
 cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }'; }
@@ -149,14 +149,15 @@ run_cell() {
     cat "$tmp/load.txt" >&2
     requests=0 rps=0 ok=false
   fi
-  local ticks=$((after - before)) cpu_s ns=null
+  local utime=$((${after% *} - ${before% *})) stime=$((${after#* } - ${before#* }))
+  local ticks=$((utime + stime)) cpu_s ns=null
   if [ -n "$ns0" ] && [ -n "$ns1" ]; then
     ns=$((ns1 - ns0)) cpu_s="$(awk -v ns="$ns" 'BEGIN { printf "%.6f", ns / 1e9 }')"
   else
     cpu_s="$(awk -v t="$ticks" -v hz="$clk_tck" 'BEGIN { printf "%.6f", t / hz }')"
   fi
-  printf '{"bench":"%s","server":"%s","pipeline":%s,"run":%s,"requests":%s,"rps":%s,"cpu_s":%s,"cpu_ns":%s,"cpu_ticks":%s,"clk_tck":%s,"cpu_us_per_req":%s,"ticks_us_per_req":%s,"loadavg_1m":%s%s,"checks_passed":%s}\n' \
-    "$bench" "$server" "$pipeline" "$run" "$requests" "$rps" "$cpu_s" "$ns" "$ticks" "$clk_tck" \
+  printf '{"bench":"%s","server":"%s","pipeline":%s,"run":%s,"requests":%s,"rps":%s,"cpu_s":%s,"cpu_ns":%s,"cpu_ticks":%s,"utime_ticks":%s,"stime_ticks":%s,"clk_tck":%s,"cpu_us_per_req":%s,"ticks_us_per_req":%s,"loadavg_1m":%s%s,"checks_passed":%s}\n' \
+    "$bench" "$server" "$pipeline" "$run" "$requests" "$rps" "$cpu_s" "$ns" "$ticks" "$utime" "$stime" "$clk_tck" \
     "$(awk -v s="$cpu_s" -v n="$requests" 'BEGIN { if (n > 0) printf "%.4f", s * 1e6 / n; else print "null" }')" \
     "$(awk -v t="$ticks" -v hz="$clk_tck" -v n="$requests" 'BEGIN { if (n > 0) printf "%.4f", t / hz * 1e6 / n; else print "null" }')" \
     "$(cut -d' ' -f1 /proc/loadavg)" "$extra" "$ok" >>"$raw"

@@ -16,7 +16,7 @@
 # depends on how it interleaves them), `idle-mem` (measures memory, not work) and
 # `spawn-warm` (the same code path as `spawn` twice; what it shows is page faults).
 # Ir counts user-space instructions only: the kernel's share (most of echo) is not in
-# it; see docs/benchmarks.md. About 6 minutes on 2 cores at the default size.
+# it; see docs/benchmarks.md. About 2.5 minutes on 2 cores at the default size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -11,7 +11,12 @@
 # interleaved — run 1 of every cell, then run 2, ... — so a burst of outside load hits
 # all runtimes alike instead of one cell's three runs. Echo also runs once per runtime
 # under `strace -c -f` (at a fifth of its size: the counts are per round trip) for
-# syscalls per round trip. A full run takes a few minutes on 2 cores.
+# syscalls per round trip, and aloop's echo-sockets once more. A full run takes a few
+# minutes on 2 cores.
+#
+# "echo" is aloop's streams (start_server / open_connection); "echo-sockets" is aloop's
+# raw reactor sockets, run for aloop only: tokio's and smol's echo is their sockets
+# already, and the report shows it on that row too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +40,7 @@ fi
 load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
-workloads=(spawn spawn-warm callbacks yield timers timer-tasks echo queue lock lock-uncontended blocking idle-mem)
+workloads=(spawn spawn-warm callbacks yield timers timer-tasks echo echo-sockets queue lock lock-uncontended blocking idle-mem)
 
 cargo build --release -p aloop-benches
 bin="${CARGO_TARGET_DIR:-target}/release/cell"
@@ -52,6 +57,7 @@ failed=0
 for ((run = 1; run <= runs; run++)); do
   for w in "${workloads[@]}"; do
     for r in "${runtimes[@]}"; do
+      if [ "$w" = echo-sockets ] && [ "$r" != aloop ]; then continue; fi
       # A cell that fails its checks still prints its line (checks_passed: false) and
       # exits 1; the report marks it. A hang is cut off.
       if ! timeout 300 "$bin" "$r" "$w" "${size[@]}" >>"$raw"; then
@@ -66,10 +72,11 @@ done
 if command -v strace >/dev/null; then
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
-  for r in "${runtimes[@]}"; do
-    line="$(strace -f -c -o "$tmp/$r.txt" "$bin" "$r" echo --scale "$strace_scale")"
+  for cell in aloop:echo tokio-ct:echo tokio-mt:echo smol:echo aloop:echo-sockets; do
+    r="${cell%%:*}" w="${cell#*:}"
+    line="$(strace -f -c -o "$tmp/$r-$w.txt" "$bin" "$r" "$w" --scale "$strace_scale")"
     trips="$(sed -n 's/.*"round_trips":\([0-9.e+]*\).*/\1/p' <<<"$line")"
-    "$bin" syscalls "$r" "$tmp/$r.txt" "$trips" >>"$raw"
+    "$bin" syscalls "$r" "$tmp/$r-$w.txt" "$trips" "$w" >>"$raw"
   done
 else
   echo "strace not found: syscalls per echo round trip not measured" >&2

@@ -1,13 +1,20 @@
-//! Workload "echo": TCP echo over 127.0.0.1, 50 connections × 2,000 round trips of a
-//! 1 KiB message, server and clients in the same runtime and process. Every client
-//! checks every byte it gets back (the message differs per connection and round), and
-//! the total echoed must be 50 × 2,000 × 1,024 bytes.
+//! Workloads "echo" and "echo-sockets": TCP echo over 127.0.0.1, 50 connections × 2,000
+//! round trips of a 1 KiB message, server and clients in the same runtime and process.
+//! Every client checks every byte it gets back (the message differs per connection and
+//! round), and the total echoed must be 50 × 2,000 × 1,024 bytes.
 //!
-//! Both sides are written the way a user of each runtime would: the server reads into a
-//! 4 KiB buffer and writes back what it read; the client does `write_all` then
-//! `read_exact`. TCP_NODELAY on both sides (a 1 KiB ping-pong otherwise meets Nagle's
-//! delayed-ACK stall). aloop uses aloop-reactor's sockets directly (created inside the
-//! running loop, so they register with its reactor).
+//! Both sides are written the way a user of each runtime would. TCP_NODELAY on both
+//! sides (a 1 KiB ping-pong otherwise meets Nagle's delayed-ACK stall).
+//!
+//! * "echo", aloop: asyncio's streams, as a Python user writes it: `start_server`, whose
+//!   callback does `read(4096)` then `write` + `drain`; clients `open_connection`, then
+//!   `write` + `drain` + `readexactly(1024)`.
+//! * "echo-sockets", aloop: aloop-reactor's `TcpListener`/`TcpStream` directly (created
+//!   inside the running loop, so they register with its reactor): the server reads into
+//!   a 4 KiB buffer and writes back what it read; the client does `write_all` then
+//!   `read_exact`. The layer under the streams, for comparison.
+//! * tokio and smol: their sockets are what their users write (`TcpStream` +
+//!   `read_exact`/`write_all`), so "echo" and "echo-sockets" run the same code there.
 //!
 //! Run under `strace -c -f` by `run.sh` for syscalls per round trip (see syscalls.rs).
 
@@ -24,19 +31,36 @@ const FULL_ROUNDS: u64 = 2_000;
 const MSG: usize = 1024;
 const SERVER_BUF: usize = 4096;
 
-/// The message for (connection, round): differs per both, so a misrouted or stale
-/// reply fails the check.
-fn message(conn: u64, round: u64) -> [u8; MSG] {
+/// The message of connection `conn` (differs per connection, so a misrouted reply fails
+/// the check). Built once per connection: building it per round, byte by byte, cost
+/// ~2,900 instructions per round trip, half of what callgrind counted for a runtime.
+fn message(conn: u64) -> [u8; MSG] {
     let mut m = [0u8; MSG];
     for (i, b) in m.iter_mut().enumerate() {
-        *b = (conn.wrapping_mul(131) ^ round.wrapping_mul(7) ^ i as u64) as u8;
+        *b = (conn.wrapping_mul(131) ^ i as u64) as u8;
     }
     m
 }
 
-pub fn run(runtime: Runtime, scale: Scale) -> Outcome {
+/// Stamps `round` into the message's first 8 bytes, so every round's message differs
+/// too and a stale reply fails the check.
+fn stamp(m: &mut [u8; MSG], round: u64) {
+    m[..8].copy_from_slice(&round.to_le_bytes());
+}
+
+/// Which aloop API the echo cell uses (the peers have one: their sockets).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `start_server` / `open_connection` streams (workload "echo").
+    Streams,
+    /// aloop-reactor's sockets (workload "echo-sockets").
+    Sockets,
+}
+
+pub fn run(runtime: Runtime, scale: Scale, api: Api) -> Outcome {
     let rounds = scale.n(FULL_ROUNDS);
     let (elapsed, bytes, good) = match runtime {
+        Runtime::Aloop if api == Api::Streams => rt::aloop(aloop_streams_echo(rounds)),
         Runtime::Aloop => rt::aloop(aloop_echo(rounds)),
         Runtime::TokioCt | Runtime::TokioMt => rt::tokio(runtime, tokio_echo(rounds)),
         Runtime::Smol => rt::smol(move |ex| smol_echo(ex, rounds)),
@@ -52,6 +76,59 @@ pub fn run(runtime: Runtime, scale: Scale) -> Outcome {
 
 /// (elapsed, bytes echoed back and checked, every byte matched)
 type Echoed = (Duration, u64, bool);
+
+async fn aloop_streams_echo(rounds: u64) -> Echoed {
+    use aloop::{StreamReader, StreamWriter};
+    // The connection handlers run as tasks of the server, as in asyncio; each ends when
+    // its client hangs up (`read` returns empty at EOF).
+    let server = aloop::start_server(
+        |reader: StreamReader, writer: StreamWriter| async move {
+            loop {
+                let data = reader.read(SERVER_BUF).await.expect("server read");
+                if data.is_empty() {
+                    break;
+                }
+                writer.write(&data).expect("server write");
+                writer.drain().await.expect("server drain");
+            }
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .expect("start_server on 127.0.0.1");
+    let port = server.sockets()[0].port();
+    let t = Instant::now();
+    let clients: Vec<_> = (0..CONNS)
+        .map(|c| {
+            aloop::create_task(async move {
+                let (reader, writer) = aloop::open_connection("127.0.0.1", port)
+                    .await
+                    .expect("open_connection");
+                let (mut bytes, mut good) = (0, true);
+                let mut m = message(c);
+                for r in 0..rounds {
+                    stamp(&mut m, r);
+                    writer.write(&m).expect("client write");
+                    writer.drain().await.expect("client drain");
+                    let back = reader.readexactly(MSG).await.expect("client read");
+                    good &= back == m;
+                    bytes += MSG as u64;
+                }
+                (bytes, good)
+            })
+        })
+        .collect();
+    let (mut bytes, mut good) = (0, true);
+    for c in clients {
+        let (b, g) = c.await.expect("client task");
+        bytes += b;
+        good &= g;
+    }
+    let elapsed = t.elapsed();
+    server.close();
+    (elapsed, bytes, good)
+}
 
 async fn aloop_echo(rounds: u64) -> Echoed {
     use aloop_reactor::{TcpListener, TcpStream};
@@ -81,8 +158,9 @@ async fn aloop_echo(rounds: u64) -> Echoed {
                 let s = TcpStream::connect(addr).await.expect("connect");
                 s.set_nodelay(true).expect("nodelay");
                 let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                let mut m = message(c);
                 for r in 0..rounds {
-                    let m = message(c, r);
+                    stamp(&mut m, r);
                     s.write_all(&m).await.expect("client write");
                     s.read_exact(&mut back).await.expect("client read");
                     good &= back == m;
@@ -127,8 +205,9 @@ async fn tokio_echo(rounds: u64) -> Echoed {
                 let mut s = TcpStream::connect(addr).await.expect("connect");
                 s.set_nodelay(true).expect("nodelay");
                 let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                let mut m = message(c);
                 for r in 0..rounds {
-                    let m = message(c, r);
+                    stamp(&mut m, r);
                     s.write_all(&m).await.expect("client write");
                     s.read_exact(&mut back).await.expect("client read");
                     good &= back == m;
@@ -176,8 +255,9 @@ async fn smol_echo(ex: &'static async_executor::LocalExecutor<'static>, rounds: 
                 let mut s = Async::<TcpStream>::connect(addr).await.expect("connect");
                 s.get_ref().set_nodelay(true).expect("nodelay");
                 let (mut bytes, mut good, mut back) = (0, true, [0u8; MSG]);
+                let mut m = message(c);
                 for r in 0..rounds {
-                    let m = message(c, r);
+                    stamp(&mut m, r);
                     s.write_all(&m).await.expect("client write");
                     s.read_exact(&mut back).await.expect("client read");
                     good &= back == m;

@@ -8,9 +8,13 @@
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
 //!     workload: spawn | spawn-warm | callbacks | yield | timers | timer-tasks | echo
-//!               | queue | lock | lock-uncontended | blocking | idle-mem
-//! cell syscalls <runtime> <strace -c output file> <round trips>   (one JSON line)
+//!               | echo-sockets | queue | lock | lock-uncontended | blocking | idle-mem
+//! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets]
+//!     (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
+//! cell callgrind-report <raw.jsonl> <out.json>   (callgrind.sh: instructions per op)
+//! cell serve <http|resp> <server> [--port P] [--secs N]   (servers.sh: a real server)
+//! cell servers-report <raw.jsonl> <out.json>     (servers.sh: its tables)
 //! ```
 //!
 //! Exit status 1 when a cell's result check failed, so a broken runtime or benchmark
@@ -18,6 +22,7 @@
 
 mod blocking_jobs;
 mod callbacks;
+mod callgrind_report;
 mod echo;
 mod idle_mem;
 mod json;
@@ -26,6 +31,8 @@ mod lock_uncontended;
 mod queue;
 mod report;
 mod rt;
+mod servers;
+mod servers_report;
 mod spawn;
 mod syscalls;
 mod timers;
@@ -108,16 +115,25 @@ impl Outcome {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
-       cell syscalls <runtime> <strace-c-file> <round-trips>\n\
-       cell report <raw.jsonl> <out.json>";
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
+       cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets]\n\
+       cell report <raw.jsonl> <out.json>\n\
+       cell callgrind-report <raw.jsonl> <out.json>\n\
+       cell serve <http|resp> <server> [--port P] [--secs N]\n\
+       cell servers-report <raw.jsonl> <out.json>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["report", raw, out] => report::main(raw, out),
-        ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips),
+        ["callgrind-report", raw, out] => callgrind_report::main(raw, out),
+        ["servers-report", raw, out] => servers_report::main(raw, out),
+        ["serve", rest @ ..] => servers::main(rest),
+        ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips, "echo"),
+        ["syscalls", rt, file, trips, w @ ("echo" | "echo-sockets")] => {
+            syscalls::main(rt, file, trips, w)
+        }
         [rt, workload, rest @ ..] => match (Runtime::parse(rt), parse_scale(rest)) {
             (Some(rt), Some(scale)) => run_cell(rt, workload, scale),
             _ => usage(),
@@ -148,7 +164,8 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "yield" => callbacks::run(rt, scale, false),
         "timers" => timers::run(rt, scale, true),
         "timer-tasks" => timers::run(rt, scale, false),
-        "echo" => echo::run(rt, scale),
+        "echo" => echo::run(rt, scale, echo::Api::Streams),
+        "echo-sockets" => echo::run(rt, scale, echo::Api::Sockets),
         "queue" => queue::run(rt, scale),
         "lock" => lock::run(rt, scale),
         "lock-uncontended" => lock_uncontended::run(rt, scale),

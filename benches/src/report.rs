@@ -1,7 +1,11 @@
 //! `cell report <raw.jsonl> <out.json>`: reads every JSON line the cells printed (several
-//! runs per cell, plus `echo-syscalls` lines), takes per-cell medians, prints the
-//! markdown tables (ops/s with each runtime's ratio to aloop, the targets, idle
-//! memory, syscalls per echo round trip) and writes the medians to `out.json`.
+//! runs per cell, plus `echo-syscalls` / `echo-sockets-syscalls` lines), takes per-cell
+//! medians, prints the markdown tables (ops/s with each runtime's ratio to aloop, the
+//! issue's targets, idle memory, syscalls per echo round trip) and writes the medians
+//! to `out.json`.
+//!
+//! `echo-sockets` is run for aloop only (tokio's and smol's echo already is their
+//! sockets): its row shows the peers' `echo` medians.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,6 +23,7 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("timers", Some(1.0)),
     ("timer-tasks", None),
     ("echo", Some(1.0)),
+    ("echo-sockets", None),
     ("queue", Some(1.0)),
     ("lock", Some(1.0)),
     ("lock-uncontended", Some(1.0)),
@@ -47,7 +52,18 @@ const DETAILS: &[(&str, &str, &str)] = &[
         "us_per_round_trip",
         "µs per round trip (50 in parallel)",
     ),
+    (
+        "echo-sockets",
+        "us_per_round_trip",
+        "µs per round trip (aloop: raw sockets; peers: echo)",
+    ),
 ];
+
+/// The workload whose cells stand in for `runtime`'s missing `workload` cell: the peers'
+/// echo is their sockets cell.
+fn stand_in(workload: &str, runtime: &str) -> Option<&'static str> {
+    (workload == "echo-sockets" && runtime != "aloop").then_some("echo")
+}
 
 type Row = BTreeMap<String, Value>;
 
@@ -96,7 +112,12 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
             .runs
             .push(row);
     }
-    let get = |w: &str, r: &str| cells.get(&(w.to_string(), r.to_string()));
+    let get = |w: &str, r: &str| {
+        let key = |w: &str| (w.to_string(), r.to_string());
+        cells
+            .get(&key(w))
+            .or_else(|| stand_in(w, r).and_then(|s| cells.get(&key(s))))
+    };
     let ops = |w: &str, r: &str| get(w, r).and_then(|c| c.median("ops_per_s"));
 
     let mut md = String::new();
@@ -167,14 +188,22 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
     md.push('\n');
     let mem_met = mem("aloop").zip(mem("tokio-ct")).map(|(a, t)| a <= t);
 
-    // Syscalls per echo round trip.
+    // Syscalls per echo round trip: every runtime's echo, then aloop's sockets cell.
     md.push_str("\n| syscalls per echo round trip | reads | of which failed (EAGAIN) | writes | epoll_wait | other | total |\n|---|---:|---:|---:|---:|---:|---:|\n");
-    let sys = |r: &str, k: &str| get("echo-syscalls", r).and_then(|c| c.median(k));
-    for r in RUNTIMES {
-        if get("echo-syscalls", r).is_none() {
+    let sys = |w: &str, r: &str, k: &str| get(w, r).and_then(|c| c.median(k));
+    let rows = RUNTIMES
+        .iter()
+        .map(|r| ("echo-syscalls", *r, r.to_string()))
+        .chain([(
+            "echo-sockets-syscalls",
+            "aloop",
+            "aloop (echo-sockets)".to_string(),
+        )]);
+    for (w, r, label) in rows {
+        if !cells.contains_key(&(w.to_string(), r.to_string())) {
             continue;
         }
-        let _ = write!(md, "| {r} |");
+        let _ = write!(md, "| {label} |");
         for k in [
             "reads_per_rt",
             "failed_reads_per_rt",
@@ -186,19 +215,20 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
             let _ = write!(
                 md,
                 " {} |",
-                sys(r, k).map_or("n/a".into(), |x| format!("{x:.2}"))
+                sys(w, r, k).map_or("n/a".into(), |x| format!("{x:.2}"))
             );
         }
         md.push('\n');
     }
     // "No more than one read and one write per message per side": ≤ 2 + 2 per round
-    // trip, with 0.05 of slack for connection set-up amortized over the run.
-    let sys_met = sys("aloop", "reads_per_rt")
-        .zip(sys("aloop", "writes_per_rt"))
+    // trip, with 0.05 of slack for connection set-up amortized over the run. Judged on
+    // the streams echo, what a user writes.
+    let sys_met = sys("echo-syscalls", "aloop", "reads_per_rt")
+        .zip(sys("echo-syscalls", "aloop", "writes_per_rt"))
         .map(|(r, w)| r <= 2.05 && w <= 2.05);
     let _ = writeln!(
         md,
-        "\nTargets beyond the table: idle task memory ≤ tokio's: {}; echo ≤ 1 read + 1 write per message per side: {}.",
+        "\nTargets beyond the table: idle task memory ≤ tokio's: {}; echo (streams) ≤ 1 read + 1 write per message per side: {}.",
         yes_no(mem_met),
         yes_no(sys_met)
     );

@@ -1,5 +1,6 @@
-//! `cell syscalls <runtime> <file> <round trips>`: turns the summary that `strace -c -f`
-//! wrote for an echo cell into syscalls per round trip, one JSON line.
+//! `cell syscalls <runtime> <file> <round trips> [echo | echo-sockets]`: turns the summary
+//! that `strace -c -f` wrote for an echo cell into syscalls per round trip, one JSON line
+//! (workload `echo-syscalls` or `echo-sockets-syscalls`).
 //!
 //! A round trip is one 1 KiB message client → server → client, so the floor is 4 socket
 //! calls (per side: one read and one write of the message) plus the poller's waits,
@@ -16,7 +17,7 @@ const READS: &[&str] = &["read", "readv", "recvfrom", "recvmsg"];
 const WRITES: &[&str] = &["write", "writev", "sendto", "sendmsg"];
 const POLLS: &[&str] = &["epoll_wait", "epoll_pwait", "epoll_pwait2", "poll", "ppoll"];
 
-pub fn main(runtime: &str, file: &str, trips: &str) -> ExitCode {
+pub fn main(runtime: &str, file: &str, trips: &str, workload: &str) -> ExitCode {
     let (Ok(text), Ok(trips)) = (std::fs::read_to_string(file), trips.parse::<f64>()) else {
         eprintln!("syscalls: cannot read {file} or parse round trips {trips:?}");
         return ExitCode::from(2);
@@ -37,7 +38,7 @@ pub fn main(runtime: &str, file: &str, trips: &str) -> ExitCode {
     let per = |x: u64| x as f64 / trips;
     let mut line = json::Object::new();
     line.str("runtime", runtime)
-        .str("workload", "echo-syscalls")
+        .str("workload", &format!("{workload}-syscalls"))
         .num("round_trips", trips)
         .num("reads_per_rt", per(reads))
         .num("failed_reads_per_rt", per(read_errors))

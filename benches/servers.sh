@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Real servers under real load generators, on 127.0.0.1 only: requests/s from the load
+# generator and the server's CPU time per request: the time its threads ran
+# (/proc/<pid>/task/*/schedstat, in ns) before and after the load generator's run,
+# ÷ its requests. utime + stime from /proc/<pid>/stat (10 ms ticks) is kept beside it
+# as a cross-check, and used where schedstat is missing. See src/servers/.
+#
+#   benches/servers.sh           3 runs per cell, interleaved; medians
+#                                → benches/results/servers.{md,json,jsonl}
+#   benches/servers.sh --quick   smoke test: 1 run, short loads → benches/results/servers-quick.*
+#   benches/servers.sh --runs 5
+#
+# Cells:
+#   http: `wrk -t1 -c50 -d5s http://127.0.0.1:PORT/` against `cell serve http aloop`
+#         (asyncio-style streams) and `cell serve http tokio-ct`.
+#   resp: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get -q`, without
+#         pipelining and with `-P 16`, against `cell serve resp aloop` (plain asyncio:
+#         a write + drain per command), `aloop-batched` (replies of a read's commands
+#         in one write) and `tokio-ct` (the same batching, the tokio way).
+# wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`; a
+# missing tool skips its cells, with the reason. Every server exits by itself after
+# --secs (a bound for one left behind); each load is bounded by `timeout`.
+# About 3 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=3
+name=servers
+wrk_secs=5
+resp_n=200000
+case "${1:-}" in
+  "") ;;
+  --quick) runs=1; name=servers-quick; wrk_secs=1; resp_n=20000 ;;
+  --runs) runs="${2:?--runs needs a number}" ;;
+  *) echo "usage: $0 [--quick | --runs N]" >&2; exit 2 ;;
+esac
+
+cells=()
+if command -v wrk >/dev/null; then
+  cells+=(http:aloop:1 http:tokio-ct:1)
+else
+  echo "skipped http: wrk not found (apt-get install -y wrk)" >&2
+fi
+if command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
+  for p in 1 16; do cells+=("resp:aloop:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p"); done
+else
+  echo "skipped resp: redis-benchmark or redis-cli not found (apt-get install -y redis-tools)" >&2
+fi
+
+revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
+  revision="$revision + uncommitted changes in crates/"
+fi
+load_before_build="$(cat /proc/loadavg)"
+cargo build --release -p aloop-benches
+out=benches/results
+mkdir -p "$out"
+raw="$out/$name.jsonl"
+: >"$raw"
+tmp="$(mktemp -d)"
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+# A copy: a rebuild in the same target dir during the run must not change what is measured.
+bin="$tmp/cell"
+cp "${CARGO_TARGET_DIR:-target}/release/cell" "$bin"
+clk_tck="$(getconf CLK_TCK)"
+start_load="$(cat /proc/loadavg)"
+echo "load average at start: $start_load" >&2
+started=$SECONDS
+
+# "utime stime" of process $1, in clock ticks (fields 14 and 15; comm is "(cell)").
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+# Time on CPU of process $1's threads, in ns (empty without schedstat).
+# (%.0f, not %d: mawk's %d stops at 2^31.)
+cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }'; }
+
+# Starts `cell serve $1 $2`; sets server_pid and port.
+start_server() {
+  "$bin" serve "$1" "$2" --secs 600 >"$tmp/port" 2>"$tmp/server.err" &
+  server_pid=$!
+  port=
+  for _ in $(seq 100); do
+    port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/port")"
+    [ -n "$port" ] && return 0
+    sleep 0.05
+  done
+  echo "server $1 $2 did not start:" >&2
+  cat "$tmp/server.err" >&2
+  return 1
+}
+
+stop_server() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+
+# One HTTP request by hand: the server must answer 200 and the body.
+check_http() {
+  local reply
+  exec 3<>"/dev/tcp/127.0.0.1/$port"
+  printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  reply="$(timeout 5 cat <&3 || true)"
+  exec 3<&-
+  [[ "$reply" == "HTTP/1.1 200 OK"*"Hello, World!" ]]
+}
+
+# PING, SET then GET by redis-cli: the server must answer them right.
+check_resp() {
+  [ "$(timeout 5 redis-cli -p "$port" PING)" = PONG ] &&
+    [ "$(timeout 5 redis-cli -p "$port" SET servers-sh-check 42)" = OK ] &&
+    [ "$(timeout 5 redis-cli -p "$port" GET servers-sh-check)" = 42 ]
+}
+
+# Runs one cell once; appends one JSON line to $raw.
+run_cell() {
+  local bench="$1" server="$2" pipeline="$3" run="$4" ok=true before after ns0 ns1 requests rps extra=""
+  start_server "$bench" "$server" || return 1
+  if [ "$bench" = http ]; then
+    check_http || ok=false
+    before="$(cpu_ticks "$server_pid")" ns0="$(cpu_ns "$server_pid")"
+    timeout $((wrk_secs + 30)) wrk -t1 -c50 -d"${wrk_secs}s" "http://127.0.0.1:$port/" >"$tmp/load.txt" || ok=false
+    after="$(cpu_ticks "$server_pid")" ns1="$(cpu_ns "$server_pid")"
+    requests="$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$tmp/load.txt")"
+    rps="$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$tmp/load.txt")"
+    # Errors and non-200 answers fail the cell.
+    if grep -qE 'Non-2xx|Socket errors' "$tmp/load.txt"; then ok=false; fi
+  else
+    check_resp || ok=false
+    before="$(cpu_ticks "$server_pid")" ns0="$(cpu_ns "$server_pid")"
+    timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$resp_n" -t ping,set,get -q -P "$pipeline" \
+      | tr '\r' '\n' | grep -E '^[A-Z_]+: [0-9.]+ requests per second' >"$tmp/load.txt" || ok=false
+    after="$(cpu_ticks "$server_pid")" ns1="$(cpu_ns "$server_pid")"
+    local tests
+    tests="$(wc -l <"$tmp/load.txt")"
+    [ "$tests" -eq 4 ] || ok=false
+    requests=$((tests * resp_n))
+    # Every request of the tests ÷ the sum of their times; and each test's rate.
+    rps="$(awk -v n="$resp_n" '{ t += n / $2 } END { if (t > 0) printf "%.1f", NR * n / t }' "$tmp/load.txt")"
+    extra="$(awk '{ name = tolower($1); sub(":", "", name); printf ",\"rps_%s\":%s", name, $2 }' "$tmp/load.txt")"
+  fi
+  stop_server
+  if [ -z "$requests" ] || [ "$requests" -eq 0 ] || [ -z "$rps" ]; then
+    echo "cell $bench $server -P $pipeline: no result" >&2
+    cat "$tmp/load.txt" >&2
+    requests=0 rps=0 ok=false
+  fi
+  local utime=$((${after% *} - ${before% *})) stime=$((${after#* } - ${before#* }))
+  local ticks=$((utime + stime)) cpu_s ns=null
+  if [ -n "$ns0" ] && [ -n "$ns1" ]; then
+    ns=$((ns1 - ns0)) cpu_s="$(awk -v ns="$ns" 'BEGIN { printf "%.6f", ns / 1e9 }')"
+  else
+    cpu_s="$(awk -v t="$ticks" -v hz="$clk_tck" 'BEGIN { printf "%.6f", t / hz }')"
+  fi
+  printf '{"bench":"%s","server":"%s","pipeline":%s,"run":%s,"requests":%s,"rps":%s,"cpu_s":%s,"cpu_ns":%s,"cpu_ticks":%s,"utime_ticks":%s,"stime_ticks":%s,"clk_tck":%s,"cpu_us_per_req":%s,"ticks_us_per_req":%s,"loadavg_1m":%s%s,"checks_passed":%s}\n' \
+    "$bench" "$server" "$pipeline" "$run" "$requests" "$rps" "$cpu_s" "$ns" "$ticks" "$utime" "$stime" "$clk_tck" \
+    "$(awk -v s="$cpu_s" -v n="$requests" 'BEGIN { if (n > 0) printf "%.4f", s * 1e6 / n; else print "null" }')" \
+    "$(awk -v t="$ticks" -v hz="$clk_tck" -v n="$requests" 'BEGIN { if (n > 0) printf "%.4f", t / hz * 1e6 / n; else print "null" }')" \
+    "$(cut -d' ' -f1 /proc/loadavg)" "$extra" "$ok" >>"$raw"
+  $ok
+}
+
+failed=0
+for ((run = 1; run <= runs; run++)); do
+  for cell in "${cells[@]}"; do
+    IFS=: read -r bench server pipeline <<<"$cell"
+    if ! run_cell "$bench" "$server" "$pipeline" "$run"; then
+      echo "cell $bench $server -P $pipeline (run $run) failed" >&2
+      failed=1
+    fi
+  done
+  echo "run $run/$runs done ($((SECONDS - started)) s)" >&2
+done
+
+{
+  echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
+  echo "revision: $revision"
+  echo "tools: $(if command -v wrk >/dev/null; then { wrk --version 2>&1 || true; } | head -1 | cut -d' ' -f1-2; else echo 'wrk absent'; fi); $(redis-benchmark --version 2>/dev/null || echo 'redis-benchmark absent')"
+  echo "load average: before build $load_before_build; start $start_load; end $(cat /proc/loadavg)"
+  echo "runs per cell: $runs (medians); wrk ${wrk_secs}s; redis-benchmark -n $resp_n per test; $((SECONDS - started)) s"
+  echo
+  "$bin" servers-report "$raw" "$out/$name.json"
+} | tee "$out/$name.md"
+echo "wrote $out/$name.md, $out/$name.json, $raw" >&2
+exit "$failed"

@@ -1,0 +1,156 @@
+//! The HTTP/1.1 "hello" servers `servers.sh` runs under `wrk`: keep-alive, `GET /`
+//! answered with a fixed 13-byte body, the request head parsed with `httparse` by both.
+//!
+//! * `aloop`: written the plain asyncio way: `start_server`, then per request
+//!   `readuntil(b"\r\n\r\n")`, parse the head, `write(response)`, `await drain()`.
+//! * `tokio-ct`: how a tokio user writes it: `read_buf` into a `Vec`, parse every
+//!   complete head in it, one `write_all` of the responses.
+//!
+//! GET only: a request with another method gets 405 and the connection is closed (so
+//! no request body is ever left to skip); HTTP/1.0 or `Connection: close` closes after
+//! the response.
+
+use aloop::{StreamReader, StreamWriter};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const OK: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+const OK_CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!";
+const NOT_FOUND: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+const NOT_FOUND_CLOSE: &[u8] =
+    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const NOT_ALLOWED: &[u8] =
+    b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const BAD_REQUEST: &[u8] =
+    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+/// What to answer a request head, and whether the connection stays open after it.
+struct Answer {
+    response: &'static [u8],
+    keep_alive: bool,
+}
+
+enum Head {
+    /// Not a whole head yet.
+    Partial,
+    /// A head of `len` bytes and its answer.
+    Complete(usize, Answer),
+}
+
+/// Parses the head at the start of `buf` and decides the answer.
+fn parse(buf: &[u8]) -> Head {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    let len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Head::Partial,
+        Err(_) => {
+            let answer = Answer {
+                response: BAD_REQUEST,
+                keep_alive: false,
+            };
+            return Head::Complete(buf.len(), answer);
+        }
+    };
+    if req.method != Some("GET") {
+        let answer = Answer {
+            response: NOT_ALLOWED,
+            keep_alive: false,
+        };
+        return Head::Complete(len, answer);
+    }
+    let close_asked = req.headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("connection") && h.value.eq_ignore_ascii_case(b"close")
+    });
+    let keep_alive = req.version == Some(1) && !close_asked;
+    let response = match (req.path == Some("/"), keep_alive) {
+        (true, true) => OK,
+        (true, false) => OK_CLOSE,
+        (false, true) => NOT_FOUND,
+        (false, false) => NOT_FOUND_CLOSE,
+    };
+    Head::Complete(
+        len,
+        Answer {
+            response,
+            keep_alive,
+        },
+    )
+}
+
+/// aloop, the asyncio way.
+pub async fn aloop_plain(port: u16) {
+    let server = aloop::start_server(
+        |reader: StreamReader, writer: StreamWriter| async move {
+            // A head longer than the reader's limit (64 KiB) or a client that hangs up
+            // mid-head ends the connection.
+            while let Ok(head) = reader.readuntil(b"\r\n\r\n").await {
+                let answer = match parse(&head) {
+                    Head::Complete(_, answer) => answer,
+                    Head::Partial => unreachable!("readuntil returned a whole head"),
+                };
+                if writer.write(answer.response).is_err()
+                    || writer.drain().await.is_err()
+                    || !answer.keep_alive
+                {
+                    break;
+                }
+            }
+            writer.close();
+        },
+        "127.0.0.1",
+        port,
+    )
+    .await
+    .expect("start_server on 127.0.0.1");
+    super::listening(server.sockets()[0].port());
+    server.serve_forever().await.expect("serve_forever");
+}
+
+/// tokio current_thread: a `Vec` buffer, every complete head, one `write_all`.
+pub async fn tokio_batched(port: u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind 127.0.0.1");
+    super::listening(listener.local_addr().expect("local addr").port());
+    loop {
+        let Ok((mut s, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = s.set_nodelay(true);
+        tokio::spawn(async move {
+            let (mut buf, mut out) = (Vec::with_capacity(4096), Vec::new());
+            loop {
+                match s.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let (mut used, mut close) = (0, false);
+                while !close {
+                    match parse(&buf[used..]) {
+                        Head::Partial => break,
+                        Head::Complete(len, answer) => {
+                            out.extend_from_slice(answer.response);
+                            used += len;
+                            close = !answer.keep_alive;
+                        }
+                    }
+                }
+                if buf.len() - used > 64 * 1024 {
+                    out.extend_from_slice(BAD_REQUEST); // a head past 64 KiB, as aloop's limit
+                    close = true;
+                }
+                buf.drain(..used);
+                if !out.is_empty() {
+                    if s.write_all(&out).await.is_err() {
+                        break;
+                    }
+                    out.clear();
+                }
+                if close {
+                    break;
+                }
+            }
+        });
+    }
+}

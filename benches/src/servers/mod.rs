@@ -1,0 +1,93 @@
+//! `cell serve <http|resp> <server> [--port P] [--secs N]`: a real server for
+//! `servers.sh` to load with `wrk` (http) or `redis-benchmark` (resp), on 127.0.0.1.
+//!
+//! ```text
+//! cell serve http <aloop|tokio-ct>
+//! cell serve resp <aloop|aloop-batched|tokio-ct>
+//!     --port P   port to listen on (default 0: any free port)
+//!     --secs N   exit after N seconds whatever happens (default 300)
+//! ```
+//!
+//! Prints `port <N>` on stdout once it listens; `servers.sh` reads that, measures the
+//! process's CPU time from /proc around the load generator's run, then kills it. The
+//! time limit bounds a server that is forgotten. Each server runs on one thread: an
+//! aloop event loop, or a tokio current_thread runtime.
+
+mod http;
+mod resp;
+mod resp_servers;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "usage: cell serve http <aloop|tokio-ct> [--port P] [--secs N]\n       \
+cell serve resp <aloop|aloop-batched|tokio-ct> [--port P] [--secs N]";
+
+/// Tells `servers.sh` the port (one line on stdout, flushed).
+fn listening(port: u16) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "port {port}");
+    let _ = out.flush();
+}
+
+/// Exits the process after `secs`, whatever the server is doing.
+fn exit_after(secs: u64) {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(secs));
+        eprintln!("cell serve: time limit of {secs} s reached, exiting");
+        std::process::exit(0);
+    });
+}
+
+fn parse_options(rest: &[&str]) -> Option<(u16, u64)> {
+    let (mut port, mut secs) = (0, 300);
+    let mut it = rest.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next()?;
+        match *flag {
+            "--port" => port = value.parse().ok()?,
+            "--secs" => secs = value.parse().ok().filter(|s| *s > 0)?,
+            _ => return None,
+        }
+    }
+    Some((port, secs))
+}
+
+fn tokio_ct<F: std::future::Future>(server: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime could not start")
+        .block_on(server)
+}
+
+pub fn main(args: &[&str]) -> ExitCode {
+    let (proto, server, rest) = match args {
+        [proto, server, rest @ ..] => (*proto, *server, rest),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some((port, secs)) = parse_options(rest) else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    match (proto, server) {
+        ("http", "aloop" | "tokio-ct") | ("resp", "aloop" | "aloop-batched" | "tokio-ct") => {}
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    exit_after(secs);
+    match (proto, server) {
+        ("http", "aloop") => aloop::run(http::aloop_plain(port)),
+        ("http", _) => tokio_ct(http::tokio_batched(port)),
+        ("resp", "aloop") => aloop::run(resp_servers::aloop_plain(port)),
+        ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),
+        _ => tokio_ct(resp_servers::tokio_batched(port)),
+    }
+    ExitCode::SUCCESS
+}

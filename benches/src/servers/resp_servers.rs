@@ -1,0 +1,207 @@
+//! The RESP (Redis protocol) servers `servers.sh` runs under `redis-benchmark`, one per
+//! way of writing it; all share resp.rs (parsing, the store, the commands).
+//!
+//! * `aloop` ("plain"): what a Python asyncio user writes: `readline()` for the array
+//!   header, then per argument `readline()` for its `$len` and `readexactly(len + 2)`
+//!   for its bytes; run the command, `writer.write(reply)`, `await writer.drain()`.
+//!   One reply, one write, per command, pipelined or not.
+//! * `aloop-batched` ("hand-batched"): `reader.read(64 KiB)` into its own buffer, parse
+//!   every complete command in it, all replies into one `Vec`, one `write` + `drain`.
+//! * `tokio-ct`: how a tokio user writes it: `read_buf` into a `Vec`, parse every
+//!   complete command, one `write_all` of all the replies. The store is
+//!   `Arc<Mutex<HashMap>>`, as tokio's `spawn` needs `Send` (tokio's mini-redis does
+//!   the same).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use aloop::{StreamReader, StreamWriter};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::resp::{self, Parsed};
+
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A protocol error's reply; the connection is closed after it.
+fn error_reply(out: &mut Vec<u8>, e: &str) {
+    out.extend_from_slice(b"-ERR Protocol error: ");
+    out.extend_from_slice(e.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// One command read the asyncio way, each argument its own `Vec` (Python's
+/// `args.append(data[:-2])`). `Ok(None)`: the client hung up.
+async fn read_command(reader: &StreamReader) -> Result<Option<Vec<Vec<u8>>>, &'static str> {
+    let Ok(line) = reader.readline().await else {
+        return Ok(None);
+    };
+    let Some(line) = line.strip_suffix(b"\r\n") else {
+        return Ok(None); // EOF, possibly in the middle of a line
+    };
+    if line.first() != Some(&b'*') {
+        let cmd = resp::inline(line)?;
+        return Ok(Some(cmd.args().iter().map(|a| a.to_vec()).collect()));
+    }
+    let n = resp::header(line, b'*')?;
+    if n > resp::MAX_ARGS {
+        return Err("too many arguments");
+    }
+    let mut args = Vec::with_capacity(n);
+    for _ in 0..n {
+        let Ok(h) = reader.readline().await else {
+            return Ok(None);
+        };
+        let Some(h) = h.strip_suffix(b"\r\n") else {
+            return Ok(None);
+        };
+        let len = resp::header(h, b'$')?;
+        let Ok(mut data) = reader.readexactly(len + 2).await else {
+            return Ok(None);
+        };
+        if !data.ends_with(b"\r\n") {
+            return Err("bulk string not followed by CRLF");
+        }
+        data.truncate(len);
+        args.push(data);
+    }
+    Ok(Some(args))
+}
+
+/// aloop, plain: one command, `write(reply)`, `drain()`.
+pub async fn aloop_plain(port: u16) {
+    let db = Rc::new(RefCell::new(HashMap::new()));
+    let server = aloop::start_server(
+        move |reader: StreamReader, writer: StreamWriter| {
+            let db = db.clone();
+            async move {
+                let mut reply = Vec::new();
+                loop {
+                    reply.clear();
+                    let close = match read_command(&reader).await {
+                        Ok(Some(args)) => {
+                            resp::execute(&args, &*db, &mut reply);
+                            false
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            error_reply(&mut reply, e);
+                            true
+                        }
+                    };
+                    if writer.write(&reply).is_err() || writer.drain().await.is_err() || close {
+                        break;
+                    }
+                }
+                writer.close();
+            }
+        },
+        "127.0.0.1",
+        port,
+    )
+    .await
+    .expect("start_server on 127.0.0.1");
+    super::listening(server.sockets()[0].port());
+    server.serve_forever().await.expect("serve_forever");
+}
+
+/// Parses every complete command at the start of `buf`, appending the replies to
+/// `out`; returns the bytes consumed and whether to close (after a protocol error).
+fn run_all(buf: &[u8], db: &impl resp::Db, out: &mut Vec<u8>) -> (usize, bool) {
+    let mut pos = 0;
+    loop {
+        match resp::parse(&buf[pos..]) {
+            Parsed::Done(cmd, n) => {
+                resp::execute(cmd.args(), db, out);
+                pos += n;
+            }
+            Parsed::Incomplete => return (pos, false),
+            Parsed::Error(e) => {
+                error_reply(out, e);
+                return (pos, true);
+            }
+        }
+    }
+}
+
+/// aloop, hand-batched: `read(64 KiB)`, every complete command, one `write`.
+pub async fn aloop_batched(port: u16) {
+    let db = Rc::new(RefCell::new(HashMap::new()));
+    let server = aloop::start_server(
+        move |reader: StreamReader, writer: StreamWriter| {
+            let db = db.clone();
+            async move {
+                let (mut buf, mut out) = (Vec::new(), Vec::new());
+                loop {
+                    let Ok(data) = reader.read(READ_CHUNK).await else {
+                        break;
+                    };
+                    if data.is_empty() {
+                        break;
+                    }
+                    // No copy when nothing is left over from the last read.
+                    if buf.is_empty() {
+                        buf = data;
+                    } else {
+                        buf.extend_from_slice(&data);
+                    }
+                    let (used, close) = run_all(&buf, &*db, &mut out);
+                    buf.drain(..used);
+                    if !out.is_empty() {
+                        if writer.write(&out).is_err() || writer.drain().await.is_err() {
+                            break;
+                        }
+                        out.clear();
+                    }
+                    if close {
+                        break;
+                    }
+                }
+                writer.close();
+            }
+        },
+        "127.0.0.1",
+        port,
+    )
+    .await
+    .expect("start_server on 127.0.0.1");
+    super::listening(server.sockets()[0].port());
+    server.serve_forever().await.expect("serve_forever");
+}
+
+/// tokio: `read_buf`, every complete command, one `write_all`.
+pub async fn tokio_batched(port: u16) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind 127.0.0.1");
+    super::listening(listener.local_addr().expect("local addr").port());
+    let db = Arc::new(Mutex::new(HashMap::new()));
+    loop {
+        let Ok((mut s, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = s.set_nodelay(true);
+        let db = db.clone();
+        tokio::spawn(async move {
+            let (mut buf, mut out) = (Vec::with_capacity(READ_CHUNK), Vec::new());
+            loop {
+                match s.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let (used, close) = run_all(&buf, &*db, &mut out);
+                buf.drain(..used);
+                if !out.is_empty() {
+                    if s.write_all(&out).await.is_err() {
+                        break;
+                    }
+                    out.clear();
+                }
+                if close {
+                    break;
+                }
+            }
+        });
+    }
+}

@@ -3,7 +3,9 @@
 //! `block_on`, ...) when no reactor is current on the thread.
 
 use std::io;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
+
+use parking_lot::Mutex;
 use std::thread;
 use std::time::Duration;
 

@@ -7,7 +7,9 @@ use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::os::unix::io::{BorrowedFd, RawFd};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::task::Waker;
 use std::time::Duration;
 

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 /// How a source is registered with the poller.
@@ -100,10 +102,10 @@ pub(crate) struct Source {
     pub(crate) interest: Mutex<u8>,
 }
 
-/// Locks a mutex, ignoring poisoning: the data behind these mutexes (wakers, interest
-/// bits, the slab) stays consistent even if a waker panicked while one was held.
+/// Locks a mutex. `parking_lot`'s mutexes do not poison: the data behind them (wakers,
+/// interest bits, the slab) stays consistent even if a waker panicked while one was held.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock()
 }
 
 impl Source {

@@ -1,6 +1,7 @@
-//! Write coalescing: bytes written while more of the loop's ready batch is to run wait
-//! for the batch's end and leave together; a lone write goes out at once. What must
-//! never change: every byte arrives, in order, before an EOF or close that followed it.
+//! Write coalescing: a stream written several times in one batch of the loop queues its
+//! writes until the batch's end and sends them together; a lone write goes out at once.
+//! What must never change: every byte arrives, in order, before an EOF or close that
+//! followed it.
 //!
 //! `get_write_buffer_size()` shows which path a write took: queued (coalesced) bytes
 //! count there until the batch ends. Every network wait is under a watchdog.
@@ -72,43 +73,61 @@ fn read_exactly(mut client: StdTcpStream, n: usize) -> Vec<u8> {
 }
 
 #[test]
-fn writes_wait_for_the_end_of_a_batch_that_has_more_to_run() {
+fn a_second_write_in_a_batch_waits_for_its_end_and_the_stream_learns() {
     let lp = aloop::new_event_loop();
-    let (queued_in_a, queued_in_b, queued_after) = lp
+    let queued = lp
         .run_until_complete(async {
             let writers = Rc::new(RefCell::new(Vec::new()));
             let (server, addr) = parking_server(writers.clone()).await;
             let (client, writer) = connect(&writers, addr).await;
+            let mut queued = Vec::new();
             // Two tasks created together start in the same batch, `a` first.
             let w = writer.clone();
             let a = aloop::create_task(async move {
                 w.write(b"one ").unwrap();
+                let after_first = w.get_write_buffer_size();
                 w.write(b"two ").unwrap();
-                w.get_write_buffer_size()
+                (after_first, w.get_write_buffer_size())
             });
             let w = writer.clone();
             let b = aloop::create_task(async move {
                 let seen = w.get_write_buffer_size();
-                w.write(b"three").unwrap();
-                seen
+                w.write(b"three ").unwrap();
+                (seen, w.get_write_buffer_size())
             });
-            let queued_in_a = a.await.unwrap();
-            let queued_in_b = b.await.unwrap();
+            let (after_first, after_second) = a.await.unwrap();
+            let (seen_by_b, after_b) = b.await.unwrap();
+            queued.extend([after_first, after_second, seen_by_b, after_b]);
+            queued.push(writer.get_write_buffer_size());
+            // The stream learned it is written several times per batch: the next
+            // batch's first write waits too...
+            writer.write(b"four ").unwrap();
+            queued.push(writer.get_write_buffer_size());
             aloop::sleep(Duration::ZERO).await;
-            let queued_after = writer.get_write_buffer_size();
+            queued.push(writer.get_write_buffer_size());
+            // ...and a batch that brought one write unlearns it.
+            writer.write(b"five").unwrap();
+            queued.push(writer.get_write_buffer_size());
             writer.close();
             let got = aloop::to_thread(move || read_all(client)).await.unwrap();
-            assert_eq!(got, b"one two three");
+            assert_eq!(got, b"one two three four five");
             server.close();
-            (queued_in_a, queued_in_b, queued_after)
+            queued
         })
         .unwrap();
     assert_eq!(
-        queued_in_a, 8,
-        "a's writes were sent at once, not coalesced"
+        queued,
+        [
+            0,  // the first write of a batch goes out at once
+            4,  // the second waits for the batch's end...
+            4,  // ...which has not come when `b` runs
+            10, // `b` adds to the waiting queue
+            0,  // the batch's end sent it
+            5,  // learned: the first write of the next batch waits
+            0,  // sent at that batch's end
+            0,  // unlearned: at once again
+        ]
     );
-    assert_eq!(queued_in_b, 8, "the batch's end came before b ran");
-    assert_eq!(queued_after, 0, "the batch's end did not send the queue");
 }
 
 #[test]

@@ -46,7 +46,8 @@ pub(crate) use self::shared::Shared;
 pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// Work to do once the current batch of ready entries has run (a stream sends the
-/// bytes written during the batch in one go).
+/// bytes written during the batch in one go). The facade's own code, never a user's:
+/// it must not panic (it is not run under `catch_unwind`).
 pub(crate) trait AfterBatch {
     fn after_batch(self: Rc<Self>);
 }
@@ -59,8 +60,6 @@ pub(crate) struct LoopState {
     timers: RefCell<TimerWheel<TimerEntry>>,
     /// Reused buffer for the timers that expire in one iteration.
     expired: RefCell<Vec<TimerEntry>>,
-    /// Entries of the running batch not yet started (0 outside a batch).
-    batch_left: Cell<usize>,
     /// What asked to run once the running batch is done, in the order it asked.
     after_batch: RefCell<Vec<Rc<dyn AfterBatch>>>,
     running: Cell<bool>,
@@ -84,7 +83,6 @@ impl LoopState {
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(TimerWheel::new()),
             expired: RefCell::new(Vec::new()),
-            batch_left: Cell::new(0),
             after_batch: RefCell::new(Vec::new()),
             running: Cell::new(false),
             stopping: Cell::new(false),
@@ -155,11 +153,9 @@ impl LoopState {
         self.after_batch.borrow_mut().push(work);
     }
 
-    /// Whether entries of the running batch are still to run after the current one
-    /// (false outside a batch): with none, deferring work to the batch's end gains
-    /// nothing.
-    pub(crate) fn batch_has_more(&self) -> bool {
-        self.batch_left.get() > 0
+    /// The number of the running iteration (it grows by one per iteration).
+    pub(crate) fn iteration(&self) -> u64 {
+        self.iteration.get()
     }
 
     // --- the run flags ---

@@ -69,10 +69,8 @@ impl LoopState {
         }
 
         // Step 5: only what was ready at this point; what it schedules waits.
-        let mut left = self.ready.borrow().len();
-        while left > 0 {
-            left -= 1;
-            self.batch_left.set(left);
+        let batch = self.ready.borrow().len();
+        for _ in 0..batch {
             let Some(item) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
@@ -81,7 +79,6 @@ impl LoopState {
                 Ready::Task(runnable) => self.run_step(runnable),
             }
         }
-        self.batch_left.set(0);
 
         // Step 6.
         self.run_after_batch();
@@ -161,9 +158,7 @@ impl LoopState {
         }
         let mut deferred = std::mem::take(&mut *self.after_batch.borrow_mut());
         for work in deferred.drain(..) {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work.after_batch())) {
-                self.report_callback_panic(payload);
-            }
+            work.after_batch();
         }
         // Hand the (now empty) storage back for the next batch, unless more work
         // arrived meanwhile.

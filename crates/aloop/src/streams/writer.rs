@@ -1,13 +1,17 @@
 //! `StreamWriter`: asyncio's writer (`write`, `writelines`, `drain`, `write_eof`,
 //! `close`, `wait_closed`, write-buffer limits) over a shared socket.
 //!
-//! `write` never blocks and never waits. Writes made while other entries of the loop's
-//! ready batch are still to run are *coalesced*, as uvloop does: the bytes are queued
-//! and leave in one `send` when the batch is done (`loop_state`'s after-batch step), so
-//! a server answering pipelined requests one `write` at a time pays one send per batch,
-//! not per reply. A write with nothing queued and nothing else in the batch tries the
-//! socket at once, straight from the caller's slice (one `send`, polled with a no-op
-//! waker so nothing is registered for this task). Whatever the socket does not take is
+//! `write` never blocks and never waits. Writes to a stream that is written several
+//! times per batch of the loop are *coalesced*, as uvloop does: the bytes are queued and
+//! leave in one `send` when the batch is done (`loop_state`'s after-batch step), so a
+//! server answering pipelined requests one `write` at a time pays one send per batch,
+//! not per reply. Copying into the queue is what coalescing costs (`write` borrows the
+//! caller's bytes; uvloop keeps references to immutable `bytes`), so the writer learns
+//! per stream whether it pays: the second write of a batch starts coalescing, and a
+//! batch that then brings only one write stops it. Other writes — the first of a batch
+//! on a stream not coalescing, or any write made while the loop is not running — try
+//! the socket at once, straight from the caller's slice (one `send`, polled with a
+//! no-op waker so nothing is registered for this task): a lone write waits for nothing. Whatever the socket does not take is
 //! sent by a *flusher* task on the loop, started on demand (at most one per writer) and
 //! gone once the queue is empty, so data goes out even if the caller never drains — as
 //! asyncio's transport does it. `drain` is only flow control: it waits while the queue
@@ -42,6 +46,13 @@ struct State {
     flusher: bool,
     /// The queue waits for the end of the loop's ready batch (see the file comment).
     coalescing: bool,
+    /// Learned: this stream is written several times per batch, so its writes wait for
+    /// the batch's end.
+    coalesce: bool,
+    /// Writes the waiting queue holds, counting a direct send of the same batch.
+    batch_writes: u32,
+    /// The loop iteration of the last write sent at once.
+    direct_iteration: u64,
     eof_requested: bool,
     eof_sent: bool,
     closing: bool,
@@ -184,19 +195,54 @@ impl AfterBatch for Inner {
     fn after_batch(self: Rc<Self>) {
         let mut st = self.st.borrow_mut();
         st.coalescing = false;
+        // A batch that brought one write did not need the copy: send at once next time.
+        st.coalesce = std::mem::take(&mut st.batch_writes) > 1;
         if st.flusher {
             return;
         }
-        st.flusher = true;
-        drop(st);
-        let mut cx = Context::from_waker(noop_waker());
-        if self.poll_flush(&mut cx).is_pending() {
-            // The no-op waker registered nothing useful: a flusher task polls again
-            // with its own. (`flusher` is still set; let it go so the task may start.)
-            let mut st = self.st.borrow_mut();
-            st.flusher = false;
-            let _ = self.start_flusher(st);
+        if st.eof_requested || st.closing || st.error.is_some() {
+            // An ending waits behind the bytes (or the connection failed): the flusher's
+            // step carries out both, as it does for any queue.
+            st.flusher = true;
+            drop(st);
+            let mut cx = Context::from_waker(noop_waker());
+            if self.poll_flush(&mut cx).is_pending() {
+                let mut st = self.st.borrow_mut();
+                st.flusher = false;
+                let _ = self.start_flusher(st);
+            }
+            return;
         }
+        // The common case: one send of everything the batch wrote.
+        let mut cx = Context::from_waker(noop_waker());
+        match self.transport.poll_write(&mut cx, st.buf.as_slice()) {
+            Poll::Ready(Ok(n)) => {
+                st.buf.consume(n);
+                if st.buf.is_empty() {
+                    if std::mem::take(&mut st.paused) {
+                        let woken = std::mem::take(&mut st.drain_waiters);
+                        drop(st);
+                        wake_all(woken);
+                    }
+                    return;
+                }
+            }
+            Poll::Ready(Err(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) => {}
+            Poll::Ready(Err(e)) => {
+                let woken = self.fail(&mut st, &e);
+                drop(st);
+                wake_all(woken);
+                return;
+            }
+            Poll::Pending => {}
+        }
+        // The socket took only part (the no-op waker registered nothing useful): a
+        // flusher task sends the rest, waiting with a waker of its own.
+        let _ = self.start_flusher(st);
     }
 }
 
@@ -256,6 +302,9 @@ impl StreamWriter {
                     paused: false,
                     flusher: false,
                     coalescing: false,
+                    coalesce: false,
+                    batch_writes: 0,
+                    direct_iteration: u64::MAX,
                     eof_requested: false,
                     eof_sent: false,
                     closing: false,
@@ -293,15 +342,20 @@ impl StreamWriter {
         let mut rest = data;
         if st.buf.is_empty() && !st.flusher {
             let home = inner.home.upgrade();
-            if home.as_ref().is_some_and(|home| home.batch_has_more()) {
-                // More of the batch is to run, and may write too: wait for its end.
-                st.buf.extend(data);
-                st.coalescing = true;
-                drop(st);
-                if let Some(home) = home {
+            if let Some(home) = home.filter(|home| home.is_running()) {
+                let iteration = home.iteration();
+                let second = st.direct_iteration == iteration;
+                if st.coalesce || second {
+                    // This stream is written several times per batch: wait for the
+                    // batch's end (right after this step, if it is the batch's last).
+                    st.buf.extend(data);
+                    st.coalescing = true;
+                    st.batch_writes = 1 + u32::from(second);
+                    drop(st);
                     home.defer_after_batch(inner.clone());
+                    return Ok(());
                 }
-                return Ok(());
+                st.direct_iteration = iteration;
             }
             let mut cx = Context::from_waker(noop_waker());
             match inner.transport.poll_write(&mut cx, rest) {
@@ -324,6 +378,9 @@ impl StreamWriter {
             return Ok(());
         }
         st.buf.extend(rest);
+        if st.coalescing {
+            st.batch_writes = st.batch_writes.saturating_add(1);
+        }
         if st.buf.len() > st.high {
             st.paused = true;
         }

@@ -56,6 +56,56 @@ impl Runnable {
     pub fn task_id(&self) -> usize {
         self.ptr.as_ptr() as usize
     }
+
+    /// A pointer to the metadata given to [`spawn_local_with`](crate::spawn_local_with),
+    /// valid while this runnable lives: a scheduler can read there where to send the
+    /// task, and so need not carry it in every task's cell.
+    ///
+    /// # Safety
+    /// The task was created by `spawn_local_with` with metadata of type `M`, or of a
+    /// `#[repr(C)]` type whose first field is an `M`. Off the owning thread the metadata
+    /// is shared with the owner: read only fields that are `Sync` and never written
+    /// after the spawn, through the raw pointer (never a `&M` to the whole).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::task::Poll;
+    /// use aloop_executor::{spawn_local_with, Runnable};
+    ///
+    /// // The queue to send the task to lives in its metadata; the scheduler is a
+    /// // zero-sized function.
+    /// type Queue = Arc<Mutex<Vec<Runnable>>>;
+    /// let queue = Queue::default();
+    /// let mut yielded = false;
+    /// let (runnable, _task) = spawn_local_with(
+    ///     queue.clone(),
+    ///     move |_| {
+    ///         std::future::poll_fn(move |cx| {
+    ///             if yielded {
+    ///                 return Poll::Ready(());
+    ///             }
+    ///             yielded = true;
+    ///             cx.waker().wake_by_ref();
+    ///             Poll::Pending
+    ///         })
+    ///     },
+    ///     |r: Runnable| {
+    ///         // SAFETY: the metadata is a `Queue`: an `Arc`, `Sync`, never rewritten.
+    ///         let queue = unsafe { r.metadata::<Queue>().as_ref() }.clone();
+    ///         queue.lock().unwrap().push(r);
+    ///     },
+    /// );
+    /// runnable.run(); // yields: the waker sends it through the metadata's queue
+    /// let again = queue.lock().unwrap().pop().unwrap();
+    /// again.run();
+    /// assert!(queue.lock().unwrap().is_empty());
+    /// ```
+    pub unsafe fn metadata<M>(&self) -> NonNull<M> {
+        // SAFETY: we hold a reference, so the cell is live.
+        let header = unsafe { self.ptr.as_ref() };
+        // SAFETY: as above; the type is the caller's promise.
+        unsafe { (header.vtable.metadata)(self.ptr) }.cast()
+    }
 }
 
 impl Drop for Runnable {

@@ -1,18 +1,16 @@
 //! Which loop runs on this thread: the guard a run holds (with the checks every run
 //! makes first), the lookup behind `get_running_loop`, and the scheduler hook that lets
-//! a wake on the loop's own thread push straight onto its ready queue.
+//! a wake on the loop's own thread push straight onto its ready queue
+//! (`push_if_running`).
 //!
-//! Stands on the floor (`loop_state/`) only. Tasks (`task/`) use the scheduler and the
+//! Stands on the floor (`loop_state/`) only. Tasks (`task/`) use the hook and the
 //! lookup; `event_loop/` takes the guard to run.
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::Arc;
-
-use aloop_executor::{Runnable, Schedule};
 
 use crate::error::RunError;
-use crate::loop_state::{LoopState, Ready, Remote, Shared};
+use crate::loop_state::{LoopState, Ready};
 
 thread_local! {
     /// The loop inside a run on this thread, or null.
@@ -82,35 +80,9 @@ pub(crate) fn is_loop_running() -> bool {
     with_running(|_| ()).is_some()
 }
 
-/// Where a woken task's step goes: straight onto the ready queue when the wake happens on
-/// the loop's own thread while it runs (no atomics beyond the task's own), through the
-/// cross-thread queue otherwise.
-pub(crate) struct LoopScheduler {
-    shared: Arc<Shared>,
-}
-
-impl LoopScheduler {
-    pub(crate) fn new(state: &LoopState) -> LoopScheduler {
-        LoopScheduler {
-            shared: state.shared().clone(),
-        }
-    }
-}
-
-impl Schedule for LoopScheduler {
-    fn schedule(&self, runnable: Runnable) {
-        if let Err(Ready::Task(runnable)) = push_if_running(self.shared.id(), Ready::Task(runnable))
-        {
-            // A closed loop gives the item back and it is dropped here: on the loop's
-            // thread that cancels the task; elsewhere close() already aborted it.
-            let _ = self.shared.push(Remote::Task(runnable));
-        }
-    }
-}
-
 /// Pushes onto the ready queue of loop `id` if it is the one running on this thread;
 /// gives the item back otherwise.
-fn push_if_running(id: usize, item: Ready) -> Result<(), Ready> {
+pub(crate) fn push_if_running(id: usize, item: Ready) -> Result<(), Ready> {
     RUNNING.with(|r| {
         let ptr = r.get();
         if ptr.is_null() {

@@ -20,7 +20,7 @@ mod run_once;
 mod shared;
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::RawFd;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
@@ -72,13 +72,16 @@ pub(crate) struct LoopState {
     iteration: Cell<u64>,
     default_executor: RefCell<Option<ThreadPoolExecutor>>,
     fd_watches: RefCell<FdWatches>,
+    /// The names given with `set_name`, by task number: most tasks have none, and a
+    /// name kept in each task would cost every task a word.
+    task_names: RefCell<HashMap<u64, String>>,
     self_weak: Weak<LoopState>,
 }
 
 impl LoopState {
     pub(crate) fn new() -> std::io::Result<Rc<LoopState>> {
         let driver = Driver::new()?;
-        Ok(Rc::new_cyclic(|weak| LoopState {
+        let state = Rc::new_cyclic(|weak| LoopState {
             shared: Arc::new(Shared::new(driver)),
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(TimerWheel::new()),
@@ -94,8 +97,25 @@ impl LoopState {
             iteration: Cell::new(0),
             default_executor: RefCell::new(None),
             fd_watches: RefCell::new(FdWatches::default()),
+            task_names: RefCell::new(HashMap::new()),
             self_weak: weak.clone(),
-        }))
+        });
+        state.shared.set_state(Rc::as_ptr(&state).cast());
+        Ok(state)
+    }
+
+    /// The loop whose shared part is `shared`, if it is still alive.
+    ///
+    /// Call it on the loop's own thread only (every task-side caller is): the pointer
+    /// it follows is set by `new` and cleared by `drop`, both on that thread.
+    pub(crate) fn of_shared(shared: &Shared) -> Option<Rc<LoopState>> {
+        let ptr = shared.state().cast::<LoopState>();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: non-null only between `new` and the start of `drop` of the state it
+        // points to, and this runs on the loop's thread, so the state is alive.
+        unsafe { &*ptr }.strong()
     }
 
     // --- identity, and the parts other threads and the reactor see ---
@@ -270,6 +290,22 @@ impl LoopState {
         self.tasks.borrow().snapshot()
     }
 
+    /// Names task number `id`.
+    pub(crate) fn set_task_name(&self, id: u64, name: String) {
+        self.task_names.borrow_mut().insert(id, name);
+    }
+
+    /// The name given to task number `id`, if one was.
+    pub(crate) fn task_name(&self, id: u64) -> Option<String> {
+        self.task_names.borrow().get(&id).cloned()
+    }
+
+    /// Forgets the name of task number `id` (its cell is going).
+    pub(crate) fn forget_task_name(&self, id: u64) {
+        let removed = self.task_names.borrow_mut().remove(&id);
+        drop(removed);
+    }
+
     // --- the default executor (`run_in_executor(None, ..)`) ---
 
     /// The default pool, made on first use.
@@ -329,5 +365,12 @@ impl LoopState {
             }
             None => false,
         }
+    }
+}
+
+impl Drop for LoopState {
+    fn drop(&mut self) {
+        // Before any field goes: a task dropped with them finds no loop.
+        self.shared.set_state(std::ptr::null());
     }
 }

@@ -2,7 +2,7 @@
 //! waker: the loop's id, the cross-thread queue and the driver's wake-up. The rest of
 //! the state (`mod.rs`) is `!Send` and stays on the loop's thread.
 
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use concurrent_queue::ConcurrentQueue;
 
@@ -19,6 +19,9 @@ pub(crate) struct Shared {
     /// Set while the loop is about to block or blocked in the driver: only then does a
     /// remote push need the (syscall-priced) notify.
     polling: AtomicBool,
+    /// The loop's `LoopState` while it lives, null after: how a task, which holds only
+    /// this `Arc`, finds its loop (`LoopState::of_shared`, on the loop's thread only).
+    state: AtomicPtr<()>,
 }
 
 impl Shared {
@@ -28,7 +31,16 @@ impl Shared {
             queue: ConcurrentQueue::unbounded(),
             driver,
             polling: AtomicBool::new(false),
+            state: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    pub(super) fn set_state(&self, state: *const ()) {
+        self.state.store(state.cast_mut(), Ordering::Relaxed);
+    }
+
+    pub(super) fn state(&self) -> *const () {
+        self.state.load(Ordering::Relaxed)
     }
 
     /// A number no other loop of this process has.

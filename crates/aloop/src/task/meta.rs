@@ -9,12 +9,13 @@
 
 use std::cell::Cell;
 use std::mem::ManuallyDrop;
-use std::rc::Weak;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use aloop_executor::TaskRef;
 
 use super::await_target::{AwaitTarget, TargetOps};
-use crate::loop_state::LoopState;
+use crate::loop_state::{LoopState, Shared};
 
 /// The meta of a task made by `spawn_on`.
 pub(crate) fn meta_of(task: &TaskRef) -> &TaskMeta {
@@ -29,16 +30,18 @@ const DONE: u8 = 1 << 0;
 const ENDED_CANCELLED: u8 = 1 << 1;
 /// Someone looked at the outcome; a panic nobody saw is reported when the task goes.
 pub(super) const RETRIEVED: u8 = 1 << 2;
+/// `set_name` was called: the loop keeps the name (`LoopState::set_task_name`).
+pub(super) const NAMED: u8 = 1 << 3;
 
-/// The part of a task that does not depend on its output type.
+/// The part of a task that does not depend on its output type. 40 bytes: with the
+/// outcome and the waiters, a trivial task's cell is one 128-byte malloc chunk.
 pub(crate) struct TaskMeta {
     pub(super) id: u64,
-    /// The loop the task runs on (weak: the loop owns its tasks).
-    pub(super) home: Weak<LoopState>,
+    /// The part of the task's loop other threads see: a wake from any thread reads it
+    /// to find the loop (the task's scheduler is zero-sized, see `spawn.rs`), and on the
+    /// loop's thread it leads to the loop itself (`home`).
+    pub(super) shared: Arc<Shared>,
     awaiting: Cell<Option<AwaitTarget>>,
-    /// Boxed twice so that an unnamed task pays one word for it, not three.
-    #[allow(clippy::box_collection)]
-    name: Cell<Option<Box<String>>>,
     /// Index in the loop's registry (u32: a loop with 4 billion live tasks is out of
     /// memory first).
     slot: Cell<u32>,
@@ -49,16 +52,21 @@ pub(crate) struct TaskMeta {
 }
 
 impl TaskMeta {
-    pub(super) fn new(id: u64, home: Weak<LoopState>) -> TaskMeta {
+    pub(super) fn new(id: u64, shared: Arc<Shared>) -> TaskMeta {
         TaskMeta {
             id,
-            home,
+            shared,
             awaiting: Cell::new(None),
-            name: Cell::new(None),
             slot: Cell::new(u32::MAX),
             cancelling: Cell::new(0),
             flags: Cell::new(0),
         }
+    }
+
+    /// The task's loop, if it is still alive. The task's own thread only (every caller
+    /// is: task handles are `!Send`, and the executor drops a cell on its owner's thread).
+    pub(super) fn home(&self) -> Option<Rc<LoopState>> {
+        LoopState::of_shared(&self.shared)
     }
 
     pub(super) fn flag(&self, bit: u8) -> bool {
@@ -99,18 +107,30 @@ impl TaskMeta {
         drop(old);
     }
 
+    /// The name given with `set_name`, else `Task-N`. A task that outlives its loop
+    /// (its handle kept after the loop was dropped) shows `Task-N` again.
     pub(super) fn name(&self) -> String {
-        let name = self.name.take();
-        let shown = match &name {
-            Some(n) => String::clone(n),
-            None => format!("Task-{}", self.id),
+        let given = match self.flag(NAMED) {
+            true => self.home().and_then(|home| home.task_name(self.id)),
+            false => None,
         };
-        self.name.set(name);
-        shown
+        given.unwrap_or_else(|| format!("Task-{}", self.id))
     }
 
     pub(super) fn set_name(&self, name: String) {
-        self.name.set(Some(Box::new(name)));
+        if let Some(home) = self.home() {
+            home.set_task_name(self.id, name);
+            self.set_flag(NAMED);
+        }
+    }
+
+    /// Gives the name back to the loop (the task's cell is going).
+    pub(super) fn forget_name(&self) {
+        if self.flag(NAMED) {
+            if let Some(home) = self.home() {
+                home.forget_task_name(self.id);
+            }
+        }
     }
 
     pub(super) fn cancelling(&self) -> u32 {

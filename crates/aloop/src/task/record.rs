@@ -168,7 +168,7 @@ impl<T: 'static> TaskRecord<T> {
             .set_done(matches!(result, Err(TaskError::Cancelled)));
         self.outcome.set(Some(result));
         self.meta.set_awaiting(None);
-        let home = self.meta.home.upgrade();
+        let home = self.meta.home();
         if let Some(home) = &home {
             home.unregister_task(
                 self.meta.slot(),
@@ -199,16 +199,23 @@ impl<T: 'static> TaskRecord<T> {
 
 impl<T> Drop for TaskRecord<T> {
     fn drop(&mut self) {
-        if self.meta.flag(RETRIEVED) {
-            return;
+        if !self.meta.flag(RETRIEVED) {
+            self.report_unretrieved_panic();
         }
+        self.meta.forget_name();
+    }
+}
+
+impl<T> TaskRecord<T> {
+    /// asyncio's "Task exception was never retrieved", for a task going unobserved.
+    fn report_unretrieved_panic(&mut self) {
         if let Some(Err(TaskError::Panicked(panic))) = self.outcome.take() {
             let context = ExceptionContext {
                 message: "Task exception was never retrieved".into(),
                 panic: Some(panic),
                 task_name: Some(self.meta.name()),
             };
-            match self.meta.home.upgrade() {
+            match self.meta.home() {
                 Some(home) => home.call_exception_handler(&context),
                 None => crate::exception::default_exception_handler(&context),
             }

@@ -5,11 +5,11 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr::NonNull;
+use std::ptr::{addr_of, NonNull};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use aloop_executor::TaskRef;
+use aloop_executor::{Runnable, Schedule, TaskRef};
 use pin_project_lite::pin_project;
 
 use super::current::{CurrentTask, TaskGuard};
@@ -17,8 +17,28 @@ use super::meta::TaskMeta;
 use super::record::TaskRecord;
 use super::task_handle::Task;
 use crate::error::{PanicPayload, TaskError};
-use crate::loop_state::{LoopState, Ready};
-use crate::running::LoopScheduler;
+use crate::loop_state::{LoopState, Ready, Remote};
+use crate::running::push_if_running;
+
+/// Where a woken task's step goes: straight onto the ready queue when the wake happens
+/// on the loop's own thread while it runs (no atomics beyond the task's own), through
+/// the cross-thread queue otherwise. Zero-sized: the loop is read from the task's meta,
+/// so no cell carries a scheduler.
+struct TaskScheduler;
+
+impl Schedule for TaskScheduler {
+    fn schedule(&self, runnable: Runnable) {
+        // SAFETY: every task this schedules was spawned by `spawn_on`, whose metadata is
+        // a `TaskRecord`, `repr(C)` with its `TaskMeta` first. `shared` is an `Arc`
+        // (`Sync`), written once at the spawn; it is read through the raw pointer.
+        let shared = unsafe { &*addr_of!((*runnable.metadata::<TaskMeta>().as_ptr()).shared) };
+        if let Err(Ready::Task(runnable)) = push_if_running(shared.id(), Ready::Task(runnable)) {
+            // A closed loop gives the item back and it is dropped here: on the loop's
+            // thread that cancels the task; elsewhere close() already aborted it.
+            let _ = shared.push(Remote::Task(runnable));
+        }
+    }
+}
 
 /// Makes a counted reference from the current-task pointer (see `CurrentTask`).
 ///
@@ -128,14 +148,14 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let record = TaskRecord::new(TaskMeta::new(next_task_id(), Rc::downgrade(state)));
+    let record = TaskRecord::new(TaskMeta::new(next_task_id(), state.shared().clone()));
     let (runnable, raw) = aloop_executor::spawn_local_with(
         record,
         |ptr| TaskFuture {
             future: Some(future),
             record: ptr,
         },
-        LoopScheduler::new(state),
+        TaskScheduler,
     );
     let task = Task::from_raw(raw);
     if state.is_closed() {
@@ -156,10 +176,11 @@ mod size_probe {
 
     #[test]
     fn task_record_stays_small() {
-        // Header (24) + TaskRecord + scheduler (8) + a small future (24): keep the cell
-        // of a trivial task within a 144-byte malloc chunk (136 bytes asked).
+        // Header (24) + TaskRecord + a small future (24), no scheduler: keep the cell of
+        // a trivial task within a 128-byte malloc chunk (120 bytes asked).
         let size = std::mem::size_of::<TaskRecord<u64>>();
-        assert!(size <= 80, "TaskRecord<u64> grew to {size} bytes");
+        assert!(size <= 72, "TaskRecord<u64> grew to {size} bytes");
+        assert_eq!(std::mem::size_of::<crate::task::spawn::TaskScheduler>(), 0);
         let target = std::mem::size_of::<Option<AwaitTarget>>();
         assert!(target <= 16, "Option<AwaitTarget> grew to {target} bytes");
     }

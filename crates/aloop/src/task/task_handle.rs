@@ -139,7 +139,7 @@ impl<T: 'static> Task<T> {
             return record.add_callback(Box::new(move |raw| callback(&Task::from_raw(raw))));
         }
         let id = record.callback_id_for_done_task();
-        if let Some(home) = record.meta.home.upgrade() {
+        if let Some(home) = record.meta.home() {
             let task = self.clone_handle();
             home.call_soon(move || callback(&task));
         }

@@ -300,6 +300,12 @@ impl LoopState {
         self.task_names.borrow().get(&id).cloned()
     }
 
+    /// How many task names the loop keeps (tests check none outlives its task).
+    #[cfg(test)]
+    pub(crate) fn task_name_count(&self) -> usize {
+        self.task_names.borrow().len()
+    }
+
     /// Forgets the name of task number `id` (its cell is going).
     pub(crate) fn forget_task_name(&self, id: u64) {
         let removed = self.task_names.borrow_mut().remove(&id);

@@ -185,3 +185,33 @@ mod size_probe {
         assert!(target <= 16, "Option<AwaitTarget> grew to {target} bytes");
     }
 }
+
+#[cfg(test)]
+mod names {
+    use crate::loop_state::LoopState;
+    use crate::task::spawn::spawn_on;
+
+    #[test]
+    fn a_name_lives_as_long_as_its_task() {
+        let state = LoopState::new().unwrap();
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let task = spawn_on(&state, async move { i });
+                task.set_name(format!("worker-{i}"));
+                task
+            })
+            .collect();
+        assert_eq!(state.task_name_count(), 100);
+        assert_eq!(tasks[7].get_name(), "worker-7");
+        // Done but still held: the name is still there.
+        state.stop();
+        while state.task_count() > 0 {
+            state.run_until_stopped();
+            state.stop();
+        }
+        assert_eq!(tasks[7].get_name(), "worker-7");
+        assert_eq!(state.task_name_count(), 100);
+        drop(tasks);
+        assert_eq!(state.task_name_count(), 0);
+    }
+}

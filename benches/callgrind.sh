@@ -39,7 +39,7 @@ if ! command -v valgrind >/dev/null; then
   exit 0
 fi
 
-workloads=(spawn callbacks yield timers timer-tasks echo echo-sockets queue lock lock-uncontended)
+workloads=(spawn callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended)
 
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
@@ -63,7 +63,7 @@ failed=0
 for w in "${workloads[@]}"; do
   for r in "${runtimes[@]}"; do
     # tokio's and smol's echo is their sockets already (see src/echo.rs).
-    if [ "$w" = echo-sockets ] && [ "$r" != aloop ]; then continue; fi
+    if [[ "$w" = echo-sockets || "$w" = echo-vec ]] && [ "$r" != aloop ]; then continue; fi
     for s in "$base" "$tenth"; do
       # The cell's JSON line on stdout; valgrind's summary in its own log file.
       if ! line="$(timeout 600 valgrind --tool=callgrind --callgrind-out-file=/dev/null \

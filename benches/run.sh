@@ -40,7 +40,7 @@ fi
 load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
-workloads=(spawn spawn-warm callbacks yield timers timer-tasks echo echo-sockets queue lock lock-uncontended blocking idle-mem)
+workloads=(spawn spawn-warm callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended blocking idle-mem)
 
 cargo build --release -p aloop-benches
 bin="${CARGO_TARGET_DIR:-target}/release/cell"
@@ -57,7 +57,7 @@ failed=0
 for ((run = 1; run <= runs; run++)); do
   for w in "${workloads[@]}"; do
     for r in "${runtimes[@]}"; do
-      if [ "$w" = echo-sockets ] && [ "$r" != aloop ]; then continue; fi
+      if [[ "$w" = echo-sockets || "$w" = echo-vec ]] && [ "$r" != aloop ]; then continue; fi
       # A cell that fails its checks still prints its line (checks_passed: false) and
       # exits 1; the report marks it. A hang is cut off.
       if ! timeout 300 "$bin" "$r" "$w" "${size[@]}" >>"$raw"; then

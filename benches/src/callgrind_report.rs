@@ -22,6 +22,7 @@ const WORKLOADS: &[&str] = &[
     "timers",
     "timer-tasks",
     "echo",
+    "echo-vec",
     "echo-sockets",
     "queue",
     "lock",
@@ -91,7 +92,7 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
     let get = |w: &str, r: &str| {
         let key = |w: &str| (w.to_string(), r.to_string());
         cells.get(&key(w)).or_else(|| {
-            (w == "echo-sockets" && r != "aloop")
+            (matches!(w, "echo-sockets" | "echo-vec") && r != "aloop")
                 .then(|| cells.get(&key("echo")))
                 .flatten()
         })

@@ -1,4 +1,4 @@
-//! Workloads "echo" and "echo-sockets": TCP echo over 127.0.0.1, 50 connections × 2,000
+//! Workloads "echo", "echo-vec" and "echo-sockets": TCP echo over 127.0.0.1, 50 connections × 2,000
 //! round trips of a 1 KiB message, server and clients in the same runtime and process.
 //! Every client checks every byte it gets back (the message differs per connection and
 //! round), and the total echoed must be 50 × 2,000 × 1,024 bytes.
@@ -6,9 +6,12 @@
 //! Both sides are written the way a user of each runtime would. TCP_NODELAY on both
 //! sides (a 1 KiB ping-pong otherwise meets Nagle's delayed-ACK stall).
 //!
-//! * "echo", aloop: asyncio's streams, as a Python user writes it: `start_server`, whose
-//!   callback does `read(4096)` then `write` + `drain`; clients `open_connection`, then
-//!   `write` + `drain` + `readexactly(1024)`.
+//! * "echo", aloop: the streams as a Rust user writes them, into buffers the caller
+//!   owns, as tokio's users do: `start_server`, whose callback does
+//!   `read_into(&mut [u8; 4096])` then `write` + `drain`; clients `open_connection`, then
+//!   `write` + `drain` + `readexactly_into(&mut [u8; 1024])`.
+//! * "echo-vec", aloop: the same with asyncio's own shapes, each read a fresh `Vec`:
+//!   `read(4096)` and `readexactly(1024)`, as a Python user writes it.
 //! * "echo-sockets", aloop: aloop-reactor's `TcpListener`/`TcpStream` directly (created
 //!   inside the running loop, so they register with its reactor): the server reads into
 //!   a 4 KiB buffer and writes back what it read; the client does `write_all` then
@@ -51,8 +54,12 @@ fn stamp(m: &mut [u8; MSG], round: u64) {
 /// Which aloop API the echo cell uses (the peers have one: their sockets).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Api {
-    /// `start_server` / `open_connection` streams (workload "echo").
+    /// `start_server` / `open_connection` streams, reading into the caller's buffers
+    /// (workload "echo").
     Streams,
+    /// The same streams with asyncio's `read` / `readexactly`, a `Vec` each (workload
+    /// "echo-vec").
+    StreamsVec,
     /// aloop-reactor's sockets (workload "echo-sockets").
     Sockets,
 }
@@ -60,7 +67,8 @@ pub enum Api {
 pub fn run(runtime: Runtime, scale: Scale, api: Api) -> Outcome {
     let rounds = scale.n(FULL_ROUNDS);
     let (elapsed, bytes, good) = match runtime {
-        Runtime::Aloop if api == Api::Streams => rt::aloop(aloop_streams_echo(rounds)),
+        Runtime::Aloop if api == Api::Streams => rt::aloop(aloop_streams_echo(rounds, false)),
+        Runtime::Aloop if api == Api::StreamsVec => rt::aloop(aloop_streams_echo(rounds, true)),
         Runtime::Aloop => rt::aloop(aloop_echo(rounds)),
         Runtime::TokioCt | Runtime::TokioMt => rt::tokio(runtime, tokio_echo(rounds)),
         Runtime::Smol => rt::smol(move |ex| smol_echo(ex, rounds)),
@@ -77,18 +85,27 @@ pub fn run(runtime: Runtime, scale: Scale, api: Api) -> Outcome {
 /// (elapsed, bytes echoed back and checked, every byte matched)
 type Echoed = (Duration, u64, bool);
 
-async fn aloop_streams_echo(rounds: u64) -> Echoed {
+async fn aloop_streams_echo(rounds: u64, vecs: bool) -> Echoed {
     use aloop::{StreamReader, StreamWriter};
     // The connection handlers run as tasks of the server, as in asyncio; each ends when
     // its client hangs up (`read` returns empty at EOF).
     let server = aloop::start_server(
-        |reader: StreamReader, writer: StreamWriter| async move {
+        move |reader: StreamReader, writer: StreamWriter| async move {
+            let mut buf = [0u8; SERVER_BUF];
             loop {
-                let data = reader.read(SERVER_BUF).await.expect("server read");
-                if data.is_empty() {
-                    break;
+                if vecs {
+                    let data = reader.read(SERVER_BUF).await.expect("server read");
+                    if data.is_empty() {
+                        break;
+                    }
+                    writer.write(&data).expect("server write");
+                } else {
+                    let n = reader.read_into(&mut buf).await.expect("server read");
+                    if n == 0 {
+                        break;
+                    }
+                    writer.write(&buf[..n]).expect("server write");
                 }
-                writer.write(&data).expect("server write");
                 writer.drain().await.expect("server drain");
             }
         },
@@ -107,12 +124,21 @@ async fn aloop_streams_echo(rounds: u64) -> Echoed {
                     .expect("open_connection");
                 let (mut bytes, mut good) = (0, true);
                 let mut m = message(c);
+                let mut back = [0u8; MSG];
                 for r in 0..rounds {
                     stamp(&mut m, r);
                     writer.write(&m).expect("client write");
                     writer.drain().await.expect("client drain");
-                    let back = reader.readexactly(MSG).await.expect("client read");
-                    good &= back == m;
+                    if vecs {
+                        let got = reader.readexactly(MSG).await.expect("client read");
+                        good &= got == m;
+                    } else {
+                        reader
+                            .readexactly_into(&mut back)
+                            .await
+                            .expect("client read");
+                        good &= back == m;
+                    }
                     bytes += MSG as u64;
                 }
                 (bytes, good)

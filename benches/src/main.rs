@@ -8,7 +8,8 @@
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
 //!     workload: spawn | spawn-warm | callbacks | yield | timers | timer-tasks | echo
-//!               | echo-sockets | queue | lock | lock-uncontended | blocking | idle-mem
+//!               | echo-vec | echo-sockets | queue | lock | lock-uncontended | blocking
+//!               | idle-mem
 //! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets]
 //!     (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
@@ -115,7 +116,7 @@ impl Outcome {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-vec|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets]\n\
        cell report <raw.jsonl> <out.json>\n\
        cell callgrind-report <raw.jsonl> <out.json>\n\
@@ -165,6 +166,7 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "timers" => timers::run(rt, scale, true),
         "timer-tasks" => timers::run(rt, scale, false),
         "echo" => echo::run(rt, scale, echo::Api::Streams),
+        "echo-vec" => echo::run(rt, scale, echo::Api::StreamsVec),
         "echo-sockets" => echo::run(rt, scale, echo::Api::Sockets),
         "queue" => queue::run(rt, scale),
         "lock" => lock::run(rt, scale),

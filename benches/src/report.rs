@@ -16,13 +16,14 @@ use crate::json::{self, Value};
 const RUNTIMES: &[&str] = &["aloop", "tokio-ct", "tokio-mt", "smol"];
 /// (workload, the target for aloop ÷ best of tokio-ct and smol; None: no target)
 const WORKLOADS: &[(&str, Option<f64>)] = &[
-    ("spawn", Some(1.3)),
+    ("spawn", Some(1.0)),
     ("spawn-warm", None),
     ("callbacks", Some(1.3)),
     ("yield", None),
     ("timers", Some(1.0)),
     ("timer-tasks", None),
     ("echo", Some(1.0)),
+    ("echo-vec", None),
     ("echo-sockets", None),
     ("queue", Some(1.0)),
     ("lock", Some(1.0)),
@@ -53,6 +54,11 @@ const DETAILS: &[(&str, &str, &str)] = &[
         "µs per round trip (50 in parallel)",
     ),
     (
+        "echo-vec",
+        "us_per_round_trip",
+        "µs per round trip (aloop: a Vec per read; peers: echo)",
+    ),
+    (
         "echo-sockets",
         "us_per_round_trip",
         "µs per round trip (aloop: raw sockets; peers: echo)",
@@ -62,7 +68,7 @@ const DETAILS: &[(&str, &str, &str)] = &[
 /// The workload whose cells stand in for `runtime`'s missing `workload` cell: the peers'
 /// echo is their sockets cell.
 fn stand_in(workload: &str, runtime: &str) -> Option<&'static str> {
-    (workload == "echo-sockets" && runtime != "aloop").then_some("echo")
+    (matches!(workload, "echo-sockets" | "echo-vec") && runtime != "aloop").then_some("echo")
 }
 
 type Row = BTreeMap<String, Value>;

@@ -44,22 +44,9 @@ fn fault_connect_to_a_closed_port_is_connection_refused() {
 
 /// Closes `s` with `SO_LINGER` 0, so the peer gets a reset instead of a FIN.
 fn reset(s: StdTcpStream) {
-    use std::os::unix::io::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid open fd, a properly sized and aligned `linger` that outlives the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
+    socket2::SockRef::from(&s)
+        .set_linger(Some(Duration::ZERO))
+        .expect("setsockopt(SO_LINGER)");
     drop(s);
 }
 

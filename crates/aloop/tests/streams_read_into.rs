@@ -340,22 +340,9 @@ fn readexactly_into_over_a_connection_that_ends_early_returns_the_partial_bytes(
 
 /// Sends RST instead of FIN when `s` is dropped.
 fn set_linger_zero(s: &StdTcpStream) {
-    use std::os::unix::io::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid open fd, and a properly sized `linger` that outlives the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
+    socket2::SockRef::from(s)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .expect("setsockopt(SO_LINGER)");
 }
 
 /// Pipelined requests arrive in one segment: after the first `readline`, `buffered()`

@@ -164,7 +164,33 @@ impl Inner {
     }
 }
 
+/// One `send` that registers nothing (polled with a no-op waker): how many bytes the
+/// socket took (0 when it is full), or the connection's error.
+fn send_now(transport: &Transport, bytes: &[u8]) -> io::Result<usize> {
+    let mut cx = Context::from_waker(noop_waker());
+    match transport.poll_write(&mut cx, bytes) {
+        Poll::Ready(Ok(n)) => Ok(n.min(bytes.len())),
+        Poll::Ready(Err(e))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            Ok(0)
+        }
+        Poll::Ready(Err(e)) => Err(e),
+        Poll::Pending => Ok(0),
+    }
+}
+
 impl Inner {
+    /// `fail`, then wakes whoever waited, once the state is released.
+    fn fail_now(&self, mut st: std::cell::RefMut<'_, State>, e: &io::Error) {
+        let woken = self.fail(&mut st, e);
+        drop(st);
+        wake_all(woken);
+    }
+
     /// Starts the flusher task for what is queued (the caller checked none runs).
     /// Without a live loop the bytes can never leave: the connection fails.
     fn start_flusher(self: &Rc<Self>, mut st: std::cell::RefMut<'_, State>) -> io::Result<()> {
@@ -173,9 +199,7 @@ impl Inner {
                 io::ErrorKind::BrokenPipe,
                 "the event loop of this StreamWriter is closed",
             );
-            let woken = self.fail(&mut st, &e);
-            drop(st);
-            wake_all(woken);
+            self.fail_now(st, &e);
             return Err(e);
         };
         st.flusher = true;
@@ -214,9 +238,8 @@ impl AfterBatch for Inner {
             return;
         }
         // The common case: one send of everything the batch wrote.
-        let mut cx = Context::from_waker(noop_waker());
-        match self.transport.poll_write(&mut cx, st.buf.as_slice()) {
-            Poll::Ready(Ok(n)) => {
+        match send_now(&self.transport, st.buf.as_slice()) {
+            Ok(n) => {
                 st.buf.consume(n);
                 if st.buf.is_empty() {
                     if std::mem::take(&mut st.paused) {
@@ -227,18 +250,7 @@ impl AfterBatch for Inner {
                     return;
                 }
             }
-            Poll::Ready(Err(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                ) => {}
-            Poll::Ready(Err(e)) => {
-                let woken = self.fail(&mut st, &e);
-                drop(st);
-                wake_all(woken);
-                return;
-            }
-            Poll::Pending => {}
+            Err(e) => return self.fail_now(st, &e),
         }
         // The socket took only part (the no-op waker registered nothing useful): a
         // flusher task sends the rest, waiting with a waker of its own.
@@ -357,21 +369,12 @@ impl StreamWriter {
                 }
                 st.direct_iteration = iteration;
             }
-            let mut cx = Context::from_waker(noop_waker());
-            match inner.transport.poll_write(&mut cx, rest) {
-                Poll::Ready(Ok(n)) => rest = &rest[n.min(rest.len())..],
-                Poll::Ready(Err(e))
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-                    ) => {}
-                Poll::Ready(Err(e)) => {
-                    let woken = inner.fail(&mut st, &e);
-                    drop(st);
-                    wake_all(woken);
+            match send_now(&inner.transport, rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) => {
+                    inner.fail_now(st, &e);
                     return Err(e);
                 }
-                Poll::Pending => {}
             }
         }
         if rest.is_empty() {
@@ -434,9 +437,7 @@ impl StreamWriter {
         if st.buf.is_empty() {
             st.eof_sent = true;
             if let Err(e) = self.inner.transport.shutdown(Shutdown::Write) {
-                let woken = self.inner.fail(&mut st, &e);
-                drop(st);
-                wake_all(woken);
+                self.inner.fail_now(st, &e);
                 return Err(e);
             }
         }

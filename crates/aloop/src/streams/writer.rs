@@ -24,8 +24,7 @@ use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::rc::{Rc, Weak};
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::buffer::WriteBuffer;
 use super::error::StoredError;
@@ -80,15 +79,17 @@ fn wake_all(list: Vec<Waker>) {
     list.into_iter().for_each(Waker::wake);
 }
 
-/// A waker that does nothing, for the one-shot write attempt inside `write`
-/// (`Waker::noop` is newer than this crate's minimum Rust version).
-fn noop_waker() -> &'static Waker {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
+/// A waker that does nothing, for the one-shot write attempts (`Waker::noop` is newer
+/// than this crate's minimum Rust version). No allocation: a static table of no-ops.
+fn noop_waker() -> Waker {
+    fn clone(_: *const ()) -> RawWaker {
+        RawWaker::new(std::ptr::null(), &NOOP)
     }
-    static NOOP: OnceLock<Waker> = OnceLock::new();
-    NOOP.get_or_init(|| Waker::from(Arc::new(Noop)))
+    fn noop(_: *const ()) {}
+    static NOOP: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: every function of the table ignores the data pointer (null here) and
+    // does nothing, which fulfils RawWaker's contract trivially.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &NOOP)) }
 }
 
 impl Inner {
@@ -167,7 +168,8 @@ impl Inner {
 /// One `send` that registers nothing (polled with a no-op waker): how many bytes the
 /// socket took (0 when it is full), or the connection's error.
 fn send_now(transport: &Transport, bytes: &[u8]) -> io::Result<usize> {
-    let mut cx = Context::from_waker(noop_waker());
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
     match transport.poll_write(&mut cx, bytes) {
         Poll::Ready(Ok(n)) => Ok(n.min(bytes.len())),
         Poll::Ready(Err(e))
@@ -229,7 +231,8 @@ impl AfterBatch for Inner {
             // step carries out both, as it does for any queue.
             st.flusher = true;
             drop(st);
-            let mut cx = Context::from_waker(noop_waker());
+            let waker = noop_waker();
+            let mut cx = Context::from_waker(&waker);
             if self.poll_flush(&mut cx).is_pending() {
                 let mut st = self.st.borrow_mut();
                 st.flusher = false;

@@ -248,3 +248,122 @@ fn replies_written_one_per_request_arrive_whole_and_in_order() {
         assert_eq!(String::from_utf8_lossy(replies), want, "connection {c}");
     }
 }
+
+/// A small deterministic generator (xorshift64*), so the server and the checker agree on
+/// every reply without sharing state.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// The reply chunks to request `req` of connection `conn`: 0 to 4 chunks of 0 to 3,000
+/// bytes, each byte a function of where it stands.
+fn reply_chunks(seed: u64, conn: u64, req: u64) -> Vec<Vec<u8>> {
+    let mut r = mix(seed ^ mix(conn + 1) ^ mix(req + 1_000_003));
+    let chunks = r % 5;
+    (0..chunks)
+        .map(|c| {
+            r = mix(r);
+            let len = (r % 3_001) as usize;
+            (0..len)
+                .map(|i| (conn as usize * 31 + req as usize * 7 + c as usize * 3 + i) as u8)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn random_writes_drains_yields_and_endings_lose_and_reorder_nothing() {
+    // Many seeds: each mixes writes of random sizes per request, drains or not, yields
+    // between writes (splitting them across batches) or not, small write-buffer limits
+    // (the flusher and drain's waiting) or the default, and ends with close or
+    // write_eof. The bytes each client gets must be exactly the replies, in order.
+    const CONNS: u64 = 6;
+    const REQUESTS: u64 = 60;
+    for seed in 1..=24u64 {
+        let got = aloop::run(async move {
+            let server = aloop::start_server(
+                move |reader: StreamReader, writer: StreamWriter| async move {
+                    let hello = reader.readline().await.unwrap();
+                    let conn: u64 = String::from_utf8(hello).unwrap().trim().parse().unwrap();
+                    let mut r = mix(seed * 7_919 + conn);
+                    if r % 3 == 0 {
+                        writer.set_write_buffer_limits(Some(2_048), None).unwrap();
+                    }
+                    for req in 0..REQUESTS {
+                        let line = reader.readline().await.unwrap();
+                        assert_eq!(line, format!("{req}\n").as_bytes());
+                        for chunk in reply_chunks(seed, conn, req) {
+                            writer.write(&chunk).unwrap();
+                            r = mix(r);
+                            match r % 4 {
+                                0 => writer.drain().await.unwrap(),
+                                1 => aloop::sleep(Duration::ZERO).await,
+                                _ => {}
+                            }
+                        }
+                    }
+                    if mix(r) % 2 == 0 {
+                        writer.close();
+                    } else {
+                        writer.write_eof().unwrap();
+                    }
+                },
+                "127.0.0.1",
+                0,
+            )
+            .await
+            .unwrap();
+            let port = server.sockets()[0].port();
+            let clients: Vec<_> = (0..CONNS)
+                .map(|conn| {
+                    aloop::create_task(async move {
+                        let (reader, writer) =
+                            aloop::open_connection("127.0.0.1", port).await.unwrap();
+                        writer.write(format!("{conn}\n").as_bytes()).unwrap();
+                        // Requests in bursts of random length, pipelined.
+                        let mut r = mix(seed + conn * 104_729);
+                        let mut req = 0;
+                        while req < REQUESTS {
+                            r = mix(r);
+                            let burst = 1 + r % 8;
+                            while req < REQUESTS && burst > 0 && req % burst != burst - 1 {
+                                writer.write(format!("{req}\n").as_bytes()).unwrap();
+                                req += 1;
+                            }
+                            if req < REQUESTS {
+                                writer.write(format!("{req}\n").as_bytes()).unwrap();
+                                req += 1;
+                            }
+                            writer.drain().await.unwrap();
+                        }
+                        within(WATCHDOG, reader.read_to_eof())
+                            .await
+                            .expect("the replies did not end")
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let mut got = Vec::new();
+            for client in clients {
+                got.push(client.await.unwrap());
+            }
+            server.close();
+            got
+        });
+        for (conn, bytes) in got.iter().enumerate() {
+            let want: Vec<u8> = (0..REQUESTS)
+                .flat_map(|req| reply_chunks(seed, conn as u64, req))
+                .flatten()
+                .collect();
+            assert!(
+                *bytes == want,
+                "seed {seed}, connection {conn}: got {} bytes, want {}",
+                bytes.len(),
+                want.len()
+            );
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! loom models of the task state machine's cross-thread paths: a wake racing a running
-//! step, a cancel racing a wake, and the last reference dropped on a foreign thread.
+//! step, a cancel racing a wake, the last reference dropped on a foreign thread, and a
+//! zero-sized scheduler reading its queue from the metadata on a foreign wake.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test -p aloop-executor --release --test loom`
 #![cfg(loom)]
@@ -197,5 +198,70 @@ fn metadata_outlives_every_reference_raced_across_threads() {
         th.join().unwrap();
         drain(&queue);
         assert_eq!(meta_drops.load(SeqCst), 1);
+    });
+}
+
+/// Where a task goes when woken, kept in its metadata (so the scheduler is zero-sized),
+/// with a count of its drops.
+struct Route {
+    queue: Queue,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn a_zero_sized_scheduler_reads_the_metadata_on_a_foreign_wake() {
+    loom::model(|| {
+        let queue: Queue = Arc::new(Mutex::new(VecDeque::new()));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let flag = Arc::new(AtomicBool::new(false));
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let (f, s) = (flag.clone(), slot.clone());
+        let (runnable, task) = aloop_executor::spawn_local_with(
+            Route {
+                queue: queue.clone(),
+                drops: drops.clone(),
+            },
+            move |_| {
+                std::future::poll_fn(move |cx| {
+                    if f.load(SeqCst) {
+                        return Poll::Ready(());
+                    }
+                    *s.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Pending
+                })
+            },
+            |r: Runnable| {
+                // SAFETY: the metadata is a `Route`; its `queue` (an `Arc`, `Sync`) is
+                // written once, at the spawn, and read through the raw pointer.
+                let queue =
+                    unsafe { &*std::ptr::addr_of!((*r.metadata::<Route>().as_ptr()).queue) };
+                queue.lock().unwrap().push_back(r);
+            },
+        );
+        runnable.run();
+        let waker = slot.lock().unwrap().take().unwrap();
+        // The wake reads the metadata on another thread while the owner lets go of its
+        // handle: the runnable the wake makes keeps the metadata alive for the read.
+        let th = loom::thread::spawn(move || {
+            flag.store(true, SeqCst);
+            waker.wake();
+        });
+        drop(task);
+        th.join().unwrap();
+        assert_eq!(
+            drops.load(SeqCst),
+            0,
+            "the woken task still holds its metadata"
+        );
+        drain(&queue);
+        // It ran to the end and its cell went, metadata dropped once.
+        assert_eq!(drops.load(SeqCst), 1);
+        assert!(slot.lock().unwrap().is_none());
     });
 }

@@ -38,6 +38,7 @@
 //! --release --test loom`).
 #![deny(missing_docs)]
 
+mod current;
 mod error;
 mod local;
 mod raw;
@@ -147,4 +148,39 @@ where
     let runnable = unsafe { Runnable::from_raw(ptr) };
     // SAFETY: as above.
     (runnable, unsafe { TaskRef::from_header(ptr) })
+}
+
+/// The metadata of the task whose future is being polled, or dropped, on this thread:
+/// how a future made by [`spawn_local_with`] reaches its own task's metadata without
+/// keeping a pointer to it. `None` outside a poll or drop by this crate's tasks.
+///
+/// # Safety
+/// The task being polled was spawned by `spawn_local_with` with metadata of type `M`
+/// (or of a `#[repr(C)]` type whose first field is an `M`); the pointer is valid for the
+/// rest of the poll or drop.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::ptr::NonNull;
+/// use aloop_executor::{current_metadata, spawn_local_with};
+///
+/// let (runnable, task) = spawn_local_with(
+///     Cell::new(0),
+///     |_| async {
+///         // SAFETY: this task's metadata is a `Cell<i32>`, alive while it polls.
+///         let meta: NonNull<Cell<i32>> = unsafe { current_metadata() }.unwrap();
+///         unsafe { meta.as_ref() }.set(5);
+///     },
+///     |_| {},
+/// );
+/// runnable.run();
+/// // SAFETY: spawned with metadata of type `Cell<i32>`.
+/// assert_eq!(unsafe { task.metadata::<Cell<i32>>() }.get(), 5);
+/// assert!(unsafe { current_metadata::<Cell<i32>>() }.is_none());
+/// ```
+pub unsafe fn current_metadata<M>() -> Option<std::ptr::NonNull<M>> {
+    let header = current::current()?;
+    // SAFETY: the header is the task being polled or dropped, alive for the call;
+    // the metadata's type is the caller's promise.
+    Some(unsafe { (header.as_ref().vtable.metadata)(header) }.cast())
 }

@@ -22,6 +22,7 @@ use std::ptr::{addr_of_mut, NonNull};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use crate::current;
 use crate::error::{PanicPayload, TaskError};
 use crate::runnable::Runnable;
 use crate::schedule::Schedule;
@@ -227,7 +228,9 @@ where
         };
         // SAFETY: the future lives in the heap cell and is never moved until dropped.
         let future = unsafe { Pin::new_unchecked(future) };
+        let entered = current::enter(ptr);
         let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
+        drop(entered);
 
         match polled {
             Ok(Poll::Ready(output)) => {
@@ -286,10 +289,13 @@ where
         // The future is pinned: it must be dropped where it lies, never moved out first
         // (a self-borrowing async block would read freed memory in its destructor).
         let future: *mut F = future;
+        // The future's destructor may ask which task it belongs to (`current_metadata`).
+        let entered = current::enter(NonNull::from(&self.header));
         // SAFETY: the future is live and is dropped exactly once, here.
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
             std::ptr::drop_in_place(future)
         }));
+        drop(entered);
         // SAFETY: the old value is dropped (or was partly dropped by an unwinding
         // destructor, which still drops the remaining fields); overwrite without dropping.
         unsafe { std::ptr::write(stage, Stage::Empty) };

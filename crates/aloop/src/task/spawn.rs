@@ -57,17 +57,27 @@ fn current_of<T: 'static>(ptr: NonNull<TaskRecord<T>>) -> CurrentTask {
     }
 }
 
+/// The record of the task whose future the executor is polling or dropping: the one
+/// this `TaskFuture` belongs to (the executor marks it around both; see
+/// `aloop_executor::current_metadata`), so the future keeps no pointer of its own.
+fn own_record<T>() -> NonNull<TaskRecord<T>> {
+    // SAFETY: called only from `TaskFuture`'s poll and drop, which the executor runs
+    // with this task marked; every `TaskFuture<F>` is spawned by `spawn_on` with a
+    // `TaskRecord<F::Output>` as metadata.
+    let record = unsafe { aloop_executor::current_metadata::<TaskRecord<T>>() };
+    record.expect("aloop: a task's future was polled or dropped outside its executor")
+}
+
 pin_project! {
     /// The future the executor runs: the user's future plus the bookkeeping that makes it
-    /// an asyncio task.
+    /// an asyncio task. The executor polls and drops it only as part of its own task, so
+    /// it finds its record there (`own_record`).
     struct TaskFuture<F: Future>
     where
         F::Output: 'static,
     {
         #[pin]
         future: Option<F>,
-        // Valid while this future exists: the executor drops it before the metadata.
-        record: NonNull<TaskRecord<F::Output>>,
     }
 
     impl<F: Future> PinnedDrop for TaskFuture<F>
@@ -79,7 +89,7 @@ pin_project! {
             if this.future.is_none() {
                 return;
             }
-            let ptr = *this.record;
+            let ptr = own_record::<F::Output>();
             // Cancelled (or the loop closed): run the future's destructors as the task,
             // so `current_task()` works in cleanup code, then record the cancellation.
             let guard = TaskGuard::enter(current_of(ptr));
@@ -89,7 +99,7 @@ pin_project! {
                 Ok(()) => TaskError::Cancelled,
                 Err(payload) => TaskError::Panicked(PanicPayload::new(payload)),
             };
-            // SAFETY: see the field's comment.
+            // SAFETY: the executor drops the future before the metadata (`own_record`).
             unsafe { ptr.as_ref() }.complete(ptr, Err(outcome));
         }
     }
@@ -107,8 +117,8 @@ where
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             return Poll::Ready(());
         };
-        let ptr = *this.record;
-        // SAFETY: see the field's comment.
+        let ptr = own_record::<F::Output>();
+        // SAFETY: the record outlives the poll (`own_record`).
         let record = unsafe { ptr.as_ref() };
         record.meta.set_awaiting(None);
         let guard = TaskGuard::enter(current_of(ptr));
@@ -148,12 +158,12 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let record = TaskRecord::new(TaskMeta::new(next_task_id(), state.shared().clone()));
+    let record: TaskRecord<F::Output> =
+        TaskRecord::new(TaskMeta::new(next_task_id(), state.shared().clone()));
     let (runnable, raw) = aloop_executor::spawn_local_with(
         record,
-        |ptr| TaskFuture {
+        |_| TaskFuture {
             future: Some(future),
-            record: ptr,
         },
         TaskScheduler,
     );
@@ -176,8 +186,9 @@ mod size_probe {
 
     #[test]
     fn task_record_stays_small() {
-        // Header (24) + TaskRecord + a small future (24), no scheduler: keep the cell of
-        // a trivial task within a 128-byte malloc chunk (120 bytes asked).
+        // Header (24) + TaskRecord + a small future (16), no scheduler, no pointer back
+        // from the future: keep the cell of a trivial task within a 128-byte malloc
+        // chunk (112 bytes asked).
         let size = std::mem::size_of::<TaskRecord<u64>>();
         assert!(size <= 72, "TaskRecord<u64> grew to {size} bytes");
         assert_eq!(std::mem::size_of::<crate::task::spawn::TaskScheduler>(), 0);

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::error::{Cancelled, InvalidStateError, PromiseError};
 use crate::loop_state::LoopState;
-use crate::task::{set_awaiting, CancelTarget};
+use crate::task::{set_awaiting, CancelOps, CancelTarget};
 
 enum State<T> {
     Pending,
@@ -30,7 +30,11 @@ enum Waiter<T> {
 
 type DoneCallback<T> = Box<dyn FnOnce(&Promise<T>)>;
 
+/// `repr(C)`, `cancel_ops` first: a task awaiting the promise keeps a thin pointer to it
+/// (`CancelTarget`).
+#[repr(C)]
 struct PromiseCore<T> {
+    cancel_ops: CancelOps,
     state: RefCell<State<T>>,
     waiters: RefCell<Vec<Waiter<T>>>,
     next_id: Cell<u64>,
@@ -67,6 +71,7 @@ impl<T: 'static> Promise<T> {
     pub(crate) fn new(home: &Rc<LoopState>) -> Self {
         Promise {
             inner: Rc::new_cyclic(|me| PromiseCore {
+                cancel_ops: CancelOps::of::<PromiseCore<T>>(),
                 state: RefCell::new(State::Pending),
                 waiters: RefCell::new(Vec::new()),
                 next_id: Cell::new(0),
@@ -197,7 +202,8 @@ impl<T: 'static> PromiseCore<T> {
     }
 }
 
-impl<T: 'static> CancelTarget for PromiseCore<T> {
+// SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `Promise::new`.
+unsafe impl<T: 'static> CancelTarget for PromiseCore<T> {
     fn cancel_from_awaiter(&self) {
         self.cancel();
     }

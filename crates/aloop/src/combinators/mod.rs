@@ -23,7 +23,7 @@ use std::cell::{Cell, RefCell};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crate::task::{AnyTask, CancelTarget};
+use crate::task::{AnyTask, CancelOps, CancelTarget};
 
 pub use as_completed::{as_completed, AsCompleted, AsCompletedItem, AsCompletedNext};
 pub use gather::{gather, gather_all, Gather, GatherAll};
@@ -62,7 +62,10 @@ impl WakerSlot {
 
 /// The tasks a combinator spawned or was given. Registered as what the awaiting task
 /// waits on, so cancelling that task cancels them (asyncio's `_GatheringFuture.cancel`).
+/// `repr(C)`, `cancel_ops` first: the awaiting task keeps a thin pointer to it.
+#[repr(C)]
 pub(crate) struct Children {
+    cancel_ops: CancelOps,
     pub(crate) tasks: Vec<AnyTask>,
     /// Cancel once: the forwarded cancel and the drop that follows it are one request.
     cancelled: Cell<bool>,
@@ -71,6 +74,7 @@ pub(crate) struct Children {
 impl Children {
     pub(crate) fn new(tasks: Vec<AnyTask>) -> Children {
         Children {
+            cancel_ops: CancelOps::of::<Children>(),
             tasks,
             cancelled: Cell::new(false),
         }
@@ -88,7 +92,8 @@ impl Children {
     }
 }
 
-impl CancelTarget for Children {
+// SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `Children::new`.
+unsafe impl CancelTarget for Children {
     fn cancel_from_awaiter(&self) {
         self.cancel_unfinished();
     }

@@ -20,9 +20,12 @@ use pin_project_lite::pin_project;
 
 use super::WakerSlot;
 use crate::error::{PanicPayload, TaskError};
-use crate::task::{set_awaiting, AnyTask, CancelTarget, Task};
+use crate::task::{set_awaiting, AnyTask, CancelOps, CancelTarget, Task};
 
+/// `repr(C)`, `cancel_ops` first: the task awaiting the group keeps a thin pointer to it.
+#[repr(C)]
 struct Inner {
+    cancel_ops: CancelOps,
     /// Unfinished children by task id.
     children: RefCell<HashMap<u64, AnyTask>>,
     errors: RefCell<Vec<PanicPayload>>,
@@ -79,7 +82,8 @@ impl Inner {
     }
 }
 
-impl CancelTarget for Inner {
+// SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `TaskGroup::new`.
+unsafe impl CancelTarget for Inner {
     /// The task awaiting the group was cancelled: cancel the children (asyncio's
     /// `__aexit__` on `CancelledError`).
     fn cancel_from_awaiter(&self) {
@@ -133,6 +137,7 @@ impl TaskGroup {
     pub fn new() -> TaskGroup {
         TaskGroup {
             inner: Rc::new(Inner {
+                cancel_ops: CancelOps::of::<Inner>(),
                 children: RefCell::new(HashMap::new()),
                 errors: RefCell::new(Vec::new()),
                 aborting: Cell::new(false),

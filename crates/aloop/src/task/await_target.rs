@@ -1,30 +1,40 @@
 //! What a task waits on, for cancel forwarding: asyncio's `Task.cancel()` cancels the
-//! future the task is awaiting. `AwaitTarget` holds it in two words, since every task
-//! carries one. A leaf of `task/`: the target kind "another task" is built in `meta.rs`,
-//! which knows how to cancel a task.
+//! future the task is awaiting. `AwaitTarget` holds it in one tagged pointer, since every
+//! task carries one: another task (a `TaskRef`, tag bit clear), or any other cancellable
+//! thing (an `Rc<C>`, tag bit set) whose first field says how to cancel and release it.
+//! A leaf of `task/`: cancelling a task target is `meta.rs`'s business.
 
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
+use aloop_executor::TaskRef;
+
 /// Something a task can wait on that must hear about the task's cancellation (asyncio
 /// forwards `cancel()` to the awaited future).
-pub(crate) trait CancelTarget {
+///
+/// # Safety
+/// The implementing type is `#[repr(C)]` and its first field is the
+/// `CancelOps::of::<Self>()` it was made with: a thin pointer to it is all an
+/// `AwaitTarget` keeps.
+pub(crate) unsafe trait CancelTarget {
     fn cancel_from_awaiter(&self);
 }
 
-/// What a task waits on: another task, or any other cancellable thing (`Rc<C>`, `C` a
-/// [`CancelTarget`]). One thin pointer and a table of two functions: every task carries
-/// one, and an enum of `TaskRef` and `Rc<dyn CancelTarget>` would take 24 bytes, not 16.
-pub(crate) struct AwaitTarget {
-    ptr: NonNull<()>,
-    ops: &'static TargetOps,
+/// How to cancel and release one kind of target, through a thin pointer.
+struct TargetOps {
+    cancel: unsafe fn(NonNull<()>),
+    release: unsafe fn(NonNull<()>),
 }
 
-/// How to cancel and release one kind of target.
-pub(super) struct TargetOps {
-    pub(super) cancel: unsafe fn(NonNull<()>),
-    pub(super) release: unsafe fn(NonNull<()>),
+/// The first field of every `CancelTarget`.
+pub(crate) struct CancelOps(&'static TargetOps);
+
+impl CancelOps {
+    pub(crate) fn of<C: CancelTarget + 'static>() -> CancelOps {
+        CancelOps(&RcTarget::<C>::OPS)
+    }
 }
 
 struct RcTarget<C>(PhantomData<C>);
@@ -46,35 +56,67 @@ impl<C: CancelTarget + 'static> RcTarget<C> {
     }
 }
 
+/// Set in the pointer of a target that is not a task (both kinds are 8-aligned).
+const OTHER: usize = 1;
+
+/// What a task waits on: another task, or any other `CancelTarget`. One word.
+pub(crate) struct AwaitTarget {
+    tagged: NonNull<u8>,
+}
+
 impl AwaitTarget {
-    /// A target made of a pointer that owns one reference, and the functions that
-    /// cancel through it and release it.
-    ///
-    /// # Safety
-    /// `ops.cancel` may be called on `ptr` any number of times until `ops.release` is
-    /// called on it once, when the target is dropped.
-    pub(super) unsafe fn from_parts(ptr: NonNull<()>, ops: &'static TargetOps) -> Self {
-        AwaitTarget { ptr, ops }
+    pub(super) fn task(task: TaskRef) -> Self {
+        let ptr = task.into_raw().cast::<u8>();
+        debug_assert_eq!(ptr.as_ptr() as usize & OTHER, 0);
+        AwaitTarget { tagged: ptr }
     }
 
     pub(crate) fn other<C: CancelTarget + 'static>(target: Rc<C>) -> Self {
-        let ptr = Rc::into_raw(target).cast_mut().cast::<()>();
-        AwaitTarget {
-            // SAFETY: `Rc::into_raw` never returns null.
-            ptr: unsafe { NonNull::new_unchecked(ptr) },
-            ops: &RcTarget::<C>::OPS,
-        }
+        let ptr = Rc::into_raw(target).cast_mut().cast::<u8>();
+        debug_assert_eq!(ptr as usize & OTHER, 0);
+        // SAFETY: `Rc::into_raw` is never null, nor is one past it; the tag bit is free
+        // (the value starts with a reference, so it is 8-aligned).
+        let tagged = unsafe { NonNull::new_unchecked(ptr.wrapping_add(OTHER)) };
+        AwaitTarget { tagged }
     }
 
-    pub(super) fn cancel(&self) {
-        // SAFETY: `ptr` and `ops` were made together (`from_parts` or `other`).
-        unsafe { (self.ops.cancel)(self.ptr) }
+    /// The untagged pointer, if this is not a task.
+    fn other_ptr(&self) -> Option<NonNull<()>> {
+        if self.tagged.as_ptr() as usize & OTHER == 0 {
+            return None;
+        }
+        // SAFETY: a tagged pointer is an `Rc::into_raw` pointer plus one.
+        Some(unsafe { NonNull::new_unchecked(self.tagged.as_ptr().wrapping_sub(OTHER)) }.cast())
+    }
+
+    fn ops(ptr: NonNull<()>) -> &'static TargetOps {
+        // SAFETY: `ptr` points to a live `CancelTarget`, whose first field is its
+        // `CancelOps` (the trait's contract).
+        unsafe { ptr.cast::<CancelOps>().as_ref() }.0
+    }
+
+    /// Cancels the target: a task through `cancel_task`, anything else by itself.
+    pub(super) fn cancel(&self, cancel_task: impl FnOnce(&TaskRef)) {
+        match self.other_ptr() {
+            // SAFETY: the target keeps its pointer's reference until dropped.
+            Some(ptr) => unsafe { (Self::ops(ptr).cancel)(ptr) },
+            None => {
+                // SAFETY: untagged, the pointer came from `TaskRef::into_raw`, and the
+                // target still owns its reference; `ManuallyDrop` keeps it there.
+                let task = ManuallyDrop::new(unsafe { TaskRef::from_raw(self.tagged.cast()) });
+                cancel_task(&task);
+            }
+        }
     }
 }
 
 impl Drop for AwaitTarget {
     fn drop(&mut self) {
-        // SAFETY: as in `cancel`; this is the one release.
-        unsafe { (self.ops.release)(self.ptr) }
+        match self.other_ptr() {
+            // SAFETY: this is the one release of the target's reference.
+            Some(ptr) => unsafe { (Self::ops(ptr).release)(ptr) },
+            // SAFETY: as in `cancel`; this is the one release.
+            None => drop(unsafe { TaskRef::from_raw(self.tagged.cast()) }),
+        }
     }
 }

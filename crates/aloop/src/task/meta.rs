@@ -8,13 +8,12 @@
 //! first in the typed `TaskRecord<T>`.
 
 use std::cell::Cell;
-use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use aloop_executor::TaskRef;
 
-use super::await_target::{AwaitTarget, TargetOps};
+use super::await_target::AwaitTarget;
 use crate::loop_state::{LoopState, Shared};
 
 /// The meta of a task made by `spawn_on`.
@@ -33,8 +32,8 @@ pub(super) const RETRIEVED: u8 = 1 << 2;
 /// `set_name` was called: the loop keeps the name (`LoopState::set_task_name`).
 pub(super) const NAMED: u8 = 1 << 3;
 
-/// The part of a task that does not depend on its output type. 40 bytes: with the
-/// outcome and the waiters, a trivial task's cell is one 128-byte malloc chunk.
+/// The part of a task that does not depend on its output type. 32 bytes: with the
+/// outcome and the waiters, a trivial task's cell is one 112-byte malloc chunk.
 pub(crate) struct TaskMeta {
     pub(super) id: u64,
     /// The part of the task's loop other threads see: a wake from any thread reads it
@@ -153,7 +152,9 @@ impl TaskMeta {
         self.cancelling.set(self.cancelling.get().saturating_add(1));
         let target = self.awaiting.take();
         if let Some(target) = target {
-            target.cancel();
+            target.cancel(|task| {
+                meta_of(task).cancel(task);
+            });
         }
         task.cancel()
     }
@@ -161,23 +162,8 @@ impl TaskMeta {
 
 /// The await target "another task": cancelling it cancels that task.
 pub(super) fn awaiting_task(task: TaskRef) -> AwaitTarget {
-    // SAFETY: TASK_TARGET's functions take exactly the pointer `into_raw` gives, and
-    // release gives its reference back once.
-    unsafe { AwaitTarget::from_parts(task.into_raw(), &TASK_TARGET) }
+    AwaitTarget::task(task)
 }
-
-static TASK_TARGET: TargetOps = TargetOps {
-    cancel: |ptr| {
-        // SAFETY: `ptr` came from `TaskRef::into_raw` in `awaiting_task` and its
-        // reference is still held by the target; `ManuallyDrop` keeps it there.
-        let task = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
-        meta_of(&task).cancel(&task);
-    },
-    release: |ptr| {
-        // SAFETY: as above; the target gives its reference back exactly once.
-        drop(unsafe { TaskRef::from_raw(ptr) });
-    },
-};
 
 /// Whether `task` is the one whose meta is `meta` (registry bookkeeping).
 pub(super) fn is_task_of(task: &TaskRef, meta: &TaskMeta) -> bool {

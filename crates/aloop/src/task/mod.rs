@@ -21,6 +21,6 @@ pub use self::any_task::AnyTask;
 pub use self::current::current_task;
 pub use self::task_handle::Task;
 
-pub(crate) use self::await_target::CancelTarget;
+pub(crate) use self::await_target::{CancelOps, CancelTarget};
 pub(crate) use self::current::{clear_awaiting, set_awaiting};
 pub(crate) use self::spawn::spawn_on;

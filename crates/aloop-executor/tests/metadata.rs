@@ -275,3 +275,66 @@ fn into_raw_and_from_raw_keep_the_reference() {
     drop(back);
     assert_eq!(fx.dropped_on.lock().unwrap().len(), 1);
 }
+
+/// What `current_metadata` says, read as a number tag.
+fn current_tag() -> Option<u32> {
+    // SAFETY: every task of these tests that reads it has a `u32` as metadata.
+    unsafe { aloop_executor::current_metadata::<u32>() }.map(|m| unsafe { *m.as_ref() })
+}
+
+/// Records `current_tag()` when dropped.
+struct SeesTagOnDrop(Rc<Cell<Option<u32>>>);
+
+impl Drop for SeesTagOnDrop {
+    fn drop(&mut self) {
+        self.0.set(current_tag());
+    }
+}
+
+#[test]
+fn current_metadata_is_the_polled_or_dropped_task_and_nests() {
+    let queue: Arc<Mutex<Vec<Runnable>>> = Arc::default();
+    let seen: Rc<RefCell<Vec<Option<u32>>>> = Rc::default();
+    // The inner task (metadata 2) is run from inside the outer one's poll (metadata 1).
+    let (inner, _inner_task) = {
+        let seen = seen.clone();
+        spawn_local_with(
+            2u32,
+            move |_| async move { seen.borrow_mut().push(current_tag()) },
+            |_| {},
+        )
+    };
+    let inner = RefCell::new(Some(inner));
+    let dropped_seen = Rc::new(Cell::new(None));
+    let (outer, outer_task) = {
+        let seen = seen.clone();
+        let guard = SeesTagOnDrop(dropped_seen.clone());
+        let q = queue.clone();
+        spawn_local_with(
+            1u32,
+            move |_| {
+                std::future::poll_fn(move |cx| {
+                    let _keep = &guard;
+                    seen.borrow_mut().push(current_tag());
+                    if let Some(inner) = inner.borrow_mut().take() {
+                        inner.run();
+                    }
+                    seen.borrow_mut().push(current_tag());
+                    cx.waker().wake_by_ref();
+                    Poll::<()>::Pending
+                })
+            },
+            move |r| q.lock().unwrap().push(r),
+        )
+    };
+    assert_eq!(current_tag(), None);
+    outer.run();
+    assert_eq!(*seen.borrow(), [Some(1), Some(2), Some(1)]);
+    assert_eq!(current_tag(), None);
+    // Cancelled: the future is dropped at its next step, inside its task.
+    assert!(outer_task.cancel());
+    let next = queue.lock().unwrap().pop().unwrap();
+    next.run();
+    assert_eq!(dropped_seen.get(), Some(1));
+    assert_eq!(current_tag(), None);
+}

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::io::Read;
-use std::net::{SocketAddr, TcpStream as StdTcpStream};
+use std::net::TcpStream as StdTcpStream;
 use std::pin::pin;
 use std::rc::Rc;
 use std::time::Duration;
@@ -26,12 +26,14 @@ async fn within<F: Future>(limit: Duration, fut: F) -> Option<F::Output> {
     }
 }
 
-/// A server whose handler parks each connection's writer in `writers` and reads until
-/// EOF, so the test drives the writing.
-async fn parking_server(writers: Rc<RefCell<Vec<StreamWriter>>>) -> (aloop::Server, SocketAddr) {
+/// A server whose handler hands its connection's writer out and reads until EOF, and a
+/// blocking client connected to it: the test drives the writing.
+async fn parked_connection() -> (aloop::Server, StdTcpStream, StreamWriter) {
+    let parked: Rc<RefCell<Option<StreamWriter>>> = Rc::default();
+    let slot = parked.clone();
     let server = aloop::start_server(
         move |reader: StreamReader, writer: StreamWriter| {
-            writers.borrow_mut().push(writer);
+            *slot.borrow_mut() = Some(writer);
             async move {
                 let _ = reader.read_to_eof().await;
             }
@@ -41,23 +43,14 @@ async fn parking_server(writers: Rc<RefCell<Vec<StreamWriter>>>) -> (aloop::Serv
     )
     .await
     .unwrap();
-    let addr = server.sockets()[0];
-    (server, addr)
-}
-
-/// Connects a blocking client and waits until the server has parked its writer.
-async fn connect(
-    writers: &Rc<RefCell<Vec<StreamWriter>>>,
-    addr: SocketAddr,
-) -> (StdTcpStream, StreamWriter) {
-    let before = writers.borrow().len();
-    let client = StdTcpStream::connect(addr).unwrap();
+    let client = StdTcpStream::connect(server.sockets()[0]).unwrap();
     client.set_read_timeout(Some(WATCHDOG)).unwrap();
-    while writers.borrow().len() == before {
+    loop {
+        if let Some(writer) = parked.borrow_mut().take() {
+            return (server, client, writer);
+        }
         aloop::sleep(Duration::from_millis(1)).await;
     }
-    let writer = writers.borrow().last().unwrap().clone();
-    (client, writer)
 }
 
 fn read_all(mut client: StdTcpStream) -> Vec<u8> {
@@ -77,9 +70,7 @@ fn a_second_write_in_a_batch_waits_for_its_end_and_the_stream_learns() {
     let lp = aloop::new_event_loop();
     let queued = lp
         .run_until_complete(async {
-            let writers = Rc::new(RefCell::new(Vec::new()));
-            let (server, addr) = parking_server(writers.clone()).await;
-            let (client, writer) = connect(&writers, addr).await;
+            let (server, client, writer) = parked_connection().await;
             let mut queued = Vec::new();
             // Two tasks created together start in the same batch, `a` first.
             let w = writer.clone();
@@ -135,9 +126,7 @@ fn a_write_alone_in_its_batch_is_sent_at_once() {
     let lp = aloop::new_event_loop();
     let queued = lp
         .run_until_complete(async {
-            let writers = Rc::new(RefCell::new(Vec::new()));
-            let (server, addr) = parking_server(writers.clone()).await;
-            let (client, writer) = connect(&writers, addr).await;
+            let (server, client, writer) = parked_connection().await;
             // Let everything else settle: the next step of this task runs alone.
             aloop::sleep(Duration::from_millis(20)).await;
             writer.write(b"alone").unwrap();
@@ -164,10 +153,7 @@ fn eof_close_and_drop_after_coalesced_writes_come_after_the_bytes() {
         let lp = aloop::new_event_loop();
         let got = lp
             .run_until_complete(async move {
-                let writers = Rc::new(RefCell::new(Vec::new()));
-                let (server, addr) = parking_server(writers.clone()).await;
-                let (client, writer) = connect(&writers, addr).await;
-                writers.borrow_mut().clear();
+                let (server, client, writer) = parked_connection().await;
                 let a = aloop::create_task(async move {
                     for i in 0..100 {
                         writer.write(format!("{i},").as_bytes()).unwrap();

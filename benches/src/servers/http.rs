@@ -80,7 +80,7 @@ fn parse(buf: &[u8]) -> Head {
 
 /// aloop, the asyncio way.
 pub async fn aloop_plain(port: u16) {
-    let server = aloop::start_server(
+    super::aloop_serve(
         |reader: StreamReader, writer: StreamWriter| async move {
             // A head longer than the reader's limit (64 KiB) or a client that hangs up
             // mid-head ends the connection.
@@ -98,21 +98,14 @@ pub async fn aloop_plain(port: u16) {
             }
             writer.close();
         },
-        "127.0.0.1",
         port,
     )
-    .await
-    .expect("start_server on 127.0.0.1");
-    super::listening(server.sockets()[0].port());
-    server.serve_forever().await.expect("serve_forever");
+    .await;
 }
 
 /// tokio current_thread: a `Vec` buffer, every complete head, one `write_all`.
 pub async fn tokio_batched(port: u16) {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("bind 127.0.0.1");
-    super::listening(listener.local_addr().expect("local addr").port());
+    let listener = super::tokio_listen(port).await;
     loop {
         let Ok((mut s, _)) = listener.accept().await else {
             continue;

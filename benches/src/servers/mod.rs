@@ -31,6 +31,28 @@ fn listening(port: u16) {
     let _ = out.flush();
 }
 
+/// Serves `handler` with aloop's streams on 127.0.0.1:`port` until the process ends.
+async fn aloop_serve<F, Fut>(handler: F, port: u16)
+where
+    F: Fn(aloop::StreamReader, aloop::StreamWriter) -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let server = aloop::start_server(handler, "127.0.0.1", port)
+        .await
+        .expect("start_server on 127.0.0.1");
+    listening(server.sockets()[0].port());
+    server.serve_forever().await.expect("serve_forever");
+}
+
+/// A tokio listener on 127.0.0.1:`port`, announced.
+async fn tokio_listen(port: u16) -> tokio::net::TcpListener {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind 127.0.0.1");
+    listening(listener.local_addr().expect("local addr").port());
+    listener
+}
+
 /// Exits the process after `secs`, whatever the server is doing.
 fn exit_after(secs: u64) {
     std::thread::spawn(move || {

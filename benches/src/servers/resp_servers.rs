@@ -72,7 +72,7 @@ async fn read_command(reader: &StreamReader) -> Result<Option<Vec<Vec<u8>>>, &'s
 /// aloop, plain: one command, `write(reply)`, `drain()`.
 pub async fn aloop_plain(port: u16) {
     let db = Rc::new(RefCell::new(HashMap::new()));
-    let server = aloop::start_server(
+    super::aloop_serve(
         move |reader: StreamReader, writer: StreamWriter| {
             let db = db.clone();
             async move {
@@ -97,13 +97,9 @@ pub async fn aloop_plain(port: u16) {
                 writer.close();
             }
         },
-        "127.0.0.1",
         port,
     )
-    .await
-    .expect("start_server on 127.0.0.1");
-    super::listening(server.sockets()[0].port());
-    server.serve_forever().await.expect("serve_forever");
+    .await;
 }
 
 /// Parses every complete command at the start of `buf`, appending the replies to
@@ -128,7 +124,7 @@ fn run_all(buf: &[u8], db: &impl resp::Db, out: &mut Vec<u8>) -> (usize, bool) {
 /// aloop, hand-batched: `read(64 KiB)`, every complete command, one `write`.
 pub async fn aloop_batched(port: u16) {
     let db = Rc::new(RefCell::new(HashMap::new()));
-    let server = aloop::start_server(
+    super::aloop_serve(
         move |reader: StreamReader, writer: StreamWriter| {
             let db = db.clone();
             async move {
@@ -161,21 +157,14 @@ pub async fn aloop_batched(port: u16) {
                 writer.close();
             }
         },
-        "127.0.0.1",
         port,
     )
-    .await
-    .expect("start_server on 127.0.0.1");
-    super::listening(server.sockets()[0].port());
-    server.serve_forever().await.expect("serve_forever");
+    .await;
 }
 
 /// tokio: `read_buf`, every complete command, one `write_all`.
 pub async fn tokio_batched(port: u16) {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("bind 127.0.0.1");
-    super::listening(listener.local_addr().expect("local addr").port());
+    let listener = super::tokio_listen(port).await;
     let db = Arc::new(Mutex::new(HashMap::new()));
     loop {
         let Ok((mut s, _)) = listener.accept().await else {

@@ -1,7 +1,7 @@
 //! Streams (asyncio's `open_connection` / `start_server` layer) over the loop's
 //! reactor: [`StreamReader`], [`StreamWriter`], [`Server`], and the functions that
-//! make them. One concept per file; `buffer.rs`, `pull.rs`, `search.rs` and
-//! `transport.rs` are the private plumbing behind them.
+//! make them. One concept per file; `buffer.rs`, `pull.rs`, `search.rs`, `send_queue.rs`
+//! and `transport.rs` are the private plumbing behind them.
 
 mod buffer;
 mod connection;
@@ -9,6 +9,7 @@ mod error;
 mod pull;
 mod reader;
 mod search;
+mod send_queue;
 mod server;
 mod transport;
 mod writer;

@@ -1,279 +1,24 @@
 //! `StreamWriter`: asyncio's writer (`write`, `writelines`, `drain`, `write_eof`,
 //! `close`, `wait_closed`, write-buffer limits) over a shared socket.
 //!
-//! `write` never blocks and never waits. Writes to a stream that is written several
-//! times per batch of the loop are *coalesced*, as uvloop does: the bytes are queued and
-//! leave in one `send` when the batch is done (`loop_state`'s after-batch step), so a
-//! server answering pipelined requests one `write` at a time pays one send per batch,
-//! not per reply. Copying into the queue is what coalescing costs (`write` borrows the
-//! caller's bytes; uvloop keeps references to immutable `bytes`), so the writer learns
-//! per stream whether it pays: the second write of a batch starts coalescing, and a
-//! batch that then brings only one write stops it. Other writes — the first of a batch
-//! on a stream not coalescing, or any write made while the loop is not running — try
-//! the socket at once, straight from the caller's slice (one `send`, polled with a
-//! no-op waker so nothing is registered for this task): a lone write waits for nothing. Whatever the socket does not take is
-//! sent by a *flusher* task on the loop, started on demand (at most one per writer) and
-//! gone once the queue is empty, so data goes out even if the caller never drains — as
-//! asyncio's transport does it. `drain` is only flow control: it waits while the queue
-//! is above the high-water mark, until it falls to the low one (asyncio's pause/resume
-//! of the protocol).
+//! `write` never blocks and never waits: its bytes go out at once, at the end of the
+//! loop's batch (write coalescing), or through a flusher task; `send_queue.rs` says
+//! which and why. `drain` is only flow control: it waits while the queue is above the
+//! high-water mark, until it falls to the low one (asyncio's pause/resume of the
+//! protocol).
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::mem::ManuallyDrop;
 use std::net::{Shutdown, SocketAddr};
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::Poll;
 
-use super::buffer::WriteBuffer;
-use super::error::StoredError;
+use super::send_queue::{register, wake_all, Inner};
 use super::transport::Transport;
-use crate::loop_state::{AfterBatch, LoopState};
-use crate::task::spawn_on;
+use crate::loop_state::LoopState;
 
-/// asyncio's default high-water mark for a transport's write buffer (64 KiB).
-pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
-
-struct State {
-    buf: WriteBuffer,
-    high: usize,
-    low: usize,
-    /// Above `high` after a write and not yet back to `low`: `drain` waits.
-    paused: bool,
-    /// A flusher task is alive.
-    flusher: bool,
-    /// The queue waits for the end of the loop's ready batch (see the file comment).
-    coalescing: bool,
-    /// Learned: this stream is written several times per batch, so its writes wait for
-    /// the batch's end.
-    coalesce: bool,
-    /// Writes the waiting queue holds, counting a direct send of the same batch.
-    batch_writes: u32,
-    /// The loop iteration of the last write sent at once.
-    direct_iteration: u64,
-    eof_requested: bool,
-    eof_sent: bool,
-    closing: bool,
-    closed: bool,
-    error: Option<StoredError>,
-    drain_waiters: Vec<Waker>,
-    close_waiters: Vec<Waker>,
-}
-
-struct Inner {
-    transport: Rc<Transport>,
-    /// Weak: a writer must not keep its loop alive (the loop owns the tasks that own
-    /// writers; a strong reference would be a cycle).
-    home: Weak<LoopState>,
-    st: RefCell<State>,
-}
-
-fn register(list: &mut Vec<Waker>, waker: &Waker) {
-    if !list.iter().any(|w| w.will_wake(waker)) {
-        list.push(waker.clone());
-    }
-}
-
-fn wake_all(list: Vec<Waker>) {
-    list.into_iter().for_each(Waker::wake);
-}
-
-/// A waker that does nothing, for the one-shot write attempts (`Waker::noop` is newer
-/// than this crate's minimum Rust version). No allocation: a static table of no-ops.
-/// `ManuallyDrop`: its drop does nothing, and skipping it saves an indirect call per send.
-fn noop_waker() -> ManuallyDrop<Waker> {
-    fn clone(_: *const ()) -> RawWaker {
-        RawWaker::new(std::ptr::null(), &NOOP)
-    }
-    fn noop(_: *const ()) {}
-    static NOOP: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    // SAFETY: every function of the table ignores the data pointer (null here) and
-    // does nothing, which fulfils RawWaker's contract trivially.
-    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &NOOP)) })
-}
-
-impl Inner {
-    /// The connection failed: keep the error for every later call, drop what is
-    /// queued (it cannot be sent), and wake whoever waits.
-    fn fail(&self, st: &mut State, e: &io::Error) -> Vec<Waker> {
-        if st.error.is_none() {
-            st.error = Some(StoredError::new(e));
-        }
-        st.buf.clear();
-        st.paused = false;
-        st.closed = true;
-        let mut woken = std::mem::take(&mut st.drain_waiters);
-        woken.append(&mut st.close_waiters);
-        woken
-    }
-
-    fn finish_close(&self, st: &mut State) -> Vec<Waker> {
-        // The fd itself closes when the reader half is dropped too; shutting both
-        // directions now sends FIN and makes our own reader see EOF, as asyncio's
-        // transport.close() does.
-        let _ = self.transport.shutdown(Shutdown::Both);
-        st.closed = true;
-        std::mem::take(&mut st.close_waiters)
-    }
-
-    /// The flusher's step: send queued bytes until the socket is full or the queue is
-    /// empty, then carry out a pending `write_eof`/`close`.
-    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut woken = Vec::new();
-        let result = loop {
-            let mut st = self.st.borrow_mut();
-            if st.error.is_some() {
-                st.flusher = false;
-                break Poll::Ready(());
-            }
-            if st.buf.is_empty() {
-                if st.eof_requested && !st.eof_sent {
-                    st.eof_sent = true;
-                    if let Err(e) = self.transport.shutdown(Shutdown::Write) {
-                        woken = self.fail(&mut st, &e);
-                    }
-                }
-                if st.closing && !st.closed {
-                    woken = self.finish_close(&mut st);
-                }
-                st.flusher = false;
-                break Poll::Ready(());
-            }
-            match self.transport.poll_write(cx, st.buf.as_slice()) {
-                Poll::Ready(Ok(n)) => {
-                    st.buf.consume(n);
-                    if st.paused && st.buf.len() <= st.low {
-                        st.paused = false;
-                        woken = std::mem::take(&mut st.drain_waiters);
-                    }
-                }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Poll::Ready(Err(e)) => {
-                    woken = self.fail(&mut st, &e);
-                    st.flusher = false;
-                    break Poll::Ready(());
-                }
-                Poll::Pending => break Poll::Pending,
-            }
-            if !woken.is_empty() {
-                drop(st);
-                wake_all(std::mem::take(&mut woken));
-            }
-        };
-        wake_all(woken);
-        result
-    }
-}
-
-/// One `send` that registers nothing (polled with a no-op waker): how many bytes the
-/// socket took (0 when it is full), or the connection's error.
-#[inline]
-fn send_now(transport: &Transport, bytes: &[u8]) -> io::Result<usize> {
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    match transport.poll_write(&mut cx, bytes) {
-        Poll::Ready(Ok(n)) => Ok(n.min(bytes.len())),
-        Poll::Ready(Err(e))
-            if matches!(
-                e.kind(),
-                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-            ) =>
-        {
-            Ok(0)
-        }
-        Poll::Ready(Err(e)) => Err(e),
-        Poll::Pending => Ok(0),
-    }
-}
-
-impl Inner {
-    /// `fail`, then wakes whoever waited, once the state is released.
-    fn fail_now(&self, mut st: std::cell::RefMut<'_, State>, e: &io::Error) {
-        let woken = self.fail(&mut st, e);
-        drop(st);
-        wake_all(woken);
-    }
-
-    /// Starts the flusher task for what is queued (the caller checked none runs).
-    /// Without a live loop the bytes can never leave: the connection fails.
-    fn start_flusher(self: &Rc<Self>, mut st: std::cell::RefMut<'_, State>) -> io::Result<()> {
-        let Some(home) = self.home.upgrade().filter(|home| !home.is_closed()) else {
-            let e = io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the event loop of this StreamWriter is closed",
-            );
-            self.fail_now(st, &e);
-            return Err(e);
-        };
-        st.flusher = true;
-        drop(st);
-        let guard = FlusherGuard(self.clone());
-        let task = spawn_on(&home, async move {
-            poll_fn(|cx| guard.0.poll_flush(cx)).await;
-        });
-        task.set_name("aloop-stream-flusher");
-        Ok(())
-    }
-}
-
-impl AfterBatch for Inner {
-    /// The batch is done: send what it wrote, in one go, and hand any rest to a
-    /// flusher.
-    fn after_batch(self: Rc<Self>) {
-        let mut st = self.st.borrow_mut();
-        st.coalescing = false;
-        // A batch that brought one write did not need the copy: send at once next time.
-        st.coalesce = std::mem::take(&mut st.batch_writes) > 1;
-        if st.flusher {
-            return;
-        }
-        if st.eof_requested || st.closing || st.error.is_some() {
-            // An ending waits behind the bytes (or the connection failed): the flusher's
-            // step carries out both, as it does for any queue.
-            st.flusher = true;
-            drop(st);
-            let waker = noop_waker();
-            let mut cx = Context::from_waker(&waker);
-            if self.poll_flush(&mut cx).is_pending() {
-                let mut st = self.st.borrow_mut();
-                st.flusher = false;
-                let _ = self.start_flusher(st);
-            }
-            return;
-        }
-        // The common case: one send of everything the batch wrote.
-        match send_now(&self.transport, st.buf.as_slice()) {
-            Ok(n) => {
-                st.buf.consume(n);
-                if st.buf.is_empty() {
-                    if std::mem::take(&mut st.paused) {
-                        let woken = std::mem::take(&mut st.drain_waiters);
-                        drop(st);
-                        wake_all(woken);
-                    }
-                    return;
-                }
-            }
-            Err(e) => return self.fail_now(st, &e),
-        }
-        // The socket took only part (the no-op waker registered nothing useful): a
-        // flusher task sends the rest, waiting with a waker of its own.
-        let _ = self.start_flusher(st);
-    }
-}
-
-/// Resets the flusher flag if the flusher task is dropped unfinished (loop closing).
-struct FlusherGuard(Rc<Inner>);
-
-impl Drop for FlusherGuard {
-    fn drop(&mut self) {
-        if let Ok(mut st) = self.0.st.try_borrow_mut() {
-            st.flusher = false;
-        }
-    }
-}
+pub use super::send_queue::DEFAULT_HIGH_WATER;
 
 /// The writing half of a connection (asyncio's `StreamWriter`). Cloning is cheap and
 /// yields another handle to the same writer.
@@ -310,28 +55,7 @@ pub struct StreamWriter {
 impl StreamWriter {
     pub(crate) fn new(transport: Rc<Transport>, home: Weak<LoopState>) -> StreamWriter {
         StreamWriter {
-            inner: Rc::new(Inner {
-                transport,
-                home,
-                st: RefCell::new(State {
-                    buf: WriteBuffer::default(),
-                    high: DEFAULT_HIGH_WATER,
-                    low: DEFAULT_HIGH_WATER / 4,
-                    paused: false,
-                    flusher: false,
-                    coalescing: false,
-                    coalesce: false,
-                    batch_writes: 0,
-                    direct_iteration: u64::MAX,
-                    eof_requested: false,
-                    eof_sent: false,
-                    closing: false,
-                    closed: false,
-                    error: None,
-                    drain_waiters: Vec::new(),
-                    close_waiters: Vec::new(),
-                }),
-            }),
+            inner: Inner::new(transport, home),
         }
     }
 
@@ -342,61 +66,7 @@ impl StreamWriter {
     /// Errors: the connection already failed (its error), or `write_eof`/`close` was
     /// called (`BrokenPipe`; asyncio raises `RuntimeError` after `write_eof`).
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
-        let inner = &self.inner;
-        let mut st = inner.st.borrow_mut();
-        if let Some(e) = &st.error {
-            return Err(e.get());
-        }
-        if st.closing || st.eof_requested {
-            let what = if st.closing { "close()" } else { "write_eof()" };
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                format!("cannot call write() after {what}"),
-            ));
-        }
-        if data.is_empty() {
-            return Ok(());
-        }
-        let mut rest = data;
-        if st.buf.is_empty() && !st.flusher {
-            let home = inner.home.upgrade();
-            if let Some(home) = home.filter(|home| home.is_running()) {
-                let iteration = home.iteration();
-                let second = st.direct_iteration == iteration;
-                if st.coalesce || second {
-                    // This stream is written several times per batch: wait for the
-                    // batch's end (right after this step, if it is the batch's last).
-                    st.buf.extend(data);
-                    st.coalescing = true;
-                    st.batch_writes = 1 + u32::from(second);
-                    drop(st);
-                    home.defer_after_batch(inner.clone());
-                    return Ok(());
-                }
-                st.direct_iteration = iteration;
-            }
-            match send_now(&inner.transport, rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) => {
-                    inner.fail_now(st, &e);
-                    return Err(e);
-                }
-            }
-        }
-        if rest.is_empty() {
-            return Ok(());
-        }
-        st.buf.extend(rest);
-        if st.coalescing {
-            st.batch_writes = st.batch_writes.saturating_add(1);
-        }
-        if st.buf.len() > st.high {
-            st.paused = true;
-        }
-        if st.flusher || st.coalescing {
-            return Ok(());
-        }
-        inner.start_flusher(st)
+        self.inner.write(data)
     }
 
     /// Writes each buffer in turn, as [`write`](Self::write).

@@ -76,3 +76,23 @@ fn a_bad_fd_is_an_error_and_a_panicking_callback_is_reported() {
     lp.close().unwrap();
     assert!(lp.add_reader(a.as_raw_fd(), || {}).is_err());
 }
+
+#[test]
+fn watch_errors_are_typed_closed_loop_and_os_refusal() {
+    let lp = aloop::new_event_loop();
+    // The OS refuses a bad fd: the error keeps what it said (EBADF).
+    let refused = lp.add_reader(-1, || {}).unwrap_err();
+    assert!(matches!(refused, aloop::FdWatchError::Io(_)), "{refused:?}");
+    assert_eq!(refused.raw_os_error(), Some(libc::EBADF));
+    // A closed loop refuses like every other scheduling call: LoopClosed.
+    let (a, _b) = UnixStream::pair().unwrap();
+    lp.close().unwrap();
+    let closed = lp.add_writer(a.as_raw_fd(), || {}).unwrap_err();
+    assert!(
+        matches!(closed, aloop::FdWatchError::Closed(aloop::LoopClosed)),
+        "{closed:?}"
+    );
+    assert_eq!(closed.raw_os_error(), None);
+    assert_eq!(closed.to_string(), "Event loop is closed");
+    assert!(lp.call_soon(|| {}).is_err());
+}

@@ -6,19 +6,18 @@
 use std::cell::Cell;
 use std::ptr::NonNull;
 
-use crate::raw::Header;
-
+// The task's header, type-erased: this file stands below `raw.rs`, which marks tasks.
 thread_local! {
-    static CURRENT: Cell<Option<NonNull<Header>>> = const { Cell::new(None) };
+    static CURRENT: Cell<Option<NonNull<()>>> = const { Cell::new(None) };
 }
 
 /// Marks `task` as the one whose future runs until dropped; restores the previous mark
 /// (a future may poll another executor's task inside its own poll).
 pub(crate) struct Entered {
-    prev: Option<NonNull<Header>>,
+    prev: Option<NonNull<()>>,
 }
 
-pub(crate) fn enter(task: NonNull<Header>) -> Entered {
+pub(crate) fn enter(task: NonNull<()>) -> Entered {
     Entered {
         prev: CURRENT.with(|c| c.replace(Some(task))),
     }
@@ -31,6 +30,6 @@ impl Drop for Entered {
 }
 
 /// The header of the task whose future is being polled or dropped on this thread.
-pub(crate) fn current() -> Option<NonNull<Header>> {
+pub(crate) fn current() -> Option<NonNull<()>> {
     CURRENT.with(Cell::get)
 }

@@ -228,7 +228,7 @@ where
         };
         // SAFETY: the future lives in the heap cell and is never moved until dropped.
         let future = unsafe { Pin::new_unchecked(future) };
-        let entered = current::enter(ptr);
+        let entered = current::enter(ptr.cast());
         let polled = catch_unwind(AssertUnwindSafe(|| future.poll(&mut cx)));
         drop(entered);
 
@@ -290,7 +290,7 @@ where
         // (a self-borrowing async block would read freed memory in its destructor).
         let future: *mut F = future;
         // The future's destructor may ask which task it belongs to (`current_metadata`).
-        let entered = current::enter(NonNull::from(&self.header));
+        let entered = current::enter(NonNull::from(&self.header).cast());
         // SAFETY: the future is live and is dropped exactly once, here.
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
             std::ptr::drop_in_place(future)

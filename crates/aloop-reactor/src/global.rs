@@ -4,10 +4,10 @@
 
 use std::io;
 use std::sync::OnceLock;
-
-use parking_lot::Mutex;
 use std::thread;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use crate::reactor::Reactor;
 use crate::source::lock;

@@ -8,10 +8,10 @@ use std::io;
 use std::marker::PhantomData;
 use std::os::unix::io::{BorrowedFd, RawFd};
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 use std::task::Waker;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 use polling::Events;

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use parking_lot::{Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
 
 /// How a source is registered with the poller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,8 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use aloop_executor::Runnable;
+
 use crate::error::RunError;
 use crate::loop_state::{LoopState, Ready};
 
@@ -80,20 +82,16 @@ pub(crate) fn is_loop_running() -> bool {
     with_running(|_| ()).is_some()
 }
 
-/// Pushes onto the ready queue of loop `id` if it is the one running on this thread;
-/// gives the item back otherwise.
-pub(crate) fn push_if_running(id: usize, item: Ready) -> Result<(), Ready> {
-    RUNNING.with(|r| {
-        let ptr = r.get();
-        if ptr.is_null() {
-            return Err(item);
+/// Queues a woken task's step on loop `id` if it is the one running on this thread
+/// (the scheduler hook's fast path); gives the step back otherwise.
+pub(crate) fn push_if_running(id: usize, runnable: Runnable) -> Result<(), Runnable> {
+    let mut runnable = Some(runnable);
+    with_running(|state| {
+        if state.id() == id {
+            if let Some(runnable) = runnable.take() {
+                state.push_ready(Ready::Task(runnable));
+            }
         }
-        // SAFETY: as in `with_running`.
-        let state = unsafe { &*ptr };
-        if state.id() != id {
-            return Err(item);
-        }
-        state.push_ready(item);
-        Ok(())
-    })
+    });
+    runnable.map_or(Ok(()), Err)
 }

@@ -42,12 +42,11 @@ pub(super) struct State {
     pub(super) paused: bool,
     /// A flusher task is alive.
     pub(super) flusher: bool,
-    /// The queue waits for the end of the loop's ready batch (see the file comment).
-    pub(super) coalescing: bool,
     /// Learned: this stream is written several times per batch, so its writes wait for
     /// the batch's end.
     pub(super) coalesce: bool,
-    /// Writes the waiting queue holds, counting a direct send of the same batch.
+    /// Writes waiting for the end of the loop's ready batch, counting a direct send of
+    /// the same batch; 0 when nothing waits for it (see the file comment).
     pub(super) batch_writes: u32,
     /// The loop iteration of the last write sent at once.
     pub(super) direct_iteration: u64,
@@ -92,7 +91,111 @@ fn noop_waker() -> ManuallyDrop<Waker> {
     ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &NOOP)) })
 }
 
+/// One `send` that registers nothing (polled with a no-op waker): how many bytes the
+/// socket took (0 when it is full), or the connection's error.
+#[inline]
+fn send_now(transport: &Transport, bytes: &[u8]) -> io::Result<usize> {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    match transport.poll_write(&mut cx, bytes) {
+        Poll::Ready(Ok(n)) => Ok(n.min(bytes.len())),
+        Poll::Ready(Err(e))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            Ok(0)
+        }
+        Poll::Ready(Err(e)) => Err(e),
+        Poll::Pending => Ok(0),
+    }
+}
+
 impl Inner {
+    pub(super) fn new(transport: Rc<Transport>, home: Weak<LoopState>) -> Rc<Inner> {
+        Rc::new(Inner {
+            transport,
+            home,
+            st: RefCell::new(State {
+                buf: WriteBuffer::default(),
+                high: DEFAULT_HIGH_WATER,
+                low: DEFAULT_HIGH_WATER / 4,
+                paused: false,
+                flusher: false,
+                coalesce: false,
+                batch_writes: 0,
+                direct_iteration: u64::MAX,
+                eof_requested: false,
+                eof_sent: false,
+                closing: false,
+                closed: false,
+                error: None,
+                drain_waiters: Vec::new(),
+                close_waiters: Vec::new(),
+            }),
+        })
+    }
+
+    /// `StreamWriter::write`: see the file comment for the three ways out.
+    pub(super) fn write(self: &Rc<Self>, data: &[u8]) -> io::Result<()> {
+        let inner = self;
+        let mut st = inner.st.borrow_mut();
+        if let Some(e) = &st.error {
+            return Err(e.get());
+        }
+        if st.closing || st.eof_requested {
+            let what = if st.closing { "close()" } else { "write_eof()" };
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!("cannot call write() after {what}"),
+            ));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut rest = data;
+        if st.buf.is_empty() && !st.flusher {
+            let home = inner.home.upgrade();
+            if let Some(home) = home.filter(|home| home.is_running()) {
+                let iteration = home.iteration();
+                let second = st.direct_iteration == iteration;
+                if st.coalesce || second {
+                    // This stream is written several times per batch: wait for the
+                    // batch's end (right after this step, if it is the batch's last).
+                    st.buf.extend(data);
+                    st.batch_writes = 1 + u32::from(second);
+                    drop(st);
+                    home.defer_after_batch(inner.clone());
+                    return Ok(());
+                }
+                st.direct_iteration = iteration;
+            }
+            match send_now(&inner.transport, rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) => {
+                    inner.fail_now(st, &e);
+                    return Err(e);
+                }
+            }
+        }
+        if rest.is_empty() {
+            return Ok(());
+        }
+        st.buf.extend(rest);
+        let coalescing = st.batch_writes > 0;
+        if coalescing {
+            st.batch_writes = st.batch_writes.saturating_add(1);
+        }
+        if st.buf.len() > st.high {
+            st.paused = true;
+        }
+        if st.flusher || coalescing {
+            return Ok(());
+        }
+        inner.start_flusher(st)
+    }
+
     /// The connection failed: keep the error for every later call, drop what is
     /// queued (it cannot be sent), and wake whoever waits.
     pub(super) fn fail(&self, st: &mut State, e: &io::Error) -> Vec<Waker> {
@@ -163,30 +266,7 @@ impl Inner {
         wake_all(woken);
         result
     }
-}
 
-/// One `send` that registers nothing (polled with a no-op waker): how many bytes the
-/// socket took (0 when it is full), or the connection's error.
-#[inline]
-fn send_now(transport: &Transport, bytes: &[u8]) -> io::Result<usize> {
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    match transport.poll_write(&mut cx, bytes) {
-        Poll::Ready(Ok(n)) => Ok(n.min(bytes.len())),
-        Poll::Ready(Err(e))
-            if matches!(
-                e.kind(),
-                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
-            ) =>
-        {
-            Ok(0)
-        }
-        Poll::Ready(Err(e)) => Err(e),
-        Poll::Pending => Ok(0),
-    }
-}
-
-impl Inner {
     /// `fail`, then wakes whoever waited, once the state is released.
     pub(super) fn fail_now(&self, mut st: RefMut<'_, State>, e: &io::Error) {
         let woken = self.fail(&mut st, e);
@@ -221,7 +301,6 @@ impl AfterBatch for Inner {
     /// flusher.
     fn after_batch(self: Rc<Self>) {
         let mut st = self.st.borrow_mut();
-        st.coalescing = false;
         // A batch that brought one write did not need the copy: send at once next time.
         st.coalesce = std::mem::take(&mut st.batch_writes) > 1;
         if st.flusher {
@@ -270,91 +349,5 @@ impl Drop for FlusherGuard {
         if let Ok(mut st) = self.0.st.try_borrow_mut() {
             st.flusher = false;
         }
-    }
-}
-
-impl Inner {
-    pub(super) fn new(transport: Rc<Transport>, home: Weak<LoopState>) -> Rc<Inner> {
-        Rc::new(Inner {
-            transport,
-            home,
-            st: RefCell::new(State {
-                buf: WriteBuffer::default(),
-                high: DEFAULT_HIGH_WATER,
-                low: DEFAULT_HIGH_WATER / 4,
-                paused: false,
-                flusher: false,
-                coalescing: false,
-                coalesce: false,
-                batch_writes: 0,
-                direct_iteration: u64::MAX,
-                eof_requested: false,
-                eof_sent: false,
-                closing: false,
-                closed: false,
-                error: None,
-                drain_waiters: Vec::new(),
-                close_waiters: Vec::new(),
-            }),
-        })
-    }
-
-    /// `StreamWriter::write`: see the file comment for the three ways out.
-    pub(super) fn write(self: &Rc<Self>, data: &[u8]) -> io::Result<()> {
-        let inner = self;
-        let mut st = inner.st.borrow_mut();
-        if let Some(e) = &st.error {
-            return Err(e.get());
-        }
-        if st.closing || st.eof_requested {
-            let what = if st.closing { "close()" } else { "write_eof()" };
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                format!("cannot call write() after {what}"),
-            ));
-        }
-        if data.is_empty() {
-            return Ok(());
-        }
-        let mut rest = data;
-        if st.buf.is_empty() && !st.flusher {
-            let home = inner.home.upgrade();
-            if let Some(home) = home.filter(|home| home.is_running()) {
-                let iteration = home.iteration();
-                let second = st.direct_iteration == iteration;
-                if st.coalesce || second {
-                    // This stream is written several times per batch: wait for the
-                    // batch's end (right after this step, if it is the batch's last).
-                    st.buf.extend(data);
-                    st.coalescing = true;
-                    st.batch_writes = 1 + u32::from(second);
-                    drop(st);
-                    home.defer_after_batch(inner.clone());
-                    return Ok(());
-                }
-                st.direct_iteration = iteration;
-            }
-            match send_now(&inner.transport, rest) {
-                Ok(n) => rest = &rest[n..],
-                Err(e) => {
-                    inner.fail_now(st, &e);
-                    return Err(e);
-                }
-            }
-        }
-        if rest.is_empty() {
-            return Ok(());
-        }
-        st.buf.extend(rest);
-        if st.coalescing {
-            st.batch_writes = st.batch_writes.saturating_add(1);
-        }
-        if st.buf.len() > st.high {
-            st.paused = true;
-        }
-        if st.flusher || st.coalescing {
-            return Ok(());
-        }
-        inner.start_flusher(st)
     }
 }

@@ -160,11 +160,6 @@ impl TaskMeta {
     }
 }
 
-/// The await target "another task": cancelling it cancels that task.
-pub(super) fn awaiting_task(task: TaskRef) -> AwaitTarget {
-    AwaitTarget::task(task)
-}
-
 /// Whether `task` is the one whose meta is `meta` (registry bookkeeping).
 pub(super) fn is_task_of(task: &TaskRef, meta: &TaskMeta) -> bool {
     std::ptr::eq(meta_of(task), meta)

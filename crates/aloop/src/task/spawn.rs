@@ -32,7 +32,7 @@ impl Schedule for TaskScheduler {
         // a `TaskRecord`, `repr(C)` with its `TaskMeta` first. `shared` is an `Arc`
         // (`Sync`), written once at the spawn; it is read through the raw pointer.
         let shared = unsafe { &*addr_of!((*runnable.metadata::<TaskMeta>().as_ptr()).shared) };
-        if let Err(Ready::Task(runnable)) = push_if_running(shared.id(), Ready::Task(runnable)) {
+        if let Err(runnable) = push_if_running(shared.id(), runnable) {
             // A closed loop gives the item back and it is dropped here: on the loop's
             // thread that cancels the task; elsewhere close() already aborted it.
             let _ = shared.push(Remote::Task(runnable));

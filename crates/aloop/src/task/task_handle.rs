@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 use aloop_executor::TaskRef;
 
 use super::any_task::AnyTask;
+use super::await_target::AwaitTarget;
 use super::current::set_awaiting_target;
-use super::meta::awaiting_task;
 use super::record::TaskRecord;
 use crate::error::{InvalidStateError, TaskError};
 
@@ -189,7 +189,7 @@ impl<T: 'static> Future for Task<T> {
             "aloop: a Task was awaited after its output had been taken"
         );
         self.record().set_awaiter(cx.waker());
-        set_awaiting_target(Some(awaiting_task(self.raw.clone())));
+        set_awaiting_target(Some(AwaitTarget::task(self.raw.clone())));
         Poll::Pending
     }
 }

@@ -225,14 +225,41 @@ fn default_action(signum: i32) {
             // Terminate as the default would, so the parent sees "killed by signum".
             // The handler's slot is given up for good, which is fine: the process ends
             // as soon as this handler returns and the re-raised signal is unblocked.
-            // SAFETY: sigaction(2) and raise(3) are async-signal-safe; the struct is a
-            // zeroed C struct asking for SIG_DFL.
-            unsafe {
-                let mut dfl: libc::sigaction = std::mem::zeroed();
-                dfl.sa_sigaction = libc::SIG_DFL;
-                libc::sigaction(signum, &dfl, std::ptr::null_mut());
-                libc::raise(signum);
-            }
+            reset_to_default(signum);
+            // SAFETY: raise(3) is async-signal-safe.
+            unsafe { libc::raise(signum) };
         }
     }
+}
+
+/// Gives `signum` the `SIG_DFL` disposition. Async-signal-safe.
+fn reset_to_default(signum: i32) {
+    // SAFETY: sigaction(2) is async-signal-safe; the struct is a zeroed C struct asking
+    // for SIG_DFL, which needs no handler code.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(signum, &dfl, std::ptr::null_mut());
+    }
+}
+
+/// Ends the process as `signum`'s default action does, so the parent sees it killed
+/// by that signal (a shell reports 128 + `signum`). This is what Python does after an
+/// unhandled `KeyboardInterrupt`, and what `aloop::run` does after Ctrl-C. A signal
+/// whose default action does not end the process ends it with exit status
+/// 128 + `signum` instead.
+pub fn exit_by_signal(signum: i32) -> ! {
+    if signum > 0 && (signum as usize) < SLOTS && !forbidden(signum) {
+        reset_to_default(signum);
+        // SAFETY: a zeroed sigset_t is filled by sigemptyset before use; pthread_sigmask
+        // and raise take pointers to that local set or none.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signum);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(signum);
+        }
+    }
+    std::process::exit(128 + signum.clamp(0, 127))
 }

@@ -71,5 +71,6 @@ mod signal;
 
 pub use child::{returncode_of, Child};
 pub use command::{Command, Stdio};
+pub use handler::exit_by_signal;
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
 pub use signal::{check_signal, has_default_disposition, SignalError, SignalListener};

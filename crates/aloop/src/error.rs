@@ -21,6 +21,10 @@ pub enum RunError {
     /// `aloop::run` / `try_run` could not create its event loop: the OS refused the
     /// poller or its wakeup descriptor (for example, out of file descriptors).
     Io(std::sync::Arc<std::io::Error>),
+    /// Ctrl-C (SIGINT) cancelled the main task of `aloop::run`, `try_run` or
+    /// `Runner::run` (asyncio raises `KeyboardInterrupt` there). The task's cleanup
+    /// has run.
+    Interrupted,
 }
 
 impl fmt::Display for RunError {
@@ -34,6 +38,7 @@ impl fmt::Display for RunError {
             RunError::Stopped => f.write_str("Event loop stopped before Future completed."),
             RunError::Task(e) => write!(f, "{e}"),
             RunError::Io(e) => write!(f, "could not create the event loop: {e}"),
+            RunError::Interrupted => f.write_str("interrupted by SIGINT (Ctrl-C)"),
         }
     }
 }
@@ -190,6 +195,71 @@ impl From<FdWatchError> for io::Error {
         match e {
             FdWatchError::Io(e) => e,
             FdWatchError::Closed(closed) => io::Error::other(closed),
+        }
+    }
+}
+
+/// Why `add_signal_handler` refused a handler.
+#[cfg(feature = "process")]
+#[derive(Debug)]
+pub enum SignalHandlerError {
+    /// The loop is closed (asyncio: `RuntimeError: Event loop is closed`).
+    Closed(LoopClosed),
+    /// Not a signal number of this OS (asyncio: `ValueError: sig N out of range`).
+    OutOfRange(i32),
+    /// SIGKILL or SIGSTOP, which no process can catch (asyncio: `RuntimeError: sig N
+    /// cannot be caught`), or SIGILL, SIGFPE or SIGSEGV, whose handlers must run in the
+    /// faulting thread.
+    Uncatchable(i32),
+    /// The OS refused (the wake-up pipe, the handler, the reactor); the OS error is kept.
+    Io(io::Error),
+}
+
+#[cfg(feature = "process")]
+impl SignalHandlerError {
+    /// The OS error code, if the OS refused.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            SignalHandlerError::Io(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(feature = "process")]
+impl From<aloop_process::SignalError> for SignalHandlerError {
+    fn from(e: aloop_process::SignalError) -> SignalHandlerError {
+        match e {
+            aloop_process::SignalError::OutOfRange(n) => SignalHandlerError::OutOfRange(n),
+            aloop_process::SignalError::Uncatchable(n) => SignalHandlerError::Uncatchable(n),
+            aloop_process::SignalError::Io(e) => SignalHandlerError::Io(e),
+        }
+    }
+}
+
+#[cfg(feature = "process")]
+impl fmt::Display for SignalHandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignalHandlerError::Closed(e) => e.fmt(f),
+            SignalHandlerError::OutOfRange(n) => {
+                aloop_process::SignalError::OutOfRange(*n).fmt(f)
+            }
+            SignalHandlerError::Uncatchable(n) => {
+                aloop_process::SignalError::Uncatchable(*n).fmt(f)
+            }
+            SignalHandlerError::Io(e) => write!(f, "cannot handle the signal: {e}"),
+        }
+    }
+}
+
+#[cfg(feature = "process")]
+impl std::error::Error for SignalHandlerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SignalHandlerError::Closed(e) => Some(e),
+            SignalHandlerError::Io(e) => Some(e),
+            _ => None,
         }
     }
 }

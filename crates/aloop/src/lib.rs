@@ -33,6 +33,8 @@ mod error;
 mod event_loop;
 mod exception;
 mod handle;
+#[cfg(feature = "process")]
+mod interrupt;
 mod loop_handle;
 mod loop_state;
 mod promise;
@@ -42,6 +44,8 @@ mod running;
 mod shield;
 mod sleep;
 mod streams;
+#[cfg(feature = "process")]
+pub mod subprocess;
 mod task;
 
 pub use combinators::{
@@ -54,6 +58,10 @@ pub use error::{
     Cancelled, CloseRunningLoop, FdWatchError, InvalidStateError, LoopClosed, NoRunningLoop,
     PanicPayload, PromiseError, RunError, TaskError,
 };
+#[cfg(feature = "process")]
+pub use error::SignalHandlerError;
+#[cfg(feature = "process")]
+pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};
 pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
 pub use handle::{Handle, TimerHandle};

@@ -44,11 +44,29 @@ impl Runner {
     /// [`close`](Runner::close), [`RunError::AnotherLoopRunning`] from inside a running
     /// loop (asyncio: "Runner.run() cannot be called from a running event loop"), or the
     /// future's own cancellation or panic.
+    ///
+    /// On the main thread, while SIGINT has its default disposition, Ctrl-C cancels
+    /// the main task (its destructors run) and the run returns
+    /// [`RunError::Interrupted`]; a second Ctrl-C during that cleanup ends the process.
+    /// SIGINT's previous disposition is back when `run` returns (asyncio 3.11).
     pub fn run<F>(&self, future: F) -> Result<F::Output, RunError>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        #[cfg(feature = "process")]
+        if !self.lp.is_closed() && !is_loop_running() {
+            let main = self.lp.create_task(future);
+            let ctrl_c = crate::interrupt::CtrlC::arm(&self.lp.state, main.as_any());
+            let result = self.lp.run_until_complete(main);
+            let interrupted = ctrl_c.is_some_and(crate::interrupt::CtrlC::disarm);
+            return match result {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(TaskError::Cancelled)) if interrupted => Err(RunError::Interrupted),
+                Ok(Err(e)) => Err(RunError::Task(e)),
+                Err(e) => Err(e),
+            };
+        }
         self.lp.run_until_complete(future)
     }
 
@@ -92,6 +110,10 @@ impl fmt::Debug for Runner {
 /// A panic in `future` is resumed in the caller, as a panic in a plain function call
 /// would be. Use [`try_run`] to get every failure as a value instead.
 ///
+/// After Ctrl-C (see [`Runner::run`]) the main task's cleanup runs, the loop is closed,
+/// and the process then ends as SIGINT's default action would, as Python does after an
+/// unhandled `KeyboardInterrupt`; [`try_run`] returns [`RunError::Interrupted`] instead.
+///
 /// # Panics
 /// If called while an event loop runs on this thread (asyncio raises `RuntimeError`
 /// there too), or if `future`'s task panicked.
@@ -114,6 +136,8 @@ where
             Some(payload) => std::panic::resume_unwind(payload),
             None => panic!("aloop::run: the main task panicked: {}", panic.message()),
         },
+        #[cfg(feature = "process")]
+        Err(RunError::Interrupted) => aloop_process::exit_by_signal(2),
         Err(e) => panic!("aloop::run: {e}"),
     }
 }

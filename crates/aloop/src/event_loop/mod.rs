@@ -6,6 +6,8 @@
 //! the thread that made it. Other threads use a [`LoopHandle`](crate::LoopHandle).
 
 mod fd_watch;
+#[cfg(feature = "process")]
+mod signal_handlers;
 
 use std::fmt;
 use std::future::Future;

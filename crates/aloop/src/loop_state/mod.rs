@@ -72,6 +72,9 @@ pub(crate) struct LoopState {
     iteration: Cell<u64>,
     default_executor: RefCell<Option<ThreadPoolExecutor>>,
     fd_watches: RefCell<FdWatches>,
+    /// `add_signal_handler`'s watches, by signal number (the tasks are made above the
+    /// floor, in `event_loop/signal_handlers.rs`).
+    signal_watches: RefCell<HashMap<i32, TaskRef>>,
     /// The names given with `set_name`, by task number: most tasks have none, and a
     /// name kept in each task would cost every task a word.
     task_names: RefCell<HashMap<u64, String>>,
@@ -97,6 +100,7 @@ impl LoopState {
             iteration: Cell::new(0),
             default_executor: RefCell::new(None),
             fd_watches: RefCell::new(FdWatches::default()),
+            signal_watches: RefCell::new(HashMap::new()),
             task_names: RefCell::new(HashMap::new()),
             self_weak: weak.clone(),
         });
@@ -371,6 +375,35 @@ impl LoopState {
             }
             None => false,
         }
+    }
+}
+
+impl LoopState {
+    // --- signal watches ---
+
+    /// Makes `task` the watch of `signum`, cancelling the one it replaces.
+    pub(crate) fn install_signal_watch(&self, signum: i32, task: TaskRef) {
+        let replaced = self.signal_watches.borrow_mut().insert(signum, task);
+        if let Some(old) = replaced {
+            old.abort();
+        }
+    }
+
+    /// Ends the watch of `signum` now; returns whether there was one.
+    pub(crate) fn remove_signal_watch(&self, signum: i32) -> bool {
+        let removed = self.signal_watches.borrow_mut().remove(&signum);
+        match removed {
+            Some(task) => {
+                task.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `signum` has a watch (a user's handler) on this loop.
+    pub(crate) fn has_signal_watch(&self, signum: i32) -> bool {
+        self.signal_watches.borrow().contains_key(&signum)
     }
 }
 

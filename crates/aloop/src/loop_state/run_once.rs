@@ -202,13 +202,16 @@ impl LoopState {
             }
             let mut timers = std::mem::take(&mut *self.timers.borrow_mut());
             let watches = std::mem::take(&mut *self.fd_watches.borrow_mut());
+            let signal_watches = std::mem::take(&mut *self.signal_watches.borrow_mut());
             let had_work = !tasks.is_empty()
                 || !ready.is_empty()
                 || !remote.is_empty()
                 || !deferred.is_empty()
-                || !watches.is_empty();
+                || !watches.is_empty()
+                || !signal_watches.is_empty();
             let had_timers = !timers.is_empty();
             drop(watches);
+            drop(signal_watches);
             drop(tasks);
             drop(ready);
             drop(deferred);

@@ -4,6 +4,8 @@
 //! and `transport.rs` are the private plumbing behind them.
 
 mod buffer;
+#[cfg(feature = "process")]
+pub(crate) mod child_pipes;
 mod connection;
 mod error;
 mod pull;
@@ -14,6 +16,7 @@ mod server;
 mod transport;
 mod writer;
 
+pub(crate) use connection::running_loop;
 pub use connection::{open_connection, open_unix_connection};
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};

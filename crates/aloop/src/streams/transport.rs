@@ -1,7 +1,11 @@
-//! The socket under a reader/writer pair: TCP or Unix, shared by one `Rc` between the
-//! `StreamReader` (which pulls from it) and the `StreamWriter` (which pushes to it).
-//! Both sides take `&self` on the socket, so no `RefCell` is needed around it.
+//! The byte stream under a reader/writer pair: a TCP or Unix socket, shared by one `Rc`
+//! between the `StreamReader` (which pulls from it) and the `StreamWriter` (which
+//! pushes to it), or one end of a child process's pipe (`subprocess/`), which only one
+//! of the two uses. Both sides take `&self` on a socket, so no `RefCell` is needed
+//! around it; only a child's stdin has one, because closing a pipe means dropping it.
 
+#[cfg(feature = "process")]
+use std::cell::RefCell;
 use std::io::{self, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
@@ -13,6 +17,25 @@ use aloop_reactor::{TcpStream, UnixStream};
 pub(crate) enum Transport {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// A child's stdin; `None` once closed.
+    #[cfg(feature = "process")]
+    ChildStdin(RefCell<Option<aloop_process::ChildStdin>>),
+    #[cfg(feature = "process")]
+    ChildStdout(aloop_process::ChildStdout),
+    #[cfg(feature = "process")]
+    ChildStderr(aloop_process::ChildStderr),
+}
+
+/// The error for reading a write-only pipe or writing a read-only one: the facade
+/// never does either (each pipe gets only the reader or only the writer).
+#[cfg(feature = "process")]
+fn wrong_way() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, "this pipe goes the other way")
+}
+
+#[cfg(feature = "process")]
+fn closed_stdin() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed")
 }
 
 impl Transport {
@@ -24,6 +47,12 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.poll_read(cx, buf),
             Transport::Unix(s) => s.poll_read(cx, buf),
+            #[cfg(feature = "process")]
+            Transport::ChildStdout(p) => p.poll_read(cx, buf),
+            #[cfg(feature = "process")]
+            Transport::ChildStderr(p) => p.poll_read(cx, buf),
+            #[cfg(feature = "process")]
+            Transport::ChildStdin(_) => Poll::Ready(Err(wrong_way())),
         }
     }
 
@@ -36,6 +65,12 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.poll_read_vectored(cx, bufs),
             Transport::Unix(s) => s.poll_read_vectored(cx, bufs),
+            #[cfg(feature = "process")]
+            Transport::ChildStdout(p) => p.poll_read_vectored(cx, bufs),
+            #[cfg(feature = "process")]
+            Transport::ChildStderr(p) => p.poll_read_vectored(cx, bufs),
+            #[cfg(feature = "process")]
+            Transport::ChildStdin(_) => Poll::Ready(Err(wrong_way())),
         }
     }
 
@@ -43,6 +78,15 @@ impl Transport {
         match self {
             Transport::Tcp(s) => s.poll_write(cx, buf),
             Transport::Unix(s) => s.poll_write(cx, buf),
+            #[cfg(feature = "process")]
+            Transport::ChildStdin(p) => match &*p.borrow() {
+                Some(p) => p.poll_write(cx, buf),
+                None => Poll::Ready(Err(closed_stdin())),
+            },
+            #[cfg(feature = "process")]
+            Transport::ChildStdout(_) | Transport::ChildStderr(_) => {
+                Poll::Ready(Err(wrong_way()))
+            }
         }
     }
 
@@ -52,6 +96,15 @@ impl Transport {
         let r = match self {
             Transport::Tcp(s) => s.shutdown(how),
             Transport::Unix(s) => s.shutdown(how),
+            // A pipe has no half-close: closing our end is the end of the stream.
+            #[cfg(feature = "process")]
+            Transport::ChildStdin(p) => {
+                drop(p.borrow_mut().take());
+                Ok(())
+            }
+            // Our reading end closes when the reader drops it.
+            #[cfg(feature = "process")]
+            Transport::ChildStdout(_) | Transport::ChildStderr(_) => Ok(()),
         };
         match r {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
@@ -62,28 +115,28 @@ impl Transport {
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
             Transport::Tcp(s) => s.peer_addr().ok(),
-            Transport::Unix(_) => None,
+            _ => None,
         }
     }
 
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
             Transport::Tcp(s) => s.local_addr().ok(),
-            Transport::Unix(_) => None,
+            _ => None,
         }
     }
 
     pub(crate) fn unix_peer_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
         match self {
-            Transport::Tcp(_) => None,
             Transport::Unix(s) => s.peer_addr().ok(),
+            _ => None,
         }
     }
 
     pub(crate) fn unix_local_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
         match self {
-            Transport::Tcp(_) => None,
             Transport::Unix(s) => s.local_addr().ok(),
+            _ => None,
         }
     }
 }

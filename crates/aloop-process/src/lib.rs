@@ -73,4 +73,13 @@ pub use child::{returncode_of, Child};
 pub use command::{Command, Stdio};
 pub use handler::exit_by_signal;
 pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
+/// Signal numbers of this OS (Python's `signal.SIGINT` and so on), for
+/// [`SignalListener`] and [`Child::send_signal`].
+pub mod signum {
+    pub use libc::{
+        SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGPIPE, SIGQUIT, SIGSTOP, SIGTERM,
+        SIGTSTP, SIGUSR1, SIGUSR2, SIGWINCH,
+    };
+}
+
 pub use signal::{check_signal, has_default_disposition, SignalError, SignalListener};

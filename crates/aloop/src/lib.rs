@@ -60,6 +60,12 @@ pub use error::{
 };
 #[cfg(feature = "process")]
 pub use error::SignalHandlerError;
+/// Signal numbers (Python's `signal.SIGINT`, ...), for
+/// [`LoopRef::add_signal_handler`] and [`Process::send_signal`].
+#[cfg(feature = "process")]
+pub mod signal {
+    pub use aloop_process::signum::*;
+}
 #[cfg(feature = "process")]
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};
 pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};

@@ -190,7 +190,10 @@ impl Child {
 impl ExitWatch {
     fn new(pid: u32, reactor: &Reactor) -> io::Result<ExitWatch> {
         if let Some(pidfd) = pidfd_open(pid) {
-            return Ok(ExitWatch::Pidfd(Async::with_reactor(File::from(pidfd), reactor)?));
+            return Ok(ExitWatch::Pidfd(Async::with_reactor(
+                File::from(pidfd),
+                reactor,
+            )?));
         }
         Ok(ExitWatch::Sigchld(
             SignalListener::with_reactor(libc::SIGCHLD, reactor).map_err(io::Error::from)?,

@@ -109,9 +109,14 @@ pub(crate) fn wake_reader() -> io::Result<OwnedFd> {
             if WAKE_READ.set(read).is_ok() {
                 // The write end lives as long as the process: the OS handler may use it
                 // at any moment. into_raw_fd gives up ownership on purpose.
-                WAKE_FD.store(std::os::unix::io::IntoRawFd::into_raw_fd(write), Ordering::Release);
+                WAKE_FD.store(
+                    std::os::unix::io::IntoRawFd::into_raw_fd(write),
+                    Ordering::Release,
+                );
             }
-            WAKE_READ.get().expect("set just above, by us or a racing thread")
+            WAKE_READ
+                .get()
+                .expect("set just above, by us or a racing thread")
         }
     };
     read.try_clone()

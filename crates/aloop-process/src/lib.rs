@@ -78,7 +78,7 @@ pub use pipes::{ChildStderr, ChildStdin, ChildStdout};
 pub mod signum {
     pub use libc::{
         SIGALRM, SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGKILL, SIGPIPE, SIGQUIT, SIGSTOP, SIGTERM,
-        SIGTSTP, SIGUSR1, SIGUSR2, SIGWINCH,
+        SIGTSTP, SIGURG, SIGUSR1, SIGUSR2, SIGWINCH,
     };
 }
 

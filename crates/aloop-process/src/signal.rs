@@ -2,18 +2,22 @@
 //! and [`SignalError`] for numbers that cannot be listened to.
 //!
 //! A listener owns a duplicate of the wake-up pipe's read end, registered with a
-//! reactor. The OS handler bumps the signal's delivery count and writes a byte; the
-//! reactor wakes every listener's task; each one drains what is there and compares the
-//! count with the last it saw. A byte is only a "look now": which signal arrived is
-//! told by the counts, so a listener never misses a delivery that another listener
-//! (in another loop or thread) drained first.
+//! reactor. The OS handler bumps the signal's delivery count and writes a byte. A byte
+//! is only a "look now": which signal arrived is told by the counts.
+//!
+//! Every reactor watching the pipe gets the edge, but epoll reports an event only if
+//! the pipe is still readable when the reactor collects it: once one listener (in
+//! another loop or thread) drained the byte, the others may hear nothing. So whoever
+//! drains wakes every waiting listener (`WAITERS`), and each compares the count with
+//! the last it saw. No listener misses a delivery, whoever drained it.
 
 use std::fmt;
 use std::fs::File;
 use std::future::poll_fn;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::task::{Context, Poll, Waker};
 
 use aloop_reactor::{Async, Reactor};
 
@@ -119,9 +123,28 @@ pub fn has_default_disposition(signum: i32) -> Result<bool, SignalError> {
 /// # std::io::Result::Ok(())
 /// ```
 pub struct SignalListener {
+    id: u64,
     signum: i32,
     seen: AtomicUsize,
     wake: Async<File>,
+}
+
+/// The wakers of listeners waiting for a delivery, by listener id; woken (and taken)
+/// by whoever drains the pipe. Never touched by the OS handler.
+static WAITERS: Mutex<Vec<(u64, Waker)>> = Mutex::new(Vec::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+fn waiters() -> std::sync::MutexGuard<'static, Vec<(u64, Waker)>> {
+    // A list of wakers stays consistent even if a holder panicked.
+    WAITERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Wakes every waiting listener: something was drained that may be theirs.
+fn wake_all() {
+    let woken = std::mem::take(&mut *waiters());
+    for (_, waker) in woken {
+        waker.wake();
+    }
 }
 
 impl fmt::Debug for SignalListener {
@@ -150,6 +173,7 @@ impl SignalListener {
         let wake = Async::with_reactor(File::from(handler::wake_reader()?), reactor)?;
         let seen = handler::slot(signum).listen();
         Ok(SignalListener {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             signum,
             seen: AtomicUsize::new(seen),
             wake,
@@ -173,20 +197,25 @@ impl SignalListener {
             if self.take_delivery() {
                 return Poll::Ready(Ok(()));
             }
-            match self.wake.poll_read_with(cx, drain) {
-                // Something was drained: look at the count again, then wait for more.
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => {
-                    // The count is bumped before the byte is written, so a delivery
-                    // that raced the drain is either counted here or makes a new edge.
-                    return if self.take_delivery() {
-                        Poll::Ready(Ok(()))
-                    } else {
-                        Poll::Pending
-                    };
-                }
+            // Listed before looking again, so a drain by anyone from here on wakes us.
+            self.wait_for_drain(cx.waker());
+            if self.take_delivery() {
+                return Poll::Ready(Ok(()));
             }
+            match self.wake.poll_read_with(cx, drain) {
+                Poll::Ready(Ok(())) => wake_all(), // then look at the count again
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn wait_for_drain(&self, waker: &Waker) {
+        let mut list = waiters();
+        match list.iter_mut().find(|(id, _)| *id == self.id) {
+            Some((_, w)) if w.will_wake(waker) => {}
+            Some((_, w)) => *w = waker.clone(),
+            None => list.push((self.id, waker.clone())),
         }
     }
 
@@ -216,5 +245,6 @@ fn drain(mut pipe: &File) -> io::Result<()> {
 impl Drop for SignalListener {
     fn drop(&mut self) {
         handler::slot(self.signum).unlisten();
+        waiters().retain(|(id, _)| *id != self.id);
     }
 }

@@ -48,7 +48,12 @@ fn pipes_carry_bytes_both_ways_and_stderr_can_join_stdout() {
         stdin.write_all(b"shout\n").await?;
         stdin.close();
         let mut out = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut out).await?;
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .await?;
         assert_eq!(out, "SHOUT\noops\n");
         assert!(child.wait().await?.success());
         Ok(())
@@ -75,9 +80,15 @@ fn spawn_errors_keep_what_the_os_said() {
     assert_eq!(err.kind(), io::ErrorKind::NotFound);
     assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
 
-    let err = Command::new("true").stdout(Stdio::Stdout).spawn().unwrap_err();
+    let err = Command::new("true")
+        .stdout(Stdio::Stdout)
+        .spawn()
+        .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
-    let err = Command::new("true").stdin(Stdio::Stdout).spawn().unwrap_err();
+    let err = Command::new("true")
+        .stdin(Stdio::Stdout)
+        .spawn()
+        .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
 }
 

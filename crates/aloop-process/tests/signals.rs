@@ -65,6 +65,69 @@ fn listeners_on_two_threads_each_see_a_delivery_sent_to_the_process() {
     }
 }
 
+/// Two threads, two reactors, one wake-up pipe, one thread busy when the signal comes:
+/// whichever drains the byte first, both hear of every delivery. Many rounds, so a
+/// lost wake-up shows as a timeout. (The lost wake-up this guards against, an epoll
+/// edge dropped because another reactor drained the pipe before it was collected,
+/// showed reliably between a loop and the reaper thread: `subprocess_sigchld.rs` in
+/// the facade's tests hung on it.)
+#[test]
+fn stress_every_round_reaches_both_threads_whoever_drains_first() {
+    const ROUNDS: usize = 60;
+    let (ack_tx, ack_rx) = mpsc::channel();
+    let mut go = Vec::new();
+    let mut threads = Vec::new();
+    for t in 0..2 {
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        go.push(go_tx);
+        let ack_tx = ack_tx.clone();
+        threads.push(thread::spawn(move || {
+            let reactor = Reactor::new().unwrap();
+            reactor
+                .block_on(async {
+                    let listener = SignalListener::new(signum::SIGURG)?;
+                    ack_tx.send(t).unwrap();
+                    while go_rx.recv().is_ok() {
+                        // Thread 1 is waiting for the delivery but busy when it comes,
+                        // so its reactor collects the edge late: by then thread 0 has
+                        // drained the pipe.
+                        let busy = busy_for(Duration::from_millis(8 * t as u64));
+                        let (received, ()) = futures_util::join!(listener.recv(), busy);
+                        received?;
+                        ack_tx.send(t).unwrap();
+                    }
+                    std::io::Result::Ok(())
+                })
+                .unwrap();
+        }));
+    }
+    for _ in 0..2 {
+        ack_rx.recv().unwrap();
+    }
+    for round in 0..ROUNDS {
+        for g in &go {
+            g.send(()).unwrap();
+        }
+        thread::sleep(Duration::from_millis(2));
+        // SAFETY: kill(2) with our own pid and a signal both threads listen for.
+        assert_eq!(unsafe { libc::kill(libc::getpid(), signum::SIGURG) }, 0);
+        for _ in 0..2 {
+            ack_rx
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("round {round}: a listener missed the delivery"));
+        }
+    }
+    drop(go);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// A future that blocks its thread for `d` on its first poll, then is ready.
+async fn busy_for(d: Duration) {
+    thread::sleep(d);
+}
+
 #[test]
 fn many_deliveries_before_a_look_are_one_recv_and_none_is_lost_after() {
     let reactor = Reactor::new().unwrap();
@@ -91,7 +154,10 @@ fn uncatchable_and_out_of_range_numbers_are_typed_errors() {
     }
     for sig in [0, -1, 65, 1000] {
         let err = check_signal(sig).unwrap_err();
-        assert!(matches!(err, SignalError::OutOfRange(n) if n == sig), "{sig}: {err}");
+        assert!(
+            matches!(err, SignalError::OutOfRange(n) if n == sig),
+            "{sig}: {err}"
+        );
         assert!(err.to_string().contains("out of range"), "{err}");
     }
     let reactor = Reactor::new().unwrap();

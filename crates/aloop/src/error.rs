@@ -242,9 +242,7 @@ impl fmt::Display for SignalHandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SignalHandlerError::Closed(e) => e.fmt(f),
-            SignalHandlerError::OutOfRange(n) => {
-                aloop_process::SignalError::OutOfRange(*n).fmt(f)
-            }
+            SignalHandlerError::OutOfRange(n) => aloop_process::SignalError::OutOfRange(*n).fmt(f),
             SignalHandlerError::Uncatchable(n) => {
                 aloop_process::SignalError::Uncatchable(*n).fmt(f)
             }

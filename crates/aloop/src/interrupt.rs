@@ -45,12 +45,7 @@ impl CtrlC {
         let fired = Rc::new(Cell::new(false));
         let watch = spawn_on(
             state,
-            watch(
-                Rc::downgrade(state),
-                listener.clone(),
-                fired.clone(),
-                main,
-            ),
+            watch(Rc::downgrade(state), listener.clone(), fired.clone(), main),
         )
         .into_raw();
         Some(CtrlC {

@@ -54,20 +54,18 @@ pub use combinators::{
     TaskGroupError, TaskGroupJoin, TaskGroupScope, Timeout, TimeoutError, TimeoutFuture, Wait,
     WaitFor,
 };
+#[cfg(feature = "process")]
+pub use error::SignalHandlerError;
 pub use error::{
     Cancelled, CloseRunningLoop, FdWatchError, InvalidStateError, LoopClosed, NoRunningLoop,
     PanicPayload, PromiseError, RunError, TaskError,
 };
-#[cfg(feature = "process")]
-pub use error::SignalHandlerError;
 /// Signal numbers (Python's `signal.SIGINT`, ...), for
 /// [`LoopRef::add_signal_handler`] and [`Process::send_signal`].
 #[cfg(feature = "process")]
 pub mod signal {
     pub use aloop_process::signum::*;
 }
-#[cfg(feature = "process")]
-pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};
 pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
 pub use handle::{Handle, TimerHandle};
@@ -84,6 +82,8 @@ pub use streams::{
     start_unix_server_with, IncompleteReadError, LimitOverrunError, Lines, ReadError, Server,
     ServerOptions, StreamReader, StreamWriter, DEFAULT_HIGH_WATER, DEFAULT_LIMIT,
 };
+#[cfg(feature = "process")]
+pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};
 pub use task::{current_task, AnyTask, Task};
 
 /// asyncio's synchronisation primitives and queues (the `aloop-sync` crate), usable

@@ -84,9 +84,7 @@ impl Transport {
                 None => Poll::Ready(Err(closed_stdin())),
             },
             #[cfg(feature = "process")]
-            Transport::ChildStdout(_) | Transport::ChildStderr(_) => {
-                Poll::Ready(Err(wrong_way()))
-            }
+            Transport::ChildStdout(_) | Transport::ChildStderr(_) => Poll::Ready(Err(wrong_way())),
         }
     }
 

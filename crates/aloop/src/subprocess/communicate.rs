@@ -61,10 +61,11 @@ async fn feed(stdin: Option<StreamWriter>, input: Option<&[u8]>) -> io::Result<(
     };
     stdin.close();
     match sent {
-        Err(e) if !matches!(
-            e.kind(),
-            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-        ) =>
+        Err(e)
+            if !matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            ) =>
         {
             Err(e)
         }

@@ -166,7 +166,10 @@ impl Subprocess {
     pub fn spawn(mut self) -> io::Result<Process> {
         let lp = running_loop()?;
         let mut child = self.command.spawn_with_reactor(lp.state.reactor())?;
-        let stdin = child.stdin.take().map(|p| child_pipes::stdin_writer(p, &lp));
+        let stdin = child
+            .stdin
+            .take()
+            .map(|p| child_pipes::stdin_writer(p, &lp));
         let stdout = child
             .stdout
             .take()

@@ -378,6 +378,7 @@ impl LoopState {
     }
 }
 
+#[cfg(feature = "process")]
 impl LoopState {
     // --- signal watches ---
 

@@ -16,6 +16,7 @@ mod server;
 mod transport;
 mod writer;
 
+#[cfg(feature = "process")]
 pub(crate) use connection::running_loop;
 pub use connection::{open_connection, open_unix_connection};
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};

@@ -20,7 +20,7 @@ use aloop_executor::TaskRef;
 use aloop_process::{has_default_disposition, SignalListener};
 
 use crate::loop_state::LoopState;
-use crate::task::{spawn_on, AnyTask};
+use crate::task::{spawn_unlisted, AnyTask};
 
 const SIGINT: i32 = 2;
 
@@ -43,7 +43,7 @@ impl CtrlC {
         let listener = SignalListener::with_reactor(SIGINT, state.reactor()).ok()?;
         let listener = Rc::new(RefCell::new(Some(listener)));
         let fired = Rc::new(Cell::new(false));
-        let watch = spawn_on(
+        let watch = spawn_unlisted(
             state,
             watch(Rc::downgrade(state), listener.clone(), fired.clone(), main),
         )

@@ -58,13 +58,13 @@ impl Runner {
         if !self.lp.is_closed() && !is_loop_running() {
             let main = self.lp.create_task(future);
             let ctrl_c = crate::interrupt::CtrlC::arm(&self.lp.state, main.as_any());
-            let result = self.lp.run_until_complete(main);
+            let result = self.lp.run_task_until_complete(main);
             let interrupted = ctrl_c.is_some_and(crate::interrupt::CtrlC::disarm);
             return match result {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(TaskError::Cancelled)) if interrupted => Err(RunError::Interrupted),
-                Ok(Err(e)) => Err(RunError::Task(e)),
-                Err(e) => Err(e),
+                Err(RunError::Task(TaskError::Cancelled)) if interrupted => {
+                    Err(RunError::Interrupted)
+                }
+                other => other,
             };
         }
         self.lp.run_until_complete(future)

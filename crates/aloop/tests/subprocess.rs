@@ -305,6 +305,21 @@ fn loop_keeping_sigusr2_handled() -> aloop::EventLoop {
 }
 
 #[test]
+fn signal_handlers_are_not_tasks_and_end_with_the_loop() {
+    let lp = aloop::new_event_loop();
+    lp.add_signal_handler(signal::SIGUSR1, || {}).unwrap();
+    let seen = lp
+        .run_until_complete(async { aloop::all_tasks().unwrap().len() })
+        .unwrap();
+    assert_eq!(seen, 1, "only the main task, as in asyncio");
+    lp.close().unwrap();
+    assert!(
+        !lp.remove_signal_handler(signal::SIGUSR1),
+        "closing removed it"
+    );
+}
+
+#[test]
 fn invalid_signals_and_closed_loops_are_typed_errors() {
     let lp = aloop::new_event_loop();
     for sig in [signal::SIGKILL, signal::SIGSTOP] {

@@ -196,6 +196,18 @@ impl LoopRef {
     {
         let guard = LoopGuard::enter(&self.state)?;
         let task = self.create_task(future);
+        self.run_task(guard, task)
+    }
+
+    /// [`run_until_complete`](Self::run_until_complete) for a task made already (the
+    /// runner's main task, which Ctrl-C cancels).
+    #[cfg(feature = "process")]
+    pub(crate) fn run_task_until_complete<T: 'static>(&self, task: Task<T>) -> Result<T, RunError> {
+        let guard = LoopGuard::enter(&self.state)?;
+        self.run_task(guard, task)
+    }
+
+    fn run_task<T: 'static>(&self, guard: LoopGuard, task: Task<T>) -> Result<T, RunError> {
         let weak = Rc::downgrade(&self.state);
         let stop_cb = task.add_done_callback(move |_| {
             if let Some(state) = weak.upgrade() {

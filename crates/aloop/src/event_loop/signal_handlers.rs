@@ -16,7 +16,7 @@ use super::LoopRef;
 use crate::error::{LoopClosed, SignalHandlerError};
 use crate::exception::ExceptionContext;
 use crate::loop_state::LoopState;
-use crate::task::spawn_on;
+use crate::task::spawn_unlisted;
 
 async fn watch(state: Weak<LoopState>, listener: SignalListener, callback: Rc<dyn Fn()>) {
     loop {
@@ -82,7 +82,7 @@ impl LoopRef {
             return Err(SignalHandlerError::Closed(LoopClosed));
         }
         let listener = SignalListener::with_reactor(signum, state.reactor())?;
-        let task = spawn_on(
+        let task = spawn_unlisted(
             state,
             watch(Rc::downgrade(state), listener, Rc::new(callback)),
         );

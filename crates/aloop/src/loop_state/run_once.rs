@@ -211,7 +211,10 @@ impl LoopState {
                 || !signal_watches.is_empty();
             let had_timers = !timers.is_empty();
             drop(watches);
-            drop(signal_watches);
+            // Signal watches are not in the task registry: end them here.
+            for (_, watch) in signal_watches {
+                watch.abort();
+            }
             drop(tasks);
             drop(ready);
             drop(deferred);

@@ -7,7 +7,8 @@
 //! - `current.rs`: the task being polled (`current_task()`, "now awaiting");
 //! - `record.rs`: `TaskRecord<T>`: outcome, awaiter, done callbacks, `complete`;
 //! - `task_handle.rs`: `Task<T>`, the typed handle;
-//! - `spawn.rs`: `spawn_on`, which builds a task and queues it on the loop state.
+//! - `spawn.rs`: `spawn_on` (and `spawn_unlisted`, for the loop's own machinery), which
+//!   builds a task and queues it on the loop state.
 
 mod any_task;
 mod await_target;
@@ -24,3 +25,5 @@ pub use self::task_handle::Task;
 pub(crate) use self::await_target::{CancelOps, CancelTarget};
 pub(crate) use self::current::{clear_awaiting, set_awaiting};
 pub(crate) use self::spawn::spawn_on;
+#[cfg(feature = "process")]
+pub(crate) use self::spawn::spawn_unlisted;

@@ -151,9 +151,7 @@ fn next_task_id() -> u64 {
     })
 }
 
-/// Spawns `future` on `state`: registers it and queues its first step behind what is
-/// already ready (so it starts on the next iteration, in FIFO order with callbacks).
-pub(crate) fn spawn_on<F>(state: &Rc<LoopState>, future: F) -> Task<F::Output>
+fn spawn<F>(state: &Rc<LoopState>, future: F, listed: bool) -> Task<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -173,10 +171,35 @@ where
         drop(runnable);
         return task;
     }
-    let slot = state.register_task(task.raw().clone());
-    task.record().meta.set_slot(slot);
+    if listed {
+        let slot = state.register_task(task.raw().clone());
+        task.record().meta.set_slot(slot);
+    }
     state.push_ready(Ready::Task(runnable));
     task
+}
+
+/// Spawns `future` on `state`: registers it and queues its first step behind what is
+/// already ready (so it starts on the next iteration, in FIFO order with callbacks).
+pub(crate) fn spawn_on<F>(state: &Rc<LoopState>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn(state, future, true)
+}
+
+/// Spawns the loop's own machinery (a signal handler's watch, the Ctrl-C watch), which
+/// asyncio does without tasks: left out of `all_tasks` (so it is not cancelled with the
+/// user's tasks either). Whoever spawns it keeps its handle and aborts it, also when
+/// the loop closes.
+#[cfg(feature = "process")]
+pub(crate) fn spawn_unlisted<F>(state: &Rc<LoopState>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn(state, future, false)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::fmt;
 use std::fs::File;
 use std::future::poll_fn;
 use std::io;
-use std::os::unix::io::{FromRawFd, OwnedFd};
+use std::os::unix::io::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{self, ExitStatus};
 use std::sync::{Mutex, MutexGuard};
@@ -209,6 +209,7 @@ pub(crate) fn pidfd_open(pid: u32) -> Option<OwnedFd> {
         if sigchld_forced() {
             return None;
         }
+        use std::os::unix::io::FromRawFd;
         // SAFETY: the pidfd_open syscall takes a pid and flags and returns a new fd or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
         if fd >= 0 {

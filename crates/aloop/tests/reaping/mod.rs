@@ -53,7 +53,8 @@ pub fn many_children_leave_no_zombie_and_no_descriptor() {
     // Warm up what lives as long as the process (the reaper's reactor and thread,
     // the signal wake-up pipe), so the baseline includes it.
     aloop::run(async {
-        let child = aloop::create_subprocess_exec("true", [] as [&str; 0])
+        // Still running when dropped, so the reaper starts now.
+        let child = aloop::create_subprocess_exec("sleep", ["0.05"])
             .await
             .unwrap();
         drop(child);

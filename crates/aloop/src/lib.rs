@@ -23,6 +23,10 @@
 //! timer, move due timers to the ready queue, take in what other threads sent, then run
 //! exactly the callbacks and task steps that were ready when the iteration began.
 //!
+//! Child processes ([`create_subprocess_exec`], [`create_subprocess_shell`], the
+//! [`subprocess`] module) and signals ([`LoopRef::add_signal_handler`], Ctrl-C in
+//! [`run`]) come with the default feature `process`, on the `aloop-process` crate.
+//!
 //! See `docs/asyncio-mapping.md` in the repository for every asyncio call and its aloop
 //! form.
 #![deny(missing_docs)]

@@ -12,30 +12,24 @@ use std::task::{Context, Poll};
 
 use aloop_reactor::{TcpStream, UnixStream};
 
-/// A connected stream socket.
+/// A connected stream socket, or a child's pipe.
 #[derive(Debug)]
 pub(crate) enum Transport {
     Tcp(TcpStream),
     Unix(UnixStream),
-    /// A child's stdin; `None` once closed.
+    /// One arm for the three pipes, so the sockets' matches stay two-way plus one.
     #[cfg(feature = "process")]
-    ChildStdin(RefCell<Option<aloop_process::ChildStdin>>),
-    #[cfg(feature = "process")]
-    ChildStdout(aloop_process::ChildStdout),
-    #[cfg(feature = "process")]
-    ChildStderr(aloop_process::ChildStderr),
+    Child(ChildPipe),
 }
 
-/// The error for reading a write-only pipe or writing a read-only one: the facade
-/// never does either (each pipe gets only the reader or only the writer).
+/// One end of a child process's standard stream.
 #[cfg(feature = "process")]
-fn wrong_way() -> io::Error {
-    io::Error::new(io::ErrorKind::Unsupported, "this pipe goes the other way")
-}
-
-#[cfg(feature = "process")]
-fn closed_stdin() -> io::Error {
-    io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed")
+#[derive(Debug)]
+pub(crate) enum ChildPipe {
+    /// The child's stdin; `None` once closed.
+    Stdin(RefCell<Option<aloop_process::ChildStdin>>),
+    Stdout(aloop_process::ChildStdout),
+    Stderr(aloop_process::ChildStderr),
 }
 
 impl Transport {
@@ -48,11 +42,7 @@ impl Transport {
             Transport::Tcp(s) => s.poll_read(cx, buf),
             Transport::Unix(s) => s.poll_read(cx, buf),
             #[cfg(feature = "process")]
-            Transport::ChildStdout(p) => p.poll_read(cx, buf),
-            #[cfg(feature = "process")]
-            Transport::ChildStderr(p) => p.poll_read(cx, buf),
-            #[cfg(feature = "process")]
-            Transport::ChildStdin(_) => Poll::Ready(Err(wrong_way())),
+            Transport::Child(p) => p.poll_read(cx, buf),
         }
     }
 
@@ -66,11 +56,7 @@ impl Transport {
             Transport::Tcp(s) => s.poll_read_vectored(cx, bufs),
             Transport::Unix(s) => s.poll_read_vectored(cx, bufs),
             #[cfg(feature = "process")]
-            Transport::ChildStdout(p) => p.poll_read_vectored(cx, bufs),
-            #[cfg(feature = "process")]
-            Transport::ChildStderr(p) => p.poll_read_vectored(cx, bufs),
-            #[cfg(feature = "process")]
-            Transport::ChildStdin(_) => Poll::Ready(Err(wrong_way())),
+            Transport::Child(p) => p.poll_read_vectored(cx, bufs),
         }
     }
 
@@ -79,12 +65,7 @@ impl Transport {
             Transport::Tcp(s) => s.poll_write(cx, buf),
             Transport::Unix(s) => s.poll_write(cx, buf),
             #[cfg(feature = "process")]
-            Transport::ChildStdin(p) => match &*p.borrow() {
-                Some(p) => p.poll_write(cx, buf),
-                None => Poll::Ready(Err(closed_stdin())),
-            },
-            #[cfg(feature = "process")]
-            Transport::ChildStdout(_) | Transport::ChildStderr(_) => Poll::Ready(Err(wrong_way())),
+            Transport::Child(p) => p.poll_write(cx, buf),
         }
     }
 
@@ -94,15 +75,11 @@ impl Transport {
         let r = match self {
             Transport::Tcp(s) => s.shutdown(how),
             Transport::Unix(s) => s.shutdown(how),
-            // A pipe has no half-close: closing our end is the end of the stream.
             #[cfg(feature = "process")]
-            Transport::ChildStdin(p) => {
-                drop(p.borrow_mut().take());
+            Transport::Child(p) => {
+                p.close();
                 Ok(())
             }
-            // Our reading end closes when the reader drops it.
-            #[cfg(feature = "process")]
-            Transport::ChildStdout(_) | Transport::ChildStderr(_) => Ok(()),
         };
         match r {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
@@ -137,4 +114,61 @@ impl Transport {
             _ => None,
         }
     }
+}
+
+/// Kept out of line: the sockets' paths above are the hot ones.
+#[cfg(feature = "process")]
+impl ChildPipe {
+    #[inline(never)]
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        match self {
+            ChildPipe::Stdout(p) => p.poll_read(cx, buf),
+            ChildPipe::Stderr(p) => p.poll_read(cx, buf),
+            ChildPipe::Stdin(_) => Poll::Ready(Err(wrong_way())),
+        }
+    }
+
+    #[inline(never)]
+    fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            ChildPipe::Stdout(p) => p.poll_read_vectored(cx, bufs),
+            ChildPipe::Stderr(p) => p.poll_read_vectored(cx, bufs),
+            ChildPipe::Stdin(_) => Poll::Ready(Err(wrong_way())),
+        }
+    }
+
+    #[inline(never)]
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            ChildPipe::Stdin(p) => match &*p.borrow() {
+                Some(p) => p.poll_write(cx, buf),
+                None => Poll::Ready(Err(closed_stdin())),
+            },
+            ChildPipe::Stdout(_) | ChildPipe::Stderr(_) => Poll::Ready(Err(wrong_way())),
+        }
+    }
+
+    /// A pipe has no half-close: closing our stdin end is the end of the child's input.
+    /// A reading end closes when its reader drops it.
+    fn close(&self) {
+        if let ChildPipe::Stdin(p) = self {
+            drop(p.borrow_mut().take());
+        }
+    }
+}
+
+/// The error for reading a write-only pipe or writing a read-only one: the facade
+/// never does either (each pipe gets only the reader or only the writer).
+#[cfg(feature = "process")]
+fn wrong_way() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, "this pipe goes the other way")
+}
+
+#[cfg(feature = "process")]
+fn closed_stdin() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed")
 }

@@ -39,6 +39,7 @@ mod exception;
 mod handle;
 #[cfg(feature = "process")]
 mod interrupt;
+mod lookup;
 mod loop_handle;
 mod loop_state;
 mod promise;
@@ -73,6 +74,7 @@ pub mod signal {
 pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
 pub use handle::{Handle, TimerHandle};
+pub use lookup::{AddrInfo, AddrInfoHints, GaiError, GaiErrorKind};
 pub use loop_handle::{LoopHandle, ThreadsafeFuture};
 pub use promise::Promise;
 pub use run_in_executor::{
@@ -83,8 +85,9 @@ pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use streams::{
     open_connection, open_unix_connection, start_server, start_server_with, start_unix_server,
-    start_unix_server_with, IncompleteReadError, LimitOverrunError, Lines, ReadError, Server,
-    ServerOptions, StreamReader, StreamWriter, DEFAULT_HIGH_WATER, DEFAULT_LIMIT,
+    start_unix_server_with, ClientOutcome, IncompleteReadError, LimitOverrunError, Lines,
+    ReadError, Server, ServerOptions, StreamReader, StreamWriter, DEFAULT_HIGH_WATER,
+    DEFAULT_LIMIT,
 };
 #[cfg(feature = "process")]
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};

@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -27,32 +27,19 @@ pub(crate) fn running_loop() -> io::Result<LoopRef> {
     })
 }
 
-/// Resolves `host:port` off the loop thread (or at once for a literal IP address).
+/// Resolves `host:port` off the loop thread (or at once for a literal IP address); a
+/// failed lookup carries a [`GaiError`](crate::GaiError), and no address at all is
+/// `NotFound`.
 pub(crate) async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
     let lp = running_loop()?;
-    let owned = host.to_owned();
-    let resolved = lp
-        .run_in_executor(None, move || {
-            (owned.as_str(), port)
-                .to_socket_addrs()
-                .map(|addrs| addrs.collect::<Vec<_>>())
-        })
-        .await
-        .map_err(|e| io::Error::other(format!("could not resolve {host:?}: {e}")))?;
-    match resolved {
-        Ok(addrs) if !addrs.is_empty() => Ok(addrs),
-        Ok(_) => Err(io::Error::new(
+    let addrs = crate::lookup::resolve_tcp(&lp, host, port).await?;
+    if addrs.is_empty() {
+        return Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("host {host:?} resolved to no address"),
-        )),
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!("could not resolve host {host:?}: {e}"),
-        )),
+        ));
     }
+    Ok(addrs)
 }
 
 /// Wraps a connected socket in a reader/writer pair bound to the running loop.
@@ -105,14 +92,11 @@ pub fn open_connection(
                 Ok(stream) => {
                     // Interactive protocols (asyncio's default): no Nagle delay.
                     let _ = stream.set_nodelay(true);
-                    return Ok(wrap(Transport::Tcp(stream), &lp, DEFAULT_LIMIT));
+                    return Ok(wrap(Transport::Tcp(stream, addr), &lp, DEFAULT_LIMIT));
                 }
-                Err(e) => {
-                    last = Some(io::Error::new(
-                        e.kind(),
-                        format!("could not connect to {addr} ({host}): {e}"),
-                    ))
-                }
+                // Kept as the OS said it (`raw_os_error()`), to tell EMFILE from
+                // ECONNREFUSED without reading the message.
+                Err(e) => last = Some(e),
             }
         }
         Err(last
@@ -127,12 +111,7 @@ pub fn open_unix_connection(
     let path: PathBuf = path.as_ref().to_owned();
     async move {
         let lp = running_loop()?;
-        let stream = UnixStream::connect(&path).await.map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("could not connect to {}: {e}", path.display()),
-            )
-        })?;
+        let stream = UnixStream::connect(&path).await?;
         Ok(wrap(Transport::Unix(stream), &lp, DEFAULT_LIMIT))
     }
 }

@@ -22,7 +22,7 @@ pub use connection::{open_connection, open_unix_connection};
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};
 pub use server::{
-    start_server, start_server_with, start_unix_server, start_unix_server_with, Server,
-    ServerOptions,
+    start_server, start_server_with, start_unix_server, start_unix_server_with, ClientOutcome,
+    Server, ServerOptions,
 };
 pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};

@@ -54,6 +54,10 @@ pub(super) struct State {
     pub(super) eof_sent: bool,
     pub(super) closing: bool,
     pub(super) closed: bool,
+    /// `abort()` was called: the queue is gone and nothing more is sent.
+    pub(super) aborted: bool,
+    /// The flusher's waker while it waits for the socket, so `abort` can end it.
+    pub(super) flusher_waker: Option<Waker>,
     pub(super) error: Option<StoredError>,
     pub(super) drain_waiters: Vec<Waker>,
     pub(super) close_waiters: Vec<Waker>,
@@ -130,6 +134,8 @@ impl Inner {
                 eof_sent: false,
                 closing: false,
                 closed: false,
+                aborted: false,
+                flusher_waker: None,
                 error: None,
                 drain_waiters: Vec::new(),
                 close_waiters: Vec::new(),
@@ -145,7 +151,13 @@ impl Inner {
             return Err(e.get());
         }
         if st.closing || st.eof_requested {
-            let what = if st.closing { "close()" } else { "write_eof()" };
+            let what = if st.aborted {
+                "abort()"
+            } else if st.closing {
+                "close()"
+            } else {
+                "write_eof()"
+            };
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
                 format!("cannot call write() after {what}"),
@@ -225,8 +237,9 @@ impl Inner {
         let mut woken = Vec::new();
         let result = loop {
             let mut st = self.st.borrow_mut();
-            if st.error.is_some() {
+            if st.error.is_some() || st.aborted {
                 st.flusher = false;
+                st.flusher_waker = None;
                 break Poll::Ready(());
             }
             if st.buf.is_empty() {
@@ -256,7 +269,16 @@ impl Inner {
                     st.flusher = false;
                     break Poll::Ready(());
                 }
-                Poll::Pending => break Poll::Pending,
+                Poll::Pending => {
+                    if !st
+                        .flusher_waker
+                        .as_ref()
+                        .is_some_and(|w| w.will_wake(cx.waker()))
+                    {
+                        st.flusher_waker = Some(cx.waker().clone());
+                    }
+                    break Poll::Pending;
+                }
             }
             if !woken.is_empty() {
                 drop(st);
@@ -265,6 +287,26 @@ impl Inner {
         };
         wake_all(woken);
         result
+    }
+
+    /// `StreamWriter::abort`: drops the queue, ends the flusher, makes the socket
+    /// close with a reset, and wakes whoever waits (asyncio's `transport.abort()`).
+    pub(super) fn abort(&self) {
+        let mut st = self.st.borrow_mut();
+        if st.aborted {
+            return;
+        }
+        st.aborted = true;
+        st.buf.clear();
+        st.paused = false;
+        st.closing = true;
+        st.closed = true;
+        self.transport.abort();
+        let mut woken = std::mem::take(&mut st.drain_waiters);
+        woken.append(&mut st.close_waiters);
+        woken.extend(st.flusher_waker.take());
+        drop(st);
+        wake_all(woken);
     }
 
     /// `fail`, then wakes whoever waited, once the state is released.

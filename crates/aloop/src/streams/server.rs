@@ -28,6 +28,7 @@ use aloop_reactor::{TcpListener, UnixListener, DEFAULT_BACKLOG};
 
 use super::connection::{resolve, running_loop, wrap};
 use super::reader::{StreamReader, DEFAULT_LIMIT};
+use super::send_queue;
 use super::transport::Transport;
 use super::writer::StreamWriter;
 use crate::exception::ExceptionContext;
@@ -67,9 +68,9 @@ enum Listener {
 impl Listener {
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Transport>> {
         match self {
-            Listener::Tcp(l) => l.poll_accept(cx).map_ok(|(s, _)| {
+            Listener::Tcp(l) => l.poll_accept(cx).map_ok(|(s, peer)| {
                 let _ = s.set_nodelay(true);
-                Transport::Tcp(s)
+                Transport::Tcp(s, peer)
             }),
             Listener::Unix(l) => l.poll_accept(cx).map_ok(|(s, _)| Transport::Unix(s)),
         }
@@ -86,6 +87,10 @@ struct Inner {
     accept_tasks: RefCell<Vec<Task<()>>>,
     closed: Cell<bool>,
     active: Cell<usize>,
+    /// The accepted connections' writers, for `close_clients` / `abort_clients`;
+    /// weak, so a finished connection is freed at once (dead entries are pruned as
+    /// new ones arrive).
+    clients: RefCell<Vec<std::rc::Weak<send_queue::Inner>>>,
     serving_forever: Cell<bool>,
     waiters: RefCell<Vec<Waker>>,
 }
@@ -151,7 +156,8 @@ impl Drop for ConnGuard {
 async fn accept_loop<F, Fut>(inner: Rc<Inner>, index: usize, callback: Rc<F>, limit: usize)
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
 {
     let mut reported = false;
     loop {
@@ -166,14 +172,21 @@ where
             Some(Ok(transport)) => {
                 reported = false;
                 let (reader, writer) = wrap(transport, &lp, limit);
+                inner.add_client(&writer);
                 inner.active.set(inner.active.get() + 1);
                 let guard = ConnGuard(inner.clone());
                 let callback = callback.clone();
+                let report_to = lp.clone();
                 // The callback is called inside the task, so even a panic while it
                 // builds its future stays in that connection's task.
                 lp.create_task(async move {
                     let _guard = guard;
-                    callback(reader, writer).await;
+                    let peer = peer_name(&writer);
+                    if let Some(failure) = callback(reader, writer).await.failure() {
+                        report_to.call_exception_handler(&ExceptionContext::new(format!(
+                            "client_connected_cb failed for {peer}: {failure}"
+                        )));
+                    }
                 });
             }
             Some(Err(e)) if per_connection(&e) => crate::sleep(Duration::ZERO).await,
@@ -193,6 +206,73 @@ where
                 crate::sleep(ACCEPT_RETRY_DELAY).await;
             }
         }
+    }
+}
+
+/// How a connection's peer is named in reports.
+fn peer_name(writer: &StreamWriter) -> String {
+    if let Some(addr) = writer.peername() {
+        return addr.to_string();
+    }
+    match writer.unix_peername() {
+        Some(addr) => match addr.as_pathname() {
+            Some(path) => path.display().to_string(),
+            None => "an unnamed unix socket".to_owned(),
+        },
+        None => "an unknown peer".to_owned(),
+    }
+}
+
+/// What a [`start_server`] callback's future may end with: `()`, or a `Result` whose
+/// error goes to the loop's exception handler with the peer named (asyncio logs an
+/// exception escaping `client_connected_cb` the same way), so callbacks can use `?`.
+///
+/// ```
+/// async fn handle(r: aloop::StreamReader, w: aloop::StreamWriter) -> std::io::Result<()> {
+///     let line = r.readline().await?;
+///     w.write(&line)?;
+///     w.drain().await?;
+///     Ok(())
+/// }
+/// # aloop::run(async {
+/// let server = aloop::start_server(handle, "127.0.0.1", 0).await.unwrap();
+/// # server.close();
+/// # });
+/// ```
+pub trait ClientOutcome: 'static {
+    /// The failure to report, if any.
+    fn failure(self) -> Option<String>;
+}
+
+impl ClientOutcome for () {
+    fn failure(self) -> Option<String> {
+        None
+    }
+}
+
+impl<E: fmt::Display + 'static> ClientOutcome for Result<(), E> {
+    fn failure(self) -> Option<String> {
+        self.err().map(|e| e.to_string())
+    }
+}
+
+impl Inner {
+    fn add_client(&self, writer: &StreamWriter) {
+        let mut clients = self.clients.borrow_mut();
+        if clients.len() >= 16 && clients.len() > 2 * self.active.get() {
+            clients.retain(|c| c.strong_count() > 0);
+        }
+        clients.push(writer.downgrade());
+    }
+
+    fn live_clients(&self) -> Vec<StreamWriter> {
+        let mut clients = self.clients.borrow_mut();
+        clients.retain(|c| c.strong_count() > 0);
+        clients
+            .iter()
+            .filter_map(std::rc::Weak::upgrade)
+            .map(StreamWriter::from_inner)
+            .collect()
     }
 }
 
@@ -222,7 +302,8 @@ fn start<F, Fut>(
 ) -> io::Result<Server>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
 {
     let lp = running_loop()?;
     let count = listeners.len();
@@ -233,6 +314,7 @@ where
         accept_tasks: RefCell::new(Vec::new()),
         closed: Cell::new(false),
         active: Cell::new(0),
+        clients: RefCell::new(Vec::new()),
         serving_forever: Cell::new(false),
         waiters: RefCell::new(Vec::new()),
     });
@@ -281,7 +363,8 @@ pub fn start_server<F, Fut>(
 ) -> impl Future<Output = io::Result<Server>> + 'static
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
 {
     start_server_with(client_connected_cb, host, port, ServerOptions::default())
 }
@@ -295,7 +378,8 @@ pub fn start_server_with<F, Fut>(
 ) -> impl Future<Output = io::Result<Server>> + 'static
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
 {
     let host = host.to_owned();
     async move {
@@ -304,13 +388,8 @@ where
         let mut listeners = Vec::new();
         let mut bound = Vec::new();
         for addr in addrs {
-            let l =
-                TcpListener::bind_with(addr, options.reuse_port, options.backlog).map_err(|e| {
-                    io::Error::new(
-                        e.kind(),
-                        format!("error while attempting to bind on address {addr}: {e}"),
-                    )
-                })?;
+            // The OS error as it was (`raw_os_error()`: EADDRINUSE, EACCES, ...).
+            let l = TcpListener::bind_with(addr, options.reuse_port, options.backlog)?;
             bound.push(l.local_addr()?);
             listeners.push(Listener::Tcp(l));
         }
@@ -327,7 +406,8 @@ pub fn start_unix_server<F, Fut>(
 ) -> impl Future<Output = io::Result<Server>> + 'static
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
 {
     start_unix_server_with(client_connected_cb, path, ServerOptions::default())
 }
@@ -340,7 +420,8 @@ pub fn start_unix_server_with<F, Fut>(
 ) -> impl Future<Output = io::Result<Server>> + 'static
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future<Output = ()> + 'static,
+    Fut: Future + 'static,
+    Fut::Output: ClientOutcome,
 {
     let path = path.as_ref().to_owned();
     async move {
@@ -350,12 +431,7 @@ where
                 let _ = std::fs::remove_file(&path);
             }
         }
-        let listener = UnixListener::bind(&path).map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("error while attempting to bind on {}: {e}", path.display()),
-            )
-        })?;
+        let listener = UnixListener::bind(&path)?;
         let id = file_id(&path).unwrap_or_default();
         start(
             vec![Listener::Unix(listener)],
@@ -437,6 +513,23 @@ impl Server {
     /// The socket path of a Unix server.
     pub fn unix_path(&self) -> Option<&Path> {
         self.inner.unix_path.as_ref().map(|(p, _)| p.as_path())
+    }
+
+    /// Closes every accepted connection that is still open, once its queued bytes are
+    /// sent (Python 3.13's `Server.close_clients`); the listener is left as it is.
+    pub fn close_clients(&self) {
+        for writer in self.inner.live_clients() {
+            writer.close();
+        }
+    }
+
+    /// Aborts every accepted connection that is still open: queued bytes are dropped
+    /// and the peers see a reset (Python 3.13's `Server.abort_clients`). This frees
+    /// connections whose peers stopped reading, which `close_clients` cannot.
+    pub fn abort_clients(&self) {
+        for writer in self.inner.live_clients() {
+            writer.abort();
+        }
     }
 
     /// Connection tasks still running.

@@ -15,7 +15,9 @@ use aloop_reactor::{TcpStream, UnixStream};
 /// A connected stream socket, or a child's pipe.
 #[derive(Debug)]
 pub(crate) enum Transport {
-    Tcp(TcpStream),
+    /// With the peer's address as `connect` or `accept` gave it: asked later, the OS
+    /// has forgotten it once the connection is reset.
+    Tcp(TcpStream, SocketAddr),
     Unix(UnixStream),
     /// One arm for the three pipes, so the sockets' matches stay two-way plus one.
     #[cfg(feature = "process")]
@@ -39,7 +41,7 @@ impl Transport {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s) => s.poll_read(cx, buf),
+            Transport::Tcp(s, _) => s.poll_read(cx, buf),
             Transport::Unix(s) => s.poll_read(cx, buf),
             #[cfg(feature = "process")]
             Transport::Child(p) => p.poll_read(cx, buf),
@@ -53,7 +55,7 @@ impl Transport {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s) => s.poll_read_vectored(cx, bufs),
+            Transport::Tcp(s, _) => s.poll_read_vectored(cx, bufs),
             Transport::Unix(s) => s.poll_read_vectored(cx, bufs),
             #[cfg(feature = "process")]
             Transport::Child(p) => p.poll_read_vectored(cx, bufs),
@@ -62,7 +64,7 @@ impl Transport {
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s) => s.poll_write(cx, buf),
+            Transport::Tcp(s, _) => s.poll_write(cx, buf),
             Transport::Unix(s) => s.poll_write(cx, buf),
             #[cfg(feature = "process")]
             Transport::Child(p) => p.poll_write(cx, buf),
@@ -73,7 +75,7 @@ impl Transport {
     /// error here, the socket is as closed as it will get.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let r = match self {
-            Transport::Tcp(s) => s.shutdown(how),
+            Transport::Tcp(s, _) => s.shutdown(how),
             Transport::Unix(s) => s.shutdown(how),
             #[cfg(feature = "process")]
             Transport::Child(p) => {
@@ -87,16 +89,34 @@ impl Transport {
         }
     }
 
+    /// Makes the connection end with a reset instead of a FIN when its descriptor
+    /// closes (SO_LINGER 0), and ends our reading now: a pending read sees
+    /// end-of-stream. A child's stdin closes at once. (`StreamWriter::abort`.)
+    pub(crate) fn abort(&self) {
+        let linger = Some(std::time::Duration::ZERO);
+        match self {
+            Transport::Tcp(s, _) => {
+                let _ = socket2::SockRef::from(s.get_ref()).set_linger(linger);
+                let _ = s.shutdown(Shutdown::Read);
+            }
+            Transport::Unix(s) => {
+                let _ = s.shutdown(Shutdown::Read);
+            }
+            #[cfg(feature = "process")]
+            Transport::Child(p) => p.close(),
+        }
+    }
+
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
-            Transport::Tcp(s) => s.peer_addr().ok(),
+            Transport::Tcp(_, peer) => Some(*peer),
             _ => None,
         }
     }
 
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
-            Transport::Tcp(s) => s.local_addr().ok(),
+            Transport::Tcp(s, _) => s.local_addr().ok(),
             _ => None,
         }
     }

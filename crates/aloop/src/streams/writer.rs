@@ -141,6 +141,48 @@ impl StreamWriter {
         }
     }
 
+    /// Closes the connection now (asyncio's `transport.abort()`): the queued bytes are
+    /// dropped, the peer sees a reset (not an orderly end) once the socket's last
+    /// owner lets go, our own reader sees end-of-stream at once, and `drain` and
+    /// `wait_closed` return. For a connection whose peer stopped reading, this is what
+    /// frees the socket and the queue, which `close()` would keep until every queued
+    /// byte was sent. Idempotent; a child's stdin is closed.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let server = aloop::start_server(
+    ///         |r: aloop::StreamReader, _w: aloop::StreamWriter| async move {
+    ///             let _ = r.read_to_eof().await;
+    ///         },
+    ///         "127.0.0.1",
+    ///         0,
+    ///     )
+    ///     .await
+    ///     .unwrap();
+    ///     let port = server.sockets()[0].port();
+    ///     let (reader, writer) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+    ///     writer.write(&vec![0u8; 1 << 20]).unwrap(); // more than the socket takes
+    ///     writer.abort();
+    ///     assert!(writer.is_closing());
+    ///     assert!(writer.write(b"more").is_err());
+    ///     assert!(reader.read_to_eof().await.unwrap().is_empty());
+    ///     writer.wait_closed().await.unwrap();
+    ///     server.close();
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        self.inner.abort();
+    }
+
+    /// A reference that does not keep the writer alive (`Server`'s list of clients).
+    pub(super) fn downgrade(&self) -> Weak<Inner> {
+        Rc::downgrade(&self.inner)
+    }
+
+    pub(super) fn from_inner(inner: Rc<Inner>) -> StreamWriter {
+        StreamWriter { inner }
+    }
+
     /// Whether the writer is closed or closing (also after a connection error).
     pub fn is_closing(&self) -> bool {
         let st = self.inner.st.borrow();

@@ -1,6 +1,6 @@
 //! A child process's pipes as streams: its stdin a [`StreamWriter`], its stdout and
 //! stderr [`StreamReader`]s, over the same read and write paths as sockets
-//! (`transport.rs`). Used by `subprocess/`.
+//! (`raw_stream.rs`). Used by `subprocess/`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,19 +8,19 @@ use std::rc::Rc;
 use aloop_process::{ChildStderr, ChildStdin, ChildStdout};
 
 use super::reader::StreamReader;
-use super::transport::{ChildPipe, Transport};
+use super::raw_stream::{ChildPipe, RawStream};
 use super::writer::StreamWriter;
 use crate::event_loop::LoopRef;
 
 pub(crate) fn stdin_writer(pipe: ChildStdin, lp: &LoopRef) -> StreamWriter {
-    let transport = Rc::new(Transport::Child(ChildPipe::Stdin(RefCell::new(Some(pipe)))));
+    let transport = Rc::new(RawStream::Child(ChildPipe::Stdin(RefCell::new(Some(pipe)))));
     StreamWriter::new(transport, Rc::downgrade(&lp.state))
 }
 
 pub(crate) fn stdout_reader(pipe: ChildStdout, limit: usize) -> StreamReader {
-    StreamReader::from_transport(Rc::new(Transport::Child(ChildPipe::Stdout(pipe))), limit)
+    StreamReader::from_transport(Rc::new(RawStream::Child(ChildPipe::Stdout(pipe))), limit)
 }
 
 pub(crate) fn stderr_reader(pipe: ChildStderr, limit: usize) -> StreamReader {
-    StreamReader::from_transport(Rc::new(Transport::Child(ChildPipe::Stderr(pipe))), limit)
+    StreamReader::from_transport(Rc::new(RawStream::Child(ChildPipe::Stderr(pipe))), limit)
 }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use aloop_reactor::{TcpStream, UnixStream};
 
 use super::reader::{StreamReader, DEFAULT_LIMIT};
-use super::transport::Transport;
+use super::raw_stream::RawStream;
 use super::writer::StreamWriter;
 use crate::event_loop::LoopRef;
 
@@ -44,7 +44,7 @@ pub(crate) async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>
 
 /// Wraps a connected socket in a reader/writer pair bound to the running loop.
 pub(crate) fn wrap(
-    transport: Transport,
+    transport: RawStream,
     lp: &LoopRef,
     limit: usize,
 ) -> (StreamReader, StreamWriter) {
@@ -92,7 +92,7 @@ pub fn open_connection(
                 Ok(stream) => {
                     // Interactive protocols (asyncio's default): no Nagle delay.
                     let _ = stream.set_nodelay(true);
-                    return Ok(wrap(Transport::Tcp(stream, addr), &lp, DEFAULT_LIMIT));
+                    return Ok(wrap(RawStream::Tcp(stream, addr), &lp, DEFAULT_LIMIT));
                 }
                 // Kept as the OS said it (`raw_os_error()`), to tell EMFILE from
                 // ECONNREFUSED without reading the message.
@@ -112,6 +112,6 @@ pub fn open_unix_connection(
     async move {
         let lp = running_loop()?;
         let stream = UnixStream::connect(&path).await?;
-        Ok(wrap(Transport::Unix(stream), &lp, DEFAULT_LIMIT))
+        Ok(wrap(RawStream::Unix(stream), &lp, DEFAULT_LIMIT))
     }
 }

@@ -1,7 +1,7 @@
 //! Streams (asyncio's `open_connection` / `start_server` layer) over the loop's
 //! reactor: [`StreamReader`], [`StreamWriter`], [`Server`], and the functions that
 //! make them. One concept per file; `buffer.rs`, `pull.rs`, `search.rs`, `send_queue.rs`
-//! and `transport.rs` are the private plumbing behind them.
+//! and `raw_stream.rs` are the private plumbing behind them.
 
 mod buffer;
 #[cfg(feature = "process")]
@@ -13,7 +13,7 @@ mod reader;
 mod search;
 mod send_queue;
 mod server;
-mod transport;
+mod raw_stream;
 mod writer;
 
 #[cfg(feature = "process")]

@@ -31,7 +31,7 @@ use memchr::memmem::Finder;
 use super::buffer::ReadBuffer;
 use super::error::{IncompleteReadError, LimitOverrunError, ReadError, StoredError};
 use super::search::{Scan, Search};
-use super::transport::Transport;
+use super::raw_stream::RawStream;
 
 pub(super) struct State {
     pub(super) buf: ReadBuffer,
@@ -45,7 +45,7 @@ pub(super) struct State {
 
 pub(super) struct Inner {
     pub(super) state: RefCell<State>,
-    source: Option<Rc<Transport>>,
+    source: Option<Rc<RawStream>>,
     pub(super) limit: usize,
 }
 
@@ -59,7 +59,7 @@ macro_rules! check {
 }
 
 impl Inner {
-    pub(super) fn new(source: Option<Rc<Transport>>, limit: usize) -> Inner {
+    pub(super) fn new(source: Option<Rc<RawStream>>, limit: usize) -> Inner {
         Inner {
             state: RefCell::new(State {
                 buf: ReadBuffer::new(),
@@ -97,7 +97,7 @@ impl Inner {
         &self,
         st: &mut State,
         cx: &mut Context<'_>,
-        source: &Transport,
+        source: &RawStream,
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let spare = st.buf.spare(0);

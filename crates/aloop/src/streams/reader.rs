@@ -19,7 +19,7 @@ use futures_core::Stream;
 use super::error::{ReadError, StoredError};
 use super::pull::{Inner, ReadExactlyInto};
 use super::search::{Search, Separator};
-use super::transport::Transport;
+use super::raw_stream::RawStream;
 
 /// The default limit of [`StreamReader`]: 64 KiB, as asyncio's `_DEFAULT_LIMIT`.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
@@ -63,11 +63,11 @@ impl StreamReader {
         StreamReader::build(None, limit)
     }
 
-    pub(crate) fn from_transport(source: Rc<Transport>, limit: usize) -> StreamReader {
+    pub(crate) fn from_transport(source: Rc<RawStream>, limit: usize) -> StreamReader {
         StreamReader::build(Some(source), limit)
     }
 
-    fn build(source: Option<Rc<Transport>>, limit: usize) -> StreamReader {
+    fn build(source: Option<Rc<RawStream>>, limit: usize) -> StreamReader {
         StreamReader {
             inner: Rc::new(Inner::new(source, limit)),
         }

@@ -27,7 +27,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::buffer::WriteBuffer;
 use super::error::StoredError;
-use super::transport::Transport;
+use super::raw_stream::RawStream;
 use crate::loop_state::{AfterBatch, LoopState};
 use crate::task::spawn_on;
 
@@ -64,7 +64,7 @@ pub(super) struct State {
 }
 
 pub(super) struct Inner {
-    pub(super) transport: Rc<Transport>,
+    pub(super) transport: Rc<RawStream>,
     /// Weak: a writer must not keep its loop alive (the loop owns the tasks that own
     /// writers; a strong reference would be a cycle).
     pub(super) home: Weak<LoopState>,
@@ -98,7 +98,7 @@ fn noop_waker() -> ManuallyDrop<Waker> {
 /// One `send` that registers nothing (polled with a no-op waker): how many bytes the
 /// socket took (0 when it is full), or the connection's error.
 #[inline]
-fn send_now(transport: &Transport, bytes: &[u8]) -> io::Result<usize> {
+fn send_now(transport: &RawStream, bytes: &[u8]) -> io::Result<usize> {
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     match transport.poll_write(&mut cx, bytes) {
@@ -117,7 +117,7 @@ fn send_now(transport: &Transport, bytes: &[u8]) -> io::Result<usize> {
 }
 
 impl Inner {
-    pub(super) fn new(transport: Rc<Transport>, home: Weak<LoopState>) -> Rc<Inner> {
+    pub(super) fn new(transport: Rc<RawStream>, home: Weak<LoopState>) -> Rc<Inner> {
         Rc::new(Inner {
             transport,
             home,

@@ -29,7 +29,7 @@ use aloop_reactor::{TcpListener, UnixListener, DEFAULT_BACKLOG};
 use super::connection::{resolve, running_loop, wrap};
 use super::reader::{StreamReader, DEFAULT_LIMIT};
 use super::send_queue;
-use super::transport::Transport;
+use super::raw_stream::RawStream;
 use super::writer::StreamWriter;
 use crate::exception::ExceptionContext;
 use crate::task::Task;
@@ -66,13 +66,13 @@ enum Listener {
 }
 
 impl Listener {
-    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<Transport>> {
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<RawStream>> {
         match self {
             Listener::Tcp(l) => l.poll_accept(cx).map_ok(|(s, peer)| {
                 let _ = s.set_nodelay(true);
-                Transport::Tcp(s, peer)
+                RawStream::Tcp(s, peer)
             }),
-            Listener::Unix(l) => l.poll_accept(cx).map_ok(|(s, _)| Transport::Unix(s)),
+            Listener::Unix(l) => l.poll_accept(cx).map_ok(|(s, _)| RawStream::Unix(s)),
         }
     }
 }

@@ -15,7 +15,7 @@ use std::rc::{Rc, Weak};
 use std::task::Poll;
 
 use super::send_queue::{register, wake_all, Inner};
-use super::transport::Transport;
+use super::raw_stream::RawStream;
 use crate::loop_state::LoopState;
 
 pub use super::send_queue::DEFAULT_HIGH_WATER;
@@ -53,7 +53,7 @@ pub struct StreamWriter {
 }
 
 impl StreamWriter {
-    pub(crate) fn new(transport: Rc<Transport>, home: Weak<LoopState>) -> StreamWriter {
+    pub(crate) fn new(transport: Rc<RawStream>, home: Weak<LoopState>) -> StreamWriter {
         StreamWriter {
             inner: Inner::new(transport, home),
         }

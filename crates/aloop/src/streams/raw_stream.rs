@@ -14,7 +14,7 @@ use aloop_reactor::{TcpStream, UnixStream};
 
 /// A connected stream socket, or a child's pipe.
 #[derive(Debug)]
-pub(crate) enum Transport {
+pub(crate) enum RawStream {
     /// With the peer's address as `connect` or `accept` gave it: asked later, the OS
     /// has forgotten it once the connection is reset.
     Tcp(TcpStream, SocketAddr),
@@ -34,17 +34,17 @@ pub(crate) enum ChildPipe {
     Stderr(aloop_process::ChildStderr),
 }
 
-impl Transport {
+impl RawStream {
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s, _) => s.poll_read(cx, buf),
-            Transport::Unix(s) => s.poll_read(cx, buf),
+            RawStream::Tcp(s, _) => s.poll_read(cx, buf),
+            RawStream::Unix(s) => s.poll_read(cx, buf),
             #[cfg(feature = "process")]
-            Transport::Child(p) => p.poll_read(cx, buf),
+            RawStream::Child(p) => p.poll_read(cx, buf),
         }
     }
 
@@ -55,19 +55,19 @@ impl Transport {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s, _) => s.poll_read_vectored(cx, bufs),
-            Transport::Unix(s) => s.poll_read_vectored(cx, bufs),
+            RawStream::Tcp(s, _) => s.poll_read_vectored(cx, bufs),
+            RawStream::Unix(s) => s.poll_read_vectored(cx, bufs),
             #[cfg(feature = "process")]
-            Transport::Child(p) => p.poll_read_vectored(cx, bufs),
+            RawStream::Child(p) => p.poll_read_vectored(cx, bufs),
         }
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
-            Transport::Tcp(s, _) => s.poll_write(cx, buf),
-            Transport::Unix(s) => s.poll_write(cx, buf),
+            RawStream::Tcp(s, _) => s.poll_write(cx, buf),
+            RawStream::Unix(s) => s.poll_write(cx, buf),
             #[cfg(feature = "process")]
-            Transport::Child(p) => p.poll_write(cx, buf),
+            RawStream::Child(p) => p.poll_write(cx, buf),
         }
     }
 
@@ -75,10 +75,10 @@ impl Transport {
     /// error here, the socket is as closed as it will get.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let r = match self {
-            Transport::Tcp(s, _) => s.shutdown(how),
-            Transport::Unix(s) => s.shutdown(how),
+            RawStream::Tcp(s, _) => s.shutdown(how),
+            RawStream::Unix(s) => s.shutdown(how),
             #[cfg(feature = "process")]
-            Transport::Child(p) => {
+            RawStream::Child(p) => {
                 p.close();
                 Ok(())
             }
@@ -95,42 +95,42 @@ impl Transport {
     pub(crate) fn abort(&self) {
         let linger = Some(std::time::Duration::ZERO);
         match self {
-            Transport::Tcp(s, _) => {
+            RawStream::Tcp(s, _) => {
                 let _ = socket2::SockRef::from(s.get_ref()).set_linger(linger);
                 let _ = s.shutdown(Shutdown::Read);
             }
-            Transport::Unix(s) => {
+            RawStream::Unix(s) => {
                 let _ = s.shutdown(Shutdown::Read);
             }
             #[cfg(feature = "process")]
-            Transport::Child(p) => p.close(),
+            RawStream::Child(p) => p.close(),
         }
     }
 
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
-            Transport::Tcp(_, peer) => Some(*peer),
+            RawStream::Tcp(_, peer) => Some(*peer),
             _ => None,
         }
     }
 
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
-            Transport::Tcp(s, _) => s.local_addr().ok(),
+            RawStream::Tcp(s, _) => s.local_addr().ok(),
             _ => None,
         }
     }
 
     pub(crate) fn unix_peer_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
         match self {
-            Transport::Unix(s) => s.peer_addr().ok(),
+            RawStream::Unix(s) => s.peer_addr().ok(),
             _ => None,
         }
     }
 
     pub(crate) fn unix_local_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
         match self {
-            Transport::Unix(s) => s.local_addr().ok(),
+            RawStream::Unix(s) => s.local_addr().ok(),
             _ => None,
         }
     }

@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use aloop_process::{ChildStderr, ChildStdin, ChildStdout};
 
-use super::reader::StreamReader;
 use super::raw_stream::{ChildPipe, RawStream};
+use super::reader::StreamReader;
 use super::writer::StreamWriter;
 use crate::event_loop::LoopRef;
 

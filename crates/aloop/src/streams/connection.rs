@@ -13,8 +13,8 @@ use std::rc::Rc;
 
 use aloop_reactor::{TcpStream, UnixStream};
 
-use super::reader::{StreamReader, DEFAULT_LIMIT};
 use super::raw_stream::RawStream;
+use super::reader::{StreamReader, DEFAULT_LIMIT};
 use super::writer::StreamWriter;
 use crate::event_loop::LoopRef;
 

@@ -9,11 +9,12 @@ pub(crate) mod child_pipes;
 mod connection;
 mod error;
 mod pull;
+mod raw_stream;
 mod reader;
 mod search;
-mod send_queue;
-mod server;
-mod raw_stream;
+pub(crate) mod send_queue;
+pub(crate) mod server;
+mod start_server;
 mod writer;
 
 #[cfg(feature = "process")]
@@ -21,8 +22,8 @@ pub(crate) use connection::running_loop;
 pub use connection::{open_connection, open_unix_connection};
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};
-pub use server::{
+pub use server::{Server, ServerOptions};
+pub use start_server::{
     start_server, start_server_with, start_unix_server, start_unix_server_with, ClientOutcome,
-    Server, ServerOptions,
 };
 pub use writer::{StreamWriter, DEFAULT_HIGH_WATER};

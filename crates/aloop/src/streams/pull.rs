@@ -30,8 +30,8 @@ use memchr::memmem::Finder;
 
 use super::buffer::ReadBuffer;
 use super::error::{IncompleteReadError, LimitOverrunError, ReadError, StoredError};
-use super::search::{Scan, Search};
 use super::raw_stream::RawStream;
+use super::search::{Scan, Search};
 
 pub(super) struct State {
     pub(super) buf: ReadBuffer,

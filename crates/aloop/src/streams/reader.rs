@@ -18,8 +18,8 @@ use futures_core::Stream;
 
 use super::error::{ReadError, StoredError};
 use super::pull::{Inner, ReadExactlyInto};
-use super::search::{Search, Separator};
 use super::raw_stream::RawStream;
+use super::search::{Search, Separator};
 
 /// The default limit of [`StreamReader`]: 64 KiB, as asyncio's `_DEFAULT_LIMIT`.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;

@@ -58,12 +58,16 @@ pub(super) struct State {
     pub(super) aborted: bool,
     /// The flusher's waker while it waits for the socket, so `abort` can end it.
     pub(super) flusher_waker: Option<Waker>,
+    /// Set by the protocol layer (`protocols/`): told, in a later callback, when
+    /// `paused` flips or the writer ends, so it can call `pause_writing`,
+    /// `resume_writing` and `connection_lost`. `None` for a plain `StreamWriter`.
+    pub(super) hook: Option<Rc<dyn Fn()>>,
     pub(super) error: Option<StoredError>,
     pub(super) drain_waiters: Vec<Waker>,
     pub(super) close_waiters: Vec<Waker>,
 }
 
-pub(super) struct Inner {
+pub(crate) struct Inner {
     pub(super) transport: Rc<RawStream>,
     /// Weak: a writer must not keep its loop alive (the loop owns the tasks that own
     /// writers; a strong reference would be a cycle).
@@ -136,11 +140,21 @@ impl Inner {
                 closed: false,
                 aborted: false,
                 flusher_waker: None,
+                hook: None,
                 error: None,
                 drain_waiters: Vec::new(),
                 close_waiters: Vec::new(),
             }),
         })
+    }
+
+    /// Runs the protocol layer's hook soon: never inside this call, whose caller may be
+    /// the protocol itself, busy in one of its own callbacks.
+    pub(super) fn notify(&self, st: &State) {
+        if let (Some(hook), Some(home)) = (&st.hook, self.home.upgrade()) {
+            let hook = hook.clone();
+            home.call_soon(move || hook());
+        }
     }
 
     /// `StreamWriter::write`: see the file comment for the three ways out.
@@ -199,8 +213,9 @@ impl Inner {
         if coalescing {
             st.batch_writes = st.batch_writes.saturating_add(1);
         }
-        if st.buf.len() > st.high {
+        if st.buf.len() > st.high && !st.paused {
             st.paused = true;
+            inner.notify(&st);
         }
         if st.flusher || coalescing {
             return Ok(());
@@ -217,6 +232,7 @@ impl Inner {
         st.buf.clear();
         st.paused = false;
         st.closed = true;
+        self.notify(st);
         let mut woken = std::mem::take(&mut st.drain_waiters);
         woken.append(&mut st.close_waiters);
         woken
@@ -228,6 +244,7 @@ impl Inner {
         // transport.close() does.
         let _ = self.transport.shutdown(Shutdown::Both);
         st.closed = true;
+        self.notify(st);
         std::mem::take(&mut st.close_waiters)
     }
 
@@ -260,6 +277,7 @@ impl Inner {
                     st.buf.consume(n);
                     if st.paused && st.buf.len() <= st.low {
                         st.paused = false;
+                        self.notify(&st);
                         woken = std::mem::take(&mut st.drain_waiters);
                     }
                 }
@@ -302,11 +320,28 @@ impl Inner {
         st.closing = true;
         st.closed = true;
         self.transport.abort();
+        self.notify(&st);
         let mut woken = std::mem::take(&mut st.drain_waiters);
         woken.append(&mut st.close_waiters);
         woken.extend(st.flusher_waker.take());
         drop(st);
         wake_all(woken);
+    }
+
+    /// Installs the protocol layer's hook (see `State::hook`).
+    pub(crate) fn set_hook(&self, hook: Rc<dyn Fn()>) {
+        self.st.borrow_mut().hook = Some(hook);
+    }
+
+    /// What the protocol layer's hook looks at: above the high-water mark, ended
+    /// (closed, aborted or failed), and the connection's error if it failed.
+    pub(crate) fn water_and_end(&self) -> (bool, bool, Option<io::Error>) {
+        let st = self.st.borrow();
+        (
+            st.paused,
+            st.closed,
+            st.error.as_ref().map(StoredError::get),
+        )
     }
 
     /// `fail`, then wakes whoever waited, once the state is released.
@@ -368,6 +403,7 @@ impl AfterBatch for Inner {
                 st.buf.consume(n);
                 if st.buf.is_empty() {
                     if std::mem::take(&mut st.paused) {
+                        self.notify(&st);
                         let woken = std::mem::take(&mut st.drain_waiters);
                         drop(st);
                         wake_all(woken);

@@ -1,6 +1,6 @@
-//! `start_server` / `start_unix_server` and `Server`: listen, and run the user's
-//! callback in a task of its own for every accepted connection (asyncio's
-//! `asyncio.start_server` and `base_events.Server`).
+//! `Server` (asyncio's `base_events.Server`): the listening sockets, one accept task
+//! each, and the accepted connections, each handed to an `Acceptor`: the user's
+//! callback in a task (`start_server.rs`) or a protocol (`protocols/`).
 //!
 //! Each listening socket has an accept task. The accept loop never gives up: running
 //! out of file descriptors (`EMFILE`/`ENFILE`) or memory is reported once through the
@@ -26,11 +26,12 @@ use std::time::Duration;
 
 use aloop_reactor::{TcpListener, UnixListener, DEFAULT_BACKLOG};
 
-use super::connection::{resolve, running_loop, wrap};
-use super::reader::{StreamReader, DEFAULT_LIMIT};
-use super::send_queue;
+use super::connection::{resolve, running_loop};
 use super::raw_stream::RawStream;
+use super::reader::DEFAULT_LIMIT;
+use super::send_queue;
 use super::writer::StreamWriter;
+use crate::event_loop::LoopRef;
 use crate::exception::ExceptionContext;
 use crate::task::Task;
 
@@ -60,7 +61,7 @@ impl Default for ServerOptions {
     }
 }
 
-enum Listener {
+pub(crate) enum Listener {
     Tcp(TcpListener),
     Unix(UnixListener),
 }
@@ -153,12 +154,23 @@ impl Drop for ConnGuard {
     }
 }
 
-async fn accept_loop<F, Fut>(inner: Rc<Inner>, index: usize, callback: Rc<F>, limit: usize)
-where
-    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
+/// What a server does with each accepted connection: `start_server` runs the user's
+/// callback in a task (`start_server.rs`); `create_server` makes a protocol
+/// (`protocols/`).
+pub(crate) type Acceptor = Rc<dyn Fn(RawStream, &LoopRef, ClientSlot)>;
+
+/// An accepted connection's place in its server: counted until dropped (what
+/// `wait_closed` waits for), and reached by `close_clients` / `abort_clients` once
+/// tracked.
+pub(crate) struct ClientSlot(ConnGuard);
+
+impl ClientSlot {
+    pub(crate) fn track(&self, writer: &StreamWriter) {
+        self.0 .0.add_client(writer);
+    }
+}
+
+async fn accept_loop(inner: Rc<Inner>, index: usize, acceptor: Acceptor) {
     let mut reported = false;
     loop {
         let accepted = poll_fn(|cx| match inner.listeners.borrow().get(index) {
@@ -171,23 +183,8 @@ where
             None => return,
             Some(Ok(transport)) => {
                 reported = false;
-                let (reader, writer) = wrap(transport, &lp, limit);
-                inner.add_client(&writer);
                 inner.active.set(inner.active.get() + 1);
-                let guard = ConnGuard(inner.clone());
-                let callback = callback.clone();
-                let report_to = lp.clone();
-                // The callback is called inside the task, so even a panic while it
-                // builds its future stays in that connection's task.
-                lp.create_task(async move {
-                    let _guard = guard;
-                    let peer = peer_name(&writer);
-                    if let Some(failure) = callback(reader, writer).await.failure() {
-                        report_to.call_exception_handler(&ExceptionContext::new(format!(
-                            "client_connected_cb failed for {peer}: {failure}"
-                        )));
-                    }
-                });
+                acceptor(transport, &lp, ClientSlot(ConnGuard(inner.clone())));
             }
             Some(Err(e)) if per_connection(&e) => crate::sleep(Duration::ZERO).await,
             Some(Err(e)) => {
@@ -206,53 +203,6 @@ where
                 crate::sleep(ACCEPT_RETRY_DELAY).await;
             }
         }
-    }
-}
-
-/// How a connection's peer is named in reports.
-fn peer_name(writer: &StreamWriter) -> String {
-    if let Some(addr) = writer.peername() {
-        return addr.to_string();
-    }
-    match writer.unix_peername() {
-        Some(addr) => match addr.as_pathname() {
-            Some(path) => path.display().to_string(),
-            None => "an unnamed unix socket".to_owned(),
-        },
-        None => "an unknown peer".to_owned(),
-    }
-}
-
-/// What a [`start_server`] callback's future may end with: `()`, or a `Result` whose
-/// error goes to the loop's exception handler with the peer named (asyncio logs an
-/// exception escaping `client_connected_cb` the same way), so callbacks can use `?`.
-///
-/// ```
-/// async fn handle(r: aloop::StreamReader, w: aloop::StreamWriter) -> std::io::Result<()> {
-///     let line = r.readline().await?;
-///     w.write(&line)?;
-///     w.drain().await?;
-///     Ok(())
-/// }
-/// # aloop::run(async {
-/// let server = aloop::start_server(handle, "127.0.0.1", 0).await.unwrap();
-/// # server.close();
-/// # });
-/// ```
-pub trait ClientOutcome: 'static {
-    /// The failure to report, if any.
-    fn failure(self) -> Option<String>;
-}
-
-impl ClientOutcome for () {
-    fn failure(self) -> Option<String> {
-        None
-    }
-}
-
-impl<E: fmt::Display + 'static> ClientOutcome for Result<(), E> {
-    fn failure(self) -> Option<String> {
-        self.err().map(|e| e.to_string())
     }
 }
 
@@ -293,18 +243,13 @@ fn out_of_resources(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12)) || e.kind() == io::ErrorKind::OutOfMemory
 }
 
-fn start<F, Fut>(
+/// Starts accepting on `listeners`, handing each connection to `acceptor`.
+pub(crate) fn start_accepting(
     listeners: Vec<Listener>,
     addrs: Vec<SocketAddr>,
     unix_path: Option<(PathBuf, (u64, u64))>,
-    callback: F,
-    limit: usize,
-) -> io::Result<Server>
-where
-    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
+    acceptor: Acceptor,
+) -> io::Result<Server> {
     let lp = running_loop()?;
     let count = listeners.len();
     let inner = Rc::new(Inner {
@@ -318,129 +263,46 @@ where
         serving_forever: Cell::new(false),
         waiters: RefCell::new(Vec::new()),
     });
-    let callback = Rc::new(callback);
     for index in 0..count {
-        let task = lp.create_task(accept_loop(inner.clone(), index, callback.clone(), limit));
+        let task = lp.create_task(accept_loop(inner.clone(), index, acceptor.clone()));
         task.set_name("aloop-server-accept");
         inner.accept_tasks.borrow_mut().push(task);
     }
     Ok(Server { inner })
 }
 
-/// Starts a TCP server on `host:port` (asyncio's `asyncio.start_server`): for every
-/// accepted connection, `client_connected_cb(reader, writer)` runs in a task of its
-/// own. Every address `host` resolves to is listened on; port 0 picks a free port
-/// (see [`Server::sockets`]). The server is serving when this returns.
-///
-/// ```
-/// aloop::run(async {
-///     let server = aloop::start_server(
-///         |reader: aloop::StreamReader, writer: aloop::StreamWriter| async move {
-///             while let Ok(line) = reader.readline().await {
-///                 if line.is_empty() || writer.write(&line).is_err() {
-///                     break;
-///                 }
-///             }
-///         },
-///         "127.0.0.1",
-///         0,
-///     )
-///     .await
-///     .unwrap();
-///     let addr = server.sockets()[0];
-///     let (r, w) = aloop::open_connection("127.0.0.1", addr.port()).await.unwrap();
-///     w.write(b"echo\n").unwrap();
-///     assert_eq!(r.readline().await.unwrap(), b"echo\n");
-///     w.close();
-///     server.close();
-///     server.wait_closed().await; // the connection task has ended too
-/// });
-/// ```
-pub fn start_server<F, Fut>(
-    client_connected_cb: F,
+/// Binds TCP listeners on every address `host` resolves to; returns them and the
+/// addresses they got (port 0 picks a free one).
+pub(crate) async fn bind_tcp(
     host: &str,
     port: u16,
-) -> impl Future<Output = io::Result<Server>> + 'static
-where
-    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
-    start_server_with(client_connected_cb, host, port, ServerOptions::default())
-}
-
-/// [`start_server`] with [`ServerOptions`] (`SO_REUSEPORT`, backlog, reader limit).
-pub fn start_server_with<F, Fut>(
-    client_connected_cb: F,
-    host: &str,
-    port: u16,
-    options: ServerOptions,
-) -> impl Future<Output = io::Result<Server>> + 'static
-where
-    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
-    let host = host.to_owned();
-    async move {
-        let mut addrs = resolve(&host, port).await?;
-        addrs.dedup();
-        let mut listeners = Vec::new();
-        let mut bound = Vec::new();
-        for addr in addrs {
-            // The OS error as it was (`raw_os_error()`: EADDRINUSE, EACCES, ...).
-            let l = TcpListener::bind_with(addr, options.reuse_port, options.backlog)?;
-            bound.push(l.local_addr()?);
-            listeners.push(Listener::Tcp(l));
-        }
-        start(listeners, bound, None, client_connected_cb, options.limit)
+    options: &ServerOptions,
+) -> io::Result<(Vec<Listener>, Vec<SocketAddr>)> {
+    let mut addrs = resolve(host, port).await?;
+    addrs.dedup();
+    let mut listeners = Vec::new();
+    let mut bound = Vec::new();
+    for addr in addrs {
+        // The OS error as it was (`raw_os_error()`: EADDRINUSE, EACCES, ...).
+        let l = TcpListener::bind_with(addr, options.reuse_port, options.backlog)?;
+        bound.push(l.local_addr()?);
+        listeners.push(Listener::Tcp(l));
     }
+    Ok((listeners, bound))
 }
 
-/// Starts a Unix-domain socket server at `path` (asyncio's `start_unix_server`). A
-/// stale socket file at `path` is removed first, as asyncio does; `close` removes the
-/// file again.
-pub fn start_unix_server<F, Fut>(
-    client_connected_cb: F,
-    path: impl AsRef<Path>,
-) -> impl Future<Output = io::Result<Server>> + 'static
-where
-    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
-    start_unix_server_with(client_connected_cb, path, ServerOptions::default())
-}
-
-/// [`start_unix_server`] with [`ServerOptions`] (only `limit` applies).
-pub fn start_unix_server_with<F, Fut>(
-    client_connected_cb: F,
-    path: impl AsRef<Path>,
-    options: ServerOptions,
-) -> impl Future<Output = io::Result<Server>> + 'static
-where
-    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
-    Fut: Future + 'static,
-    Fut::Output: ClientOutcome,
-{
-    let path = path.as_ref().to_owned();
-    async move {
-        use std::os::unix::fs::FileTypeExt;
-        if let Ok(meta) = std::fs::symlink_metadata(&path) {
-            if meta.file_type().is_socket() {
-                let _ = std::fs::remove_file(&path);
-            }
+/// Binds a Unix listener at `path`, removing a stale socket file first, as asyncio
+/// does; returns it with the file's identity, so `close` removes only this file.
+pub(crate) fn bind_unix(path: &Path) -> io::Result<(Listener, (PathBuf, (u64, u64)))> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            let _ = std::fs::remove_file(path);
         }
-        let listener = UnixListener::bind(&path)?;
-        let id = file_id(&path).unwrap_or_default();
-        start(
-            vec![Listener::Unix(listener)],
-            Vec::new(),
-            Some((path, id)),
-            client_connected_cb,
-            options.limit,
-        )
     }
+    let listener = UnixListener::bind(path)?;
+    let id = file_id(path).unwrap_or_default();
+    Ok((Listener::Unix(listener), (path.to_owned(), id)))
 }
 
 /// A listening server (asyncio's `Server`), from [`start_server`] or

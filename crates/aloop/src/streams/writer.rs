@@ -14,8 +14,8 @@ use std::net::{Shutdown, SocketAddr};
 use std::rc::{Rc, Weak};
 use std::task::Poll;
 
-use super::send_queue::{register, wake_all, Inner};
 use super::raw_stream::RawStream;
+use super::send_queue::{register, wake_all, Inner};
 use crate::loop_state::LoopState;
 
 pub use super::send_queue::DEFAULT_HIGH_WATER;
@@ -177,6 +177,11 @@ impl StreamWriter {
     /// A reference that does not keep the writer alive (`Server`'s list of clients).
     pub(super) fn downgrade(&self) -> Weak<Inner> {
         Rc::downgrade(&self.inner)
+    }
+
+    /// The send queue underneath (the protocol layer's transport writes through it).
+    pub(crate) fn send_queue(&self) -> &Rc<Inner> {
+        &self.inner
     }
 
     pub(super) fn from_inner(inner: Rc<Inner>) -> StreamWriter {

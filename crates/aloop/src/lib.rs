@@ -43,6 +43,7 @@ mod lookup;
 mod loop_handle;
 mod loop_state;
 mod promise;
+mod protocols;
 mod run_in_executor;
 mod runner;
 mod running;
@@ -77,6 +78,7 @@ pub use handle::{Handle, TimerHandle};
 pub use lookup::{AddrInfo, AddrInfoHints, GaiError, GaiErrorKind};
 pub use loop_handle::{LoopHandle, ThreadsafeFuture};
 pub use promise::Promise;
+pub use protocols::{AnyProtocol, Buffered, BufferedProtocol, Driver, Protocol, Transport};
 pub use run_in_executor::{
     to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
 };

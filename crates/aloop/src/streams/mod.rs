@@ -9,7 +9,7 @@ pub(crate) mod child_pipes;
 mod connection;
 mod error;
 mod pull;
-mod raw_stream;
+pub(crate) mod raw_stream;
 mod reader;
 mod search;
 pub(crate) mod send_queue;

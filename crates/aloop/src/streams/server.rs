@@ -49,6 +49,11 @@ pub struct ServerOptions {
     pub backlog: i32,
     /// The [`StreamReader`] limit for accepted connections. Default 64 KiB.
     pub limit: usize,
+    /// Accept connections as soon as the server is made (asyncio's
+    /// `start_serving=True`, the default). With `false`, the sockets listen (the
+    /// kernel queues connections in the backlog) but nothing is accepted until
+    /// [`Server::start_serving`] or [`Server::serve_forever`].
+    pub start_serving: bool,
 }
 
 impl Default for ServerOptions {
@@ -57,9 +62,14 @@ impl Default for ServerOptions {
             reuse_port: false,
             backlog: DEFAULT_BACKLOG,
             limit: DEFAULT_LIMIT,
+            start_serving: true,
         }
     }
 }
+
+/// A Unix server's socket path and the (device, inode) it had when bound, so `close`
+/// removes only the file this server created.
+pub(crate) type SocketFile = (PathBuf, (u64, u64));
 
 pub(crate) enum Listener {
     Tcp(TcpListener),
@@ -84,8 +94,10 @@ struct Inner {
     addrs: Vec<SocketAddr>,
     /// The Unix socket path and the (device, inode) it had when bound, so `close`
     /// removes only the file this server created.
-    unix_path: Option<(PathBuf, (u64, u64))>,
+    unix_path: Option<SocketFile>,
     accept_tasks: RefCell<Vec<Task<()>>>,
+    /// Kept until the accept tasks start (`start_serving: false`), then taken.
+    acceptor: RefCell<Option<Acceptor>>,
     closed: Cell<bool>,
     active: Cell<usize>,
     /// The accepted connections' writers, for `close_clients` / `abort_clients`;
@@ -129,6 +141,7 @@ impl Inner {
         for t in &tasks {
             t.cancel();
         }
+        drop(self.acceptor.borrow_mut().take());
         self.wake();
     }
 }
@@ -247,28 +260,28 @@ fn out_of_resources(e: &io::Error) -> bool {
 pub(crate) fn start_accepting(
     listeners: Vec<Listener>,
     addrs: Vec<SocketAddr>,
-    unix_path: Option<(PathBuf, (u64, u64))>,
+    unix_path: Option<SocketFile>,
     acceptor: Acceptor,
+    start_serving: bool,
 ) -> io::Result<Server> {
-    let lp = running_loop()?;
-    let count = listeners.len();
+    running_loop()?;
     let inner = Rc::new(Inner {
         listeners: RefCell::new(listeners.into_iter().map(Some).collect()),
         addrs,
         unix_path,
         accept_tasks: RefCell::new(Vec::new()),
+        acceptor: RefCell::new(Some(acceptor)),
         closed: Cell::new(false),
         active: Cell::new(0),
         clients: RefCell::new(Vec::new()),
         serving_forever: Cell::new(false),
         waiters: RefCell::new(Vec::new()),
     });
-    for index in 0..count {
-        let task = lp.create_task(accept_loop(inner.clone(), index, acceptor.clone()));
-        task.set_name("aloop-server-accept");
-        inner.accept_tasks.borrow_mut().push(task);
+    let server = Server { inner };
+    if start_serving {
+        server.start_serving()?;
     }
-    Ok(Server { inner })
+    Ok(server)
 }
 
 /// Binds TCP listeners on every address `host` resolves to; returns them and the
@@ -293,7 +306,7 @@ pub(crate) async fn bind_tcp(
 
 /// Binds a Unix listener at `path`, removing a stale socket file first, as asyncio
 /// does; returns it with the file's identity, so `close` removes only this file.
-pub(crate) fn bind_unix(path: &Path) -> io::Result<(Listener, (PathBuf, (u64, u64)))> {
+pub(crate) fn bind_unix(path: &Path) -> io::Result<(Listener, SocketFile)> {
     use std::os::unix::fs::FileTypeExt;
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if meta.file_type().is_socket() {
@@ -350,6 +363,10 @@ impl Server {
             if inner.closed.get() {
                 return Err(io::Error::other("server is closed"));
             }
+            Server {
+                inner: inner.clone(),
+            }
+            .start_serving()?;
             inner.serving_forever.set(true);
             let guard = CloseOnDrop(inner);
             poll_fn(|cx| guard.0.poll_closed(cx)).await;
@@ -357,9 +374,30 @@ impl Server {
         }
     }
 
-    /// Whether the server is listening (not closed).
+    /// Starts accepting connections, for a server made with `start_serving: false`
+    /// (asyncio's `Server.start_serving`); does nothing if it already accepts. An
+    /// error on a closed server or outside its running loop.
+    pub fn start_serving(&self) -> io::Result<()> {
+        let inner = &self.inner;
+        if inner.closed.get() {
+            return Err(io::Error::other("server is closed"));
+        }
+        let Some(acceptor) = inner.acceptor.borrow_mut().take() else {
+            return Ok(());
+        };
+        let lp = running_loop()?;
+        let count = inner.listeners.borrow().len();
+        for index in 0..count {
+            let task = lp.create_task(accept_loop(inner.clone(), index, acceptor.clone()));
+            task.set_name("aloop-server-accept");
+            inner.accept_tasks.borrow_mut().push(task);
+        }
+        Ok(())
+    }
+
+    /// Whether the server accepts connections (started and not closed).
     pub fn is_serving(&self) -> bool {
-        !self.inner.closed.get()
+        !self.inner.closed.get() && self.inner.acceptor.borrow().is_none()
     }
 
     /// The addresses listened on (TCP); empty once closed and for Unix servers (see

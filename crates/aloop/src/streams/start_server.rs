@@ -154,7 +154,7 @@ where
         running_loop()?;
         let (listeners, bound) = bind_tcp(&host, port, &options).await?;
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
-        start_accepting(listeners, bound, None, acceptor)
+        start_accepting(listeners, bound, None, acceptor, options.start_serving)
     }
 }
 
@@ -189,6 +189,12 @@ where
         running_loop()?;
         let (listener, file) = bind_unix(&path)?;
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
-        start_accepting(vec![listener], Vec::new(), Some(file), acceptor)
+        start_accepting(
+            vec![listener],
+            Vec::new(),
+            Some(file),
+            acceptor,
+            options.start_serving,
+        )
     }
 }

@@ -74,12 +74,14 @@ impl Endpoint {
             }
             Err(_) => false,
         }));
+        if let Ok(true) = outcome {
+            return;
+        }
         let Some(state) = self.state.upgrade() else {
             return;
         };
         match outcome {
-            Ok(true) => {}
-            Ok(false) => state.call_exception_handler(&ExceptionContext::new(format!(
+            Ok(_) => state.call_exception_handler(&ExceptionContext::new(format!(
                 "DatagramProtocol.{what} skipped: the protocol was already borrowed \
                  (do not hold a borrow of it across an await)"
             ))),

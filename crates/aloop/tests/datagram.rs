@@ -605,6 +605,12 @@ fn localhost_is_resolved_for_both_addresses() {
         until(&cp, "the echo", |p| !p.got.is_empty()).await;
         assert_eq!(cp.borrow().got[0].0, b"hello localhost");
         assert_eq!(sp.borrow().got[0].0, b"hello localhost");
+        // A failed lookup is asyncio's gaierror, not a bare message.
+        let unknown = Some(("no-such-host.invalid", 0));
+        let e = aloop::create_datagram_endpoint(|| (), unknown, None, DatagramOptions::default())
+            .await
+            .unwrap_err();
+        assert!(aloop::GaiError::of(&e).is_some(), "{e:?}");
         client.close();
         server.close();
     });

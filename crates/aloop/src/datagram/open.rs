@@ -10,7 +10,7 @@
 //! Used by `endpoint.rs`; makes the `Sock` of `socket.rs`.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
@@ -20,25 +20,30 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::socket::Sock;
 use crate::event_loop::LoopRef;
+use crate::lookup::AddrInfoHints;
 
 /// Whether and where the new socket is aimed: `Some((addr, connected))` when a remote
 /// address was given.
 pub(super) type Aim<A> = Option<(A, bool)>;
 
-/// Resolves `host:port` on the loop's default executor (at once for an IP address).
+/// Resolves `host:port` for UDP with the loop's `getaddrinfo` (off the loop thread,
+/// `SOCK_DGRAM`, as asyncio's `_ensure_resolved`); a literal IP address is not looked
+/// up. A failed lookup carries a [`GaiError`](crate::GaiError).
 async fn resolve(lp: &LoopRef, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let owned = host.to_owned();
-    let found = lp
-        .run_in_executor(None, move || {
-            (owned.as_str(), port)
-                .to_socket_addrs()
-                .map(|addrs| addrs.collect::<Vec<_>>())
-        })
-        .await
-        .map_err(|e| io::Error::other(format!("could not resolve {host:?}: {e}")))??;
+    let hints = AddrInfoHints {
+        socktype: Type::DGRAM.into(),
+        protocol: Protocol::UDP.into(),
+        ..AddrInfoHints::default()
+    };
+    let found: Vec<SocketAddr> = lp
+        .getaddrinfo(host, Some(port), hints)
+        .await?
+        .into_iter()
+        .map(|info| info.addr)
+        .collect();
     if found.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,

@@ -33,6 +33,7 @@
 
 mod callback;
 mod combinators;
+mod datagram;
 mod error;
 mod event_loop;
 mod exception;
@@ -59,6 +60,10 @@ pub use combinators::{
     AsCompleted, AsCompletedItem, AsCompletedNext, Gather, GatherAll, ReturnWhen, TaskGroup,
     TaskGroupError, TaskGroupJoin, TaskGroupScope, Timeout, TimeoutError, TimeoutFuture, Wait,
     WaitFor,
+};
+pub use datagram::{
+    create_datagram_endpoint, create_unix_datagram_endpoint, DatagramAddr, DatagramOptions,
+    DatagramProtocol, DatagramTransport, SendtoError, TransportSocket,
 };
 #[cfg(feature = "process")]
 pub use error::SignalHandlerError;

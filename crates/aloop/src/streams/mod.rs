@@ -17,7 +17,6 @@ pub(crate) mod server;
 mod start_server;
 mod writer;
 
-#[cfg(feature = "process")]
 pub(crate) use connection::running_loop;
 pub use connection::{open_connection, open_unix_connection};
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};

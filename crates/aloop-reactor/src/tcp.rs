@@ -320,6 +320,17 @@ impl TcpStream {
         self.inner.poll_read_with(cx, |mut s| s.read(buf))
     }
 
+    /// Polls a write-side operation of your own on the socket (say `sendfile(2)`):
+    /// runs `op` when the socket is writable, and on `WouldBlock` waits for the next
+    /// write readiness.
+    pub fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&net::TcpStream) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.inner.poll_write_with(cx, op)
+    }
+
     /// Polls a scattering read into `bufs` in turn: one syscall (`recvmsg` with
     /// `TCP_INQ` on Linux, else `readv`) fills the first buffer, then the next. A
     /// caller can read straight into its own buffer and catch whatever else is

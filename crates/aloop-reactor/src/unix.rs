@@ -225,6 +225,17 @@ impl UnixStream {
         self.inner.poll_read_with(cx, |mut s| s.read(buf))
     }
 
+    /// Polls a write-side operation of your own on the socket (say `sendfile(2)`):
+    /// runs `op` when the socket is writable, and on `WouldBlock` waits for the next
+    /// write readiness.
+    pub fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&net::UnixStream) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.inner.poll_write_with(cx, op)
+    }
+
     /// Polls a scattering read into `bufs` in turn (one `readv`); see
     /// [`TcpStream::poll_read_vectored`](crate::TcpStream::poll_read_vectored).
     ///

@@ -48,8 +48,10 @@ mod protocols;
 mod run_in_executor;
 mod runner;
 mod running;
+mod sendfile;
 mod shield;
 mod sleep;
+mod sock_calls;
 mod streams;
 #[cfg(feature = "process")]
 pub mod subprocess;

@@ -272,6 +272,11 @@ impl Transport {
         self.conn.writer.get_write_buffer_limits()
     }
 
+    /// The writer underneath (for `loop.sendfile`).
+    pub(crate) fn writer(&self) -> &StreamWriter {
+        &self.conn.writer
+    }
+
     /// The peer's address (`get_extra_info("peername")`), as connect or accept gave it.
     pub fn peername(&self) -> Option<SocketAddr> {
         self.conn.writer.peername()

@@ -107,6 +107,26 @@ impl RawStream {
         }
     }
 
+    /// One `sendfile(2)` of up to `count` bytes of `file` from `offset`, when the
+    /// socket is writable; `Unsupported` for a pipe or where the OS has no
+    /// `sendfile` (the caller then reads and writes instead).
+    pub(crate) fn poll_sendfile(
+        &self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        count: usize,
+    ) -> Poll<io::Result<usize>> {
+        use std::os::unix::io::AsRawFd;
+        let send = |out: std::os::unix::io::RawFd| sendfile_once(out, file, offset, count);
+        match self {
+            RawStream::Tcp(s, _) => s.poll_write_with(cx, |s| send(s.as_raw_fd())),
+            RawStream::Unix(s) => s.poll_write_with(cx, |s| send(s.as_raw_fd())),
+            #[cfg(feature = "process")]
+            RawStream::Child(_) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+        }
+    }
+
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
             RawStream::Tcp(_, peer) => Some(*peer),
@@ -191,4 +211,42 @@ fn wrong_way() -> io::Error {
 #[cfg(feature = "process")]
 fn closed_stdin() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin was closed")
+}
+
+/// One `sendfile(2)` of up to `count` bytes of `file` from `offset` to `out`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn sendfile_once(
+    out: std::os::unix::io::RawFd,
+    file: &std::fs::File,
+    offset: u64,
+    count: usize,
+) -> io::Result<usize> {
+    let mut off = libc::off_t::try_from(offset)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset too large"))?;
+    // SAFETY: both descriptors are open for the duration of the call (`out` is
+    // borrowed from a live socket, `file` is borrowed), and `off` is a valid, writable
+    // off_t that the kernel advances.
+    let n = unsafe {
+        libc::sendfile(
+            out,
+            std::os::unix::io::AsRawFd::as_raw_fd(file),
+            &mut off,
+            count,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// Where the OS has no Linux-style `sendfile`, the callers fall back to read + send.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn sendfile_once(
+    _out: std::os::unix::io::RawFd,
+    _file: &std::fs::File,
+    _offset: u64,
+    _count: usize,
+) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
 }

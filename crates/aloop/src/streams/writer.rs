@@ -184,6 +184,11 @@ impl StreamWriter {
         &self.inner
     }
 
+    /// The byte stream underneath (for `loop.sendfile`, once the queue is empty).
+    pub(crate) fn raw_stream(&self) -> &RawStream {
+        &self.inner.transport
+    }
+
     pub(super) fn from_inner(inner: Rc<Inner>) -> StreamWriter {
         StreamWriter { inner }
     }

@@ -93,10 +93,10 @@ pub use runner::{all_tasks, create_task, run, try_run, Runner};
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use streams::{
-    open_connection, open_unix_connection, start_server, start_server_with, start_unix_server,
-    start_unix_server_with, ClientOutcome, IncompleteReadError, LimitOverrunError, Lines,
-    ReadError, Server, ServerOptions, StreamReader, StreamWriter, DEFAULT_HIGH_WATER,
-    DEFAULT_LIMIT,
+    open_connection, open_connection_with, open_unix_connection, start_server, start_server_with,
+    start_unix_server, start_unix_server_with, ClientOutcome, ConnectOptions, IncompleteReadError,
+    LimitOverrunError, Lines, ReadError, Server, ServerOptions, StreamReader, StreamWriter,
+    DEFAULT_HIGH_WATER, DEFAULT_LIMIT,
 };
 #[cfg(feature = "process")]
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};

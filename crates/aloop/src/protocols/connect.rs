@@ -12,6 +12,8 @@ use std::rc::Rc;
 
 use aloop_reactor::{TcpStream, UnixStream};
 
+use crate::streams::happy_eyeballs::{self, ConnectOptions};
+
 use super::receiving::{poll_read_loop, AnyProtocol, Driver};
 use super::transport::{Conn, Transport};
 use crate::event_loop::LoopRef;
@@ -95,25 +97,29 @@ impl LoopRef {
         P: AnyProtocol,
         F: FnOnce() -> P + 'static,
     {
+        self.create_connection_with(factory, host, port, ConnectOptions::default())
+    }
+
+    /// [`create_connection`](Self::create_connection) with [`ConnectOptions`]
+    /// (Happy Eyeballs: asyncio's `happy_eyeballs_delay` and `interleave`).
+    pub fn create_connection_with<P, F>(
+        &self,
+        factory: F,
+        host: &str,
+        port: u16,
+        options: ConnectOptions,
+    ) -> impl Future<Output = io::Result<(Transport, Rc<RefCell<P>>)>> + 'static
+    where
+        P: AnyProtocol,
+        F: FnOnce() -> P + 'static,
+    {
         let host = host.to_owned();
         let lp = self.clone();
         async move {
-            let mut last = None;
-            for addr in crate::lookup::resolve_tcp(&lp, &host, port).await? {
-                match TcpStream::connect(addr).await {
-                    Ok(stream) => {
-                        let _ = stream.set_nodelay(true);
-                        return Ok(attach(RawStream::Tcp(stream, addr), &lp, factory(), None));
-                    }
-                    Err(e) => last = Some(e),
-                }
-            }
-            Err(last.unwrap_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("{host:?} resolved to no address"),
-                )
-            }))
+            let addrs = crate::lookup::resolve_tcp(&lp, &host, port).await?;
+            let (stream, addr) = happy_eyeballs::connect(addrs, options).await?;
+            let _ = stream.set_nodelay(true);
+            Ok(attach(RawStream::Tcp(stream, addr), &lp, factory(), None))
         }
     }
 

@@ -11,8 +11,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use aloop_reactor::{TcpStream, UnixStream};
+use aloop_reactor::UnixStream;
 
+use super::happy_eyeballs::{self, ConnectOptions};
 use super::raw_stream::RawStream;
 use super::reader::{StreamReader, DEFAULT_LIMIT};
 use super::writer::StreamWriter;
@@ -83,24 +84,48 @@ pub fn open_connection(
     host: &str,
     port: u16,
 ) -> impl Future<Output = io::Result<(StreamReader, StreamWriter)>> + 'static {
+    open_connection_with(host, port, ConnectOptions::default())
+}
+
+/// [`open_connection`] with [`ConnectOptions`]: Happy Eyeballs for names with
+/// several addresses (asyncio's `happy_eyeballs_delay` and `interleave`).
+///
+/// ```
+/// use std::time::Duration;
+/// aloop::run(async {
+///     let server = aloop::start_server(
+///         |_r: aloop::StreamReader, w: aloop::StreamWriter| async move {
+///             w.write(b"hi\n").unwrap();
+///         },
+///         "127.0.0.1",
+///         0,
+///     )
+///     .await
+///     .unwrap();
+///     let options = aloop::ConnectOptions {
+///         happy_eyeballs_delay: Some(Duration::from_millis(250)),
+///         interleave: None,
+///     };
+///     let port = server.sockets()[0].port();
+///     let (r, _w) = aloop::open_connection_with("localhost", port, options).await.unwrap();
+///     assert_eq!(r.readline().await.unwrap(), b"hi\n");
+///     server.close();
+/// });
+/// ```
+pub fn open_connection_with(
+    host: &str,
+    port: u16,
+    options: ConnectOptions,
+) -> impl Future<Output = io::Result<(StreamReader, StreamWriter)>> + 'static {
     let host = host.to_owned();
     async move {
         let lp = running_loop()?;
-        let mut last = None;
-        for addr in resolve(&host, port).await? {
-            match TcpStream::connect(addr).await {
-                Ok(stream) => {
-                    // Interactive protocols (asyncio's default): no Nagle delay.
-                    let _ = stream.set_nodelay(true);
-                    return Ok(wrap(RawStream::Tcp(stream, addr), &lp, DEFAULT_LIMIT));
-                }
-                // Kept as the OS said it (`raw_os_error()`), to tell EMFILE from
-                // ECONNREFUSED without reading the message.
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last
-            .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address to connect to")))
+        // Errors are kept as the OS said them (`raw_os_error()`), to tell EMFILE from
+        // ECONNREFUSED without reading the message.
+        let (stream, addr) = happy_eyeballs::connect(resolve(&host, port).await?, options).await?;
+        // Interactive protocols (asyncio's default): no Nagle delay.
+        let _ = stream.set_nodelay(true);
+        Ok(wrap(RawStream::Tcp(stream, addr), &lp, DEFAULT_LIMIT))
     }
 }
 

@@ -8,6 +8,7 @@ mod buffer;
 pub(crate) mod child_pipes;
 mod connection;
 mod error;
+pub(crate) mod happy_eyeballs;
 mod pull;
 pub(crate) mod raw_stream;
 mod reader;
@@ -18,8 +19,9 @@ mod start_server;
 mod writer;
 
 pub(crate) use connection::running_loop;
-pub use connection::{open_connection, open_unix_connection};
+pub use connection::{open_connection, open_connection_with, open_unix_connection};
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
+pub use happy_eyeballs::ConnectOptions;
 pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};
 pub use server::{Server, ServerOptions};
 pub use start_server::{

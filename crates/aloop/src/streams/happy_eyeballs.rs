@@ -125,7 +125,10 @@ async fn staggered(addrs: Vec<SocketAddr>, delay: Duration) -> io::Result<(TcpSt
             continue; // the next address now, not after the delay
         }
         // Poll the (possibly new) timer, so that it wakes us when the delay is up.
-        if next_start.as_mut().is_some_and(|t| t.as_mut().poll(cx).is_ready()) {
+        if next_start
+            .as_mut()
+            .is_some_and(|t| t.as_mut().poll(cx).is_ready())
+        {
             continue;
         }
         return Poll::Pending;

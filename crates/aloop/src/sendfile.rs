@@ -5,7 +5,7 @@
 //! holds the other `sock_*` calls, whose readiness wait this file uses.
 
 use std::fs::File;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::{AsFd, AsRawFd};
@@ -46,6 +46,38 @@ async fn read_chunk(lp: &LoopRef, file: &File, offset: u64, len: usize) -> io::R
     job.await.map_err(|e| io::Error::other(e.to_string()))?
 }
 
+/// The chunk loop both calls share: `once(done, len)` sends up to `len` bytes starting
+/// `done` bytes into the range, returning how many it sent (0: the file ended early).
+/// On an error, also says how much was sent before it.
+async fn send_chunks<F, Fut>(total: u64, mut once: F) -> Result<u64, (u64, io::Error)>
+where
+    F: FnMut(u64, usize) -> Fut,
+    Fut: Future<Output = io::Result<usize>>,
+{
+    let mut sent = 0u64;
+    while sent < total {
+        let want = usize::try_from(total - sent)
+            .unwrap_or(usize::MAX)
+            .min(CHUNK);
+        match once(sent, want).await {
+            Ok(0) => break,
+            Ok(n) => sent += n as u64,
+            Err(e) => return Err((sent, e)),
+        }
+    }
+    Ok(sent)
+}
+
+/// The native attempt's outcome: done, or "nothing was sent and `sendfile` cannot be
+/// used here" (then the read-and-send fallback runs), or a real error.
+fn native_or_fallback(result: Result<u64, (u64, io::Error)>) -> Option<io::Result<u64>> {
+    match result {
+        Ok(sent) => Some(Ok(sent)),
+        Err((0, e)) if cannot_sendfile(&e) => None,
+        Err((_, e)) => Some(Err(e)),
+    }
+}
+
 impl LoopRef {
     /// Sends `count` bytes of `file` from `offset` (to its end with `None`) over the
     /// connected socket `sock` (asyncio's `loop.sock_sendfile`), with `sendfile(2)`
@@ -60,48 +92,21 @@ impl LoopRef {
     ) -> io::Result<u64> {
         let total = total(file, offset, count)?;
         let out = sock.as_fd().as_raw_fd();
-        let mut sent = 0u64;
-        while sent < total {
-            let want = usize::try_from(total - sent)
-                .unwrap_or(usize::MAX)
-                .min(CHUNK);
-            let once = self
-                .sock_write_op(sock, || sendfile_once(out, file, offset + sent, want))
-                .await;
-            match once {
-                Ok(0) => break, // the file got shorter
-                Ok(n) => sent += n as u64,
-                Err(e) if sent == 0 && cannot_sendfile(&e) => {
-                    return self.sock_sendfile_fallback(sock, file, offset, total).await;
-                }
-                Err(e) => return Err(e),
-            }
+        let native = send_chunks(total, |done, want| {
+            self.sock_write_op(sock, move || sendfile_once(out, file, offset + done, want))
+        })
+        .await;
+        if let Some(result) = native_or_fallback(native) {
+            return result;
         }
-        Ok(sent)
-    }
-
-    async fn sock_sendfile_fallback(
-        &self,
-        sock: &impl AsFd,
-        file: &File,
-        offset: u64,
-        total: u64,
-    ) -> io::Result<u64> {
-        let mut sent = 0u64;
-        while sent < total {
-            let want = usize::try_from(total - sent)
-                .unwrap_or(usize::MAX)
-                .min(CHUNK);
-            let chunk = read_chunk(self, file, offset + sent, want).await?;
-            if chunk.is_empty() {
-                break;
-            }
+        send_chunks(total, |done, want| async move {
+            let chunk = read_chunk(self, file, offset + done, want).await?;
             self.sock_sendall(sock, &chunk).await?;
-            sent += chunk.len() as u64;
-        }
-        Ok(sent)
+            Ok(chunk.len())
+        })
+        .await
+        .map_err(|(_, e)| e)
     }
-
     /// Sends `count` bytes of `file` from `offset` (to its end with `None`) on a
     /// stream's connection (asyncio's `loop.sendfile`): waits until the writer's
     /// queue is empty, then uses `sendfile(2)` on the socket (or reads and writes,
@@ -152,45 +157,21 @@ impl LoopRef {
         writer.set_write_buffer_limits(Some(high), Some(low))?;
         drained?;
         let raw = writer.raw_stream();
-        let mut sent = 0u64;
-        while sent < total {
-            let want = usize::try_from(total - sent)
-                .unwrap_or(usize::MAX)
-                .min(CHUNK);
-            let once = poll_fn(|cx| raw.poll_sendfile(cx, file, offset + sent, want)).await;
-            match once {
-                Ok(0) => break,
-                Ok(n) => sent += n as u64,
-                Err(e) if sent == 0 && cannot_sendfile(&e) => {
-                    return self.sendfile_fallback(writer, file, offset, total).await;
-                }
-                Err(e) => return Err(e),
-            }
+        let native = send_chunks(total, |done, want| {
+            poll_fn(move |cx| raw.poll_sendfile(cx, file, offset + done, want))
+        })
+        .await;
+        if let Some(result) = native_or_fallback(native) {
+            return result;
         }
-        Ok(sent)
-    }
-
-    async fn sendfile_fallback(
-        &self,
-        writer: &StreamWriter,
-        file: &File,
-        offset: u64,
-        total: u64,
-    ) -> io::Result<u64> {
-        let mut sent = 0u64;
-        while sent < total {
-            let want = usize::try_from(total - sent)
-                .unwrap_or(usize::MAX)
-                .min(CHUNK);
-            let chunk = read_chunk(self, file, offset + sent, want).await?;
-            if chunk.is_empty() {
-                break;
-            }
+        send_chunks(total, |done, want| async move {
+            let chunk = read_chunk(self, file, offset + done, want).await?;
             writer.write(&chunk)?;
             writer.drain().await?;
-            sent += chunk.len() as u64;
-        }
-        Ok(sent)
+            Ok(chunk.len())
+        })
+        .await
+        .map_err(|(_, e)| e)
     }
 
     /// [`sendfile`](Self::sendfile) on a protocol's [`Transport`].

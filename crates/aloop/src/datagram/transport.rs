@@ -21,9 +21,10 @@ use std::task::Waker;
 use super::addr::DatagramAddr;
 use super::error::SendtoError;
 use super::socket::{Dest, Sock, TransportSocket};
+use crate::streams::send_queue::water_marks;
 
-/// Default high-water mark of the send queue (asyncio's 64 KiB); low is a quarter.
-pub(super) const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+/// asyncio's default high-water mark, the same as the streams'.
+pub(super) use crate::streams::DEFAULT_HIGH_WATER;
 
 /// What `sendto`, `close` and `abort` share with the endpoint's task.
 pub(super) struct SendState {
@@ -209,17 +210,7 @@ impl DatagramTransport {
         high: Option<usize>,
         low: Option<usize>,
     ) -> io::Result<()> {
-        let high = high.unwrap_or(match low {
-            Some(low) => low.saturating_mul(4),
-            None => DEFAULT_HIGH_WATER,
-        });
-        let low = low.unwrap_or(high / 4);
-        if high < low {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("high ({high}) must be >= low ({low})"),
-            ));
-        }
+        let (high, low) = water_marks(high, low)?;
         let mut st = self.inner.st.borrow_mut();
         st.high = high;
         st.low = low;

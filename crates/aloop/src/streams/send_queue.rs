@@ -34,6 +34,24 @@ use crate::task::spawn_on;
 /// asyncio's default high-water mark for a transport's write buffer (64 KiB).
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
+/// asyncio's `set_write_buffer_limits(high, low)` defaults: `high` 64 KiB (or 4 ×
+/// `low`), `low` `high / 4`; `InvalidInput` if `high < low`. Returns `(high, low)`.
+/// Shared by the streams' and the datagram transports' send queues.
+pub(crate) fn water_marks(high: Option<usize>, low: Option<usize>) -> io::Result<(usize, usize)> {
+    let high = high.unwrap_or(match low {
+        Some(low) => low.saturating_mul(4),
+        None => DEFAULT_HIGH_WATER,
+    });
+    let low = low.unwrap_or(high / 4);
+    if high < low {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("high ({high}) must be >= low ({low})"),
+        ));
+    }
+    Ok((high, low))
+}
+
 pub(super) struct State {
     pub(super) buf: WriteBuffer,
     pub(super) high: usize,

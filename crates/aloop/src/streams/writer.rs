@@ -15,6 +15,7 @@ use std::rc::{Rc, Weak};
 use std::task::Poll;
 
 use super::raw_stream::RawStream;
+use super::send_queue::water_marks;
 use super::send_queue::{register, wake_all, Inner};
 use crate::loop_state::LoopState;
 
@@ -225,17 +226,7 @@ impl StreamWriter {
         high: Option<usize>,
         low: Option<usize>,
     ) -> io::Result<()> {
-        let high = high.unwrap_or(match low {
-            Some(low) => low.saturating_mul(4),
-            None => DEFAULT_HIGH_WATER,
-        });
-        let low = low.unwrap_or(high / 4);
-        if high < low {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("high ({high}) must be >= low ({low})"),
-            ));
-        }
+        let (high, low) = water_marks(high, low)?;
         let mut st = self.inner.st.borrow_mut();
         st.high = high;
         st.low = low;

@@ -111,6 +111,24 @@ pub use aloop_sync::{
     Barrier, BoundedSemaphore, Condition, Event, LifoQueue, Lock, PriorityQueue, Queue, Semaphore,
 };
 
+/// tokio-based libraries on aloop (feature `compat`, on the `async-compat` crate).
+///
+/// Wrap a future that uses tokio's types (a `tokio-postgres` query, a `reqwest`
+/// request) in [`Compat`](compat::Compat) and await it from an aloop task: while it is
+/// polled, it sees a tokio runtime (one started lazily on a background thread, unless
+/// the thread already has one), whose thread drives the tokio sockets and timers and
+/// wakes the aloop task across threads. That hop is what it costs (see
+/// `docs/ecosystem.md`). `Compat` on an I/O type converts between tokio's and
+/// futures-io's `AsyncRead`/`AsyncWrite`, so tokio-flavoured codecs work on aloop's
+/// streams, which implement futures-io's traits.
+///
+/// The background runtime lives until the process ends (`async-compat` does not stop
+/// it); nothing of aloop's depends on it.
+#[cfg(feature = "compat")]
+pub mod compat {
+    pub use async_compat::{Compat, CompatExt};
+}
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

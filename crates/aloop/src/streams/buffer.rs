@@ -68,6 +68,13 @@ impl ReadBuffer {
         self.advance(n);
     }
 
+    /// Drops the first `n` filled bytes (`n <= len`): bytes a caller already took a
+    /// copy of (`AsyncBufRead::consume`).
+    #[inline]
+    pub(crate) fn discard(&mut self, n: usize) {
+        self.advance(n);
+    }
+
     /// Counts `n` bytes the socket gave straight to a caller, past the (empty)
     /// buffer, so stream positions stay right.
     #[inline]

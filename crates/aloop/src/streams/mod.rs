@@ -9,6 +9,7 @@ pub(crate) mod child_pipes;
 mod connection;
 mod error;
 pub(crate) mod happy_eyeballs;
+mod io_traits;
 mod pull;
 pub(crate) mod raw_stream;
 mod reader;

@@ -109,6 +109,41 @@ impl Inner {
         Poll::Ready(Ok(n))
     }
 
+    /// `AsyncBufRead::poll_fill_buf`: copies up to `max` buffered bytes into `view`
+    /// without consuming them, reading from the socket first if nothing is buffered
+    /// (`view` empty: end-of-stream). Returns the stream position the copy starts at,
+    /// so the caller can tell later whether the buffer still starts there.
+    pub(super) fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        view: &mut Vec<u8>,
+        max: usize,
+    ) -> Poll<io::Result<u64>> {
+        let mut st = self.state.borrow_mut();
+        loop {
+            check!(st);
+            if !st.buf.is_empty() || st.eof {
+                let bytes = st.buf.as_slice();
+                view.clear();
+                view.extend_from_slice(&bytes[..bytes.len().min(max)]);
+                return Poll::Ready(Ok(st.buf.consumed()));
+            }
+            ready!(self.poll_fill(&mut st, cx, 0))?;
+        }
+    }
+
+    /// The stream position of the first buffered byte.
+    pub(super) fn position(&self) -> u64 {
+        self.state.borrow().buf.consumed()
+    }
+
+    /// `AsyncBufRead::consume`: drops up to `n` buffered bytes.
+    pub(super) fn discard(&self, n: usize) {
+        let mut st = self.state.borrow_mut();
+        let n = n.min(st.buf.len());
+        st.buf.discard(n);
+    }
+
     pub(super) fn poll_read_into(
         &self,
         cx: &mut Context<'_>,

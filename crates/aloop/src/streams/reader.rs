@@ -49,7 +49,12 @@ pub const DEFAULT_LIMIT: usize = 64 * 1024;
 /// ```
 #[derive(Clone)]
 pub struct StreamReader {
-    inner: Rc<Inner>,
+    pub(super) inner: Rc<Inner>,
+    /// `AsyncBufRead`'s window: a copy of the buffer's head, valid while the buffer
+    /// still starts at `view_at + view_pos` (see `io_traits.rs`).
+    pub(super) view: Vec<u8>,
+    pub(super) view_pos: usize,
+    pub(super) view_at: u64,
 }
 
 impl StreamReader {
@@ -70,6 +75,9 @@ impl StreamReader {
     fn build(source: Option<Rc<RawStream>>, limit: usize) -> StreamReader {
         StreamReader {
             inner: Rc::new(Inner::new(source, limit)),
+            view: Vec::new(),
+            view_pos: 0,
+            view_at: 0,
         }
     }
 

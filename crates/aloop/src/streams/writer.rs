@@ -86,18 +86,23 @@ impl StreamWriter {
     /// they fall to the low-water mark; returns at once otherwise. Returns the
     /// connection's error if it failed.
     pub fn drain(&self) -> impl Future<Output = io::Result<()>> + 'static {
-        let inner = self.inner.clone();
-        poll_fn(move |cx| {
-            let mut st = inner.st.borrow_mut();
-            if let Some(e) = &st.error {
-                return Poll::Ready(Err(e.get()));
-            }
-            if !st.paused {
-                return Poll::Ready(Ok(()));
-            }
-            register(&mut st.drain_waiters, cx.waker());
-            Poll::Pending
-        })
+        let writer = StreamWriter {
+            inner: self.inner.clone(),
+        };
+        poll_fn(move |cx| writer.poll_drain(cx))
+    }
+
+    /// [`drain`](Self::drain) as a poll (`AsyncWrite`'s back-pressure and flush).
+    pub(super) fn poll_drain(&self, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.inner.st.borrow_mut();
+        if let Some(e) = &st.error {
+            return Poll::Ready(Err(e.get()));
+        }
+        if !st.paused {
+            return Poll::Ready(Ok(()));
+        }
+        register(&mut st.drain_waiters, cx.waker());
+        Poll::Pending
     }
 
     /// Half-closes: once the queued bytes are sent, sends end-of-stream (FIN); the
@@ -204,18 +209,23 @@ impl StreamWriter {
     /// down); returns the connection's error if it failed. Waits forever if `close`
     /// is never called, as asyncio's does.
     pub fn wait_closed(&self) -> impl Future<Output = io::Result<()>> + 'static {
-        let inner = self.inner.clone();
-        poll_fn(move |cx| {
-            let mut st = inner.st.borrow_mut();
-            if let Some(e) = &st.error {
-                return Poll::Ready(Err(e.get()));
-            }
-            if st.closed {
-                return Poll::Ready(Ok(()));
-            }
-            register(&mut st.close_waiters, cx.waker());
-            Poll::Pending
-        })
+        let writer = StreamWriter {
+            inner: self.inner.clone(),
+        };
+        poll_fn(move |cx| writer.poll_closed(cx))
+    }
+
+    /// [`wait_closed`](Self::wait_closed) as a poll (`AsyncWrite::poll_close`).
+    pub(super) fn poll_closed(&self, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.inner.st.borrow_mut();
+        if let Some(e) = &st.error {
+            return Poll::Ready(Err(e.get()));
+        }
+        if st.closed {
+            return Poll::Ready(Ok(()));
+        }
+        register(&mut st.close_waiters, cx.waker());
+        Poll::Pending
     }
 
     /// Sets the write buffer's high- and low-water marks (asyncio's

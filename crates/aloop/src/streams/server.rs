@@ -38,7 +38,9 @@ use crate::task::Task;
 /// How long the accept loop waits before retrying after a resource error.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 
-/// Options of [`start_server_with`] / [`start_unix_server_with`].
+/// Options of [`start_server_with`](crate::start_server_with) /
+/// [`start_unix_server_with`](crate::start_unix_server_with) and
+/// [`LoopRef::create_server`](crate::LoopRef::create_server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerOptions {
     /// Set `SO_REUSEPORT` (TCP), so several loops — one per thread — can listen on one
@@ -47,7 +49,7 @@ pub struct ServerOptions {
     /// The listen backlog. Default [`DEFAULT_BACKLOG`] (1024; asyncio uses 100, which
     /// drops SYNs under a burst of connects on loopback).
     pub backlog: i32,
-    /// The [`StreamReader`] limit for accepted connections. Default 64 KiB.
+    /// The [`StreamReader`](crate::StreamReader) limit for accepted connections. Default 64 KiB.
     pub limit: usize,
     /// Accept connections as soon as the server is made (asyncio's
     /// `start_serving=True`, the default). With `false`, the sockets listen (the
@@ -318,8 +320,8 @@ pub(crate) fn bind_unix(path: &Path) -> io::Result<(Listener, SocketFile)> {
     Ok((Listener::Unix(listener), (path.to_owned(), id)))
 }
 
-/// A listening server (asyncio's `Server`), from [`start_server`] or
-/// [`start_unix_server`]. Cloning gives another handle to the same server. Dropping the
+/// A listening server (asyncio's `Server`), from [`start_server`](crate::start_server) or
+/// [`start_unix_server`](crate::start_unix_server). Cloning gives another handle to the same server. Dropping the
 /// handles does not stop it (as in asyncio); [`close`](Server::close) does.
 #[derive(Clone)]
 pub struct Server {

@@ -116,7 +116,7 @@ mod tests {
         // SAFETY: both fds were just created and are owned by nobody else.
         let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         assert!(is_stream(r.as_raw_fd()) && is_stream(w.as_raw_fd()));
-        let file = std::fs::File::open("Cargo.toml").unwrap();
+        let file = std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
         assert!(!is_stream(file.as_raw_fd()));
         assert!(!is_stream(-1));
     }

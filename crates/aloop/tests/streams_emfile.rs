@@ -1,6 +1,7 @@
 //! The accept loop survives running out of file descriptors (`EMFILE`): it reports
-//! once through the loop's exception handler, backs off, and serves the waiting
-//! connection once an fd is free. `RLIMIT_NOFILE` is process-wide, so this lives in
+//! once per episode (also across an accept that succeeds in between) through the
+//! loop's exception handler, backs off, and serves the waiting connection once an fd
+//! is free. `RLIMIT_NOFILE` is process-wide, so this lives in
 //! its own file (cargo runs it as its own process) with a single test, and the limit
 //! is restored at the end. Linux only: it reads `/proc/self/fd` and per-thread CPU time
 //! (`RUSAGE_THREAD`).
@@ -74,6 +75,24 @@ fn client(
         "stuck connection: {}",
         hello(&stuck).unwrap().trim()
     ));
+    // Still short of fds: the next connection hits EMFILE again. One accept succeeded
+    // in between, but this is the same episode: no second report.
+    while let Ok(f) = File::open("/dev/null") {
+        placeholders.push(f);
+    }
+    placeholders.pop();
+    let stuck_again = TcpStream::connect(addr).unwrap();
+    std::thread::sleep(Duration::from_millis(350));
+    log.push(format!(
+        "reports after a success and EMFILE again: {}",
+        reports.load(SeqCst)
+    ));
+    placeholders.pop();
+    placeholders.pop();
+    log.push(format!(
+        "stuck again: {}",
+        hello(&stuck_again).unwrap().trim()
+    ));
     drop(placeholders);
     set_soft_limit(saved.rlim_cur);
     let later = TcpStream::connect(addr).unwrap();
@@ -132,6 +151,8 @@ fn accept_loop_survives_emfile_and_serves_again_once_fds_free_up() {
             "reports while out of fds: 1",
             "reports after retries: 1",
             "stuck connection: hello",
+            "reports after a success and EMFILE again: 1",
+            "stuck again: hello",
             "after: hello",
         ]
     );

@@ -3,8 +3,10 @@
 //! callback in a task (`start_server.rs`) or a protocol (`protocols/`).
 //!
 //! Each listening socket has an accept task. The accept loop never gives up: running
-//! out of file descriptors (`EMFILE`/`ENFILE`) or memory is reported once through the
-//! loop's exception handler, then accept is retried every 100 ms (the pending
+//! out of file descriptors (`EMFILE`/`ENFILE`) or memory is reported once per episode
+//! through the loop's exception handler (an episode ends after `EPISODE_GAP` with no
+//! such error, however many accepts succeed in between, as they do while descriptors
+//! come and go), then accept is retried every 100 ms (the pending
 //! connection waits in the kernel's backlog meanwhile) — asyncio does the same with a
 //! 1 s delay, reporting every time. Errors that concern one connection only
 //! (`ECONNABORTED`, a reset before accept) are skipped at once.
@@ -34,6 +36,9 @@ use super::writer::StreamWriter;
 use crate::event_loop::LoopRef;
 use crate::exception::ExceptionContext;
 use crate::task::Task;
+
+/// A resource error this long after the last one starts a new episode (reported).
+const EPISODE_GAP: Duration = Duration::from_secs(10);
 
 /// How long the accept loop waits before retrying after a resource error.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
@@ -186,7 +191,8 @@ impl ClientSlot {
 }
 
 async fn accept_loop(inner: Rc<Inner>, index: usize, acceptor: Acceptor) {
-    let mut reported = false;
+    // When the last resource error was seen: a report is due only once per episode.
+    let mut last_error: Option<std::time::Instant> = None;
     loop {
         let accepted = poll_fn(|cx| match inner.listeners.borrow().get(index) {
             Some(Some(listener)) => listener.poll_accept(cx).map(Some),
@@ -197,14 +203,15 @@ async fn accept_loop(inner: Rc<Inner>, index: usize, acceptor: Acceptor) {
         match accepted {
             None => return,
             Some(Ok(transport)) => {
-                reported = false;
                 inner.active.set(inner.active.get() + 1);
                 acceptor(transport, &lp, ClientSlot(ConnGuard(inner.clone())));
             }
             Some(Err(e)) if per_connection(&e) => crate::sleep(Duration::ZERO).await,
             Some(Err(e)) => {
-                if !reported {
-                    reported = true;
+                let now = std::time::Instant::now();
+                let new_episode = !last_error.is_some_and(|t| now - t <= EPISODE_GAP);
+                last_error = Some(now);
+                if new_episode {
                     let what = if out_of_resources(&e) {
                         "socket.accept() out of system resource"
                     } else {

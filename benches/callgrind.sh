@@ -39,7 +39,7 @@ if ! command -v valgrind >/dev/null; then
   exit 0
 fi
 
-workloads=(spawn callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended)
+workloads=(spawn spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended)
 
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then

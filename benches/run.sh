@@ -40,7 +40,7 @@ fi
 load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
-workloads=(spawn spawn-warm callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended blocking idle-mem)
+workloads=(spawn spawn-warm spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended blocking idle-mem)
 
 cargo build --release -p aloop-benches
 bin="${CARGO_TARGET_DIR:-target}/release/cell"

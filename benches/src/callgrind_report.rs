@@ -17,6 +17,7 @@ const RUNTIMES: &[&str] = &["aloop", "tokio-ct", "tokio-mt", "smol"];
 const PEERS: &[&str] = &["tokio-ct", "smol"];
 const WORKLOADS: &[&str] = &[
     "spawn",
+    "spawn-eager",
     "callbacks",
     "yield",
     "timers",

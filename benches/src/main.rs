@@ -7,7 +7,7 @@
 //! ```text
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
-//!     workload: spawn | spawn-warm | callbacks | yield | timers | timer-tasks | echo
+//!     workload: spawn | spawn-warm | spawn-eager | callbacks | yield | timers | timer-tasks | echo
 //!               | echo-vec | echo-sockets | queue | lock | lock-uncontended | blocking
 //!               | idle-mem
 //! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets]
@@ -159,8 +159,9 @@ fn parse_scale(rest: &[&str]) -> Option<Scale> {
 
 fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
     let out = match workload {
-        "spawn" => spawn::run(rt, scale, false),
-        "spawn-warm" => spawn::run(rt, scale, true),
+        "spawn" => spawn::run(rt, scale, false, false),
+        "spawn-warm" => spawn::run(rt, scale, true, false),
+        "spawn-eager" => spawn::run(rt, scale, false, true),
         "callbacks" => callbacks::run(rt, scale, true),
         "yield" => callbacks::run(rt, scale, false),
         "timers" => timers::run(rt, scale, true),

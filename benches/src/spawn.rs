@@ -7,6 +7,10 @@
 //! bytes per task show up here. "spawn-warm" runs the same round twice in one process
 //! and times the second, when the allocator can reuse the first round's memory, to
 //! separate that from the runtime's own code path.
+//!
+//! "spawn-eager": aloop's tasks start eagerly (`create_eager_task`, Python 3.12's
+//! eager start): each finishes inside the call and never enters the ready queue. The
+//! other runtimes have no such thing and run their plain spawn.
 
 use std::time::Instant;
 
@@ -14,7 +18,7 @@ use crate::{rt, Outcome, Runtime, Scale};
 
 const FULL: u64 = 200_000;
 
-pub fn run(runtime: Runtime, scale: Scale, warm: bool) -> Outcome {
+pub fn run(runtime: Runtime, scale: Scale, warm: bool, eager: bool) -> Outcome {
     let n = scale.n(FULL);
     let rounds = if warm { 2 } else { 1 };
     let (elapsed, sum) = match runtime {
@@ -23,7 +27,13 @@ pub fn run(runtime: Runtime, scale: Scale, warm: bool) -> Outcome {
             for _ in 0..rounds {
                 let t = Instant::now();
                 let handles: Vec<_> = (0..n)
-                    .map(|i| aloop::create_task(async move { i }))
+                    .map(|i| {
+                        if eager {
+                            aloop::create_eager_task(async move { i })
+                        } else {
+                            aloop::create_task(async move { i })
+                        }
+                    })
                     .collect();
                 let mut sum = 0;
                 for h in handles {

@@ -89,7 +89,7 @@ pub use protocols::{AnyProtocol, Buffered, BufferedProtocol, Driver, Protocol, T
 pub use run_in_executor::{
     to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
 };
-pub use runner::{all_tasks, create_task, run, try_run, Runner};
+pub use runner::{all_tasks, create_eager_task, create_task, run, try_run, Runner};
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use streams::{

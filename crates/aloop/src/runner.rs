@@ -8,7 +8,7 @@ use std::task::Poll;
 use crate::error::{RunError, TaskError};
 use crate::event_loop::{EventLoop, LoopRef};
 use crate::running::{is_loop_running, running_state};
-use crate::task::{spawn_on, AnyTask, Task};
+use crate::task::{spawn_eager, spawn_on, AnyTask, Task};
 
 /// One event loop for several [`run`](Runner::run) calls, closed by [`close`](Runner::close)
 /// or on drop (asyncio's `asyncio.Runner`, Python 3.11).
@@ -189,7 +189,25 @@ where
 {
     let state =
         running_state().expect("aloop::create_task called outside a running aloop event loop");
+    if state.eager_tasks() {
+        return spawn_eager(&state, future);
+    }
     spawn_on(&state, future)
+}
+
+/// [`LoopRef::create_eager_task`] on the running loop (asyncio 3.12's
+/// `create_task(coro, eager_start=True)`): the task's first step runs inside this call.
+///
+/// # Panics
+/// Outside a running aloop event loop, as [`create_task`].
+pub fn create_eager_task<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let state = running_state()
+        .expect("aloop::create_eager_task called outside a running aloop event loop");
+    spawn_eager(&state, future)
 }
 
 /// The unfinished tasks of the running loop (asyncio's `asyncio.all_tasks`).

@@ -23,7 +23,7 @@ use crate::loop_handle::LoopHandle;
 use crate::loop_state::{LoopState, TimerEntry};
 use crate::promise::Promise;
 use crate::running::{running_state, LoopGuard};
-use crate::task::{spawn_on, AnyTask, Task};
+use crate::task::{spawn_eager, spawn_on, AnyTask, Task};
 
 /// Creates a new event loop on this thread (asyncio's `new_event_loop`).
 ///
@@ -171,12 +171,54 @@ impl LoopRef {
     /// Wraps `future` in a task that starts on the next iteration (asyncio's
     /// `loop.create_task`). The future may be `!Send`. On a closed loop the task is
     /// cancelled at once (awaiting it yields `TaskError::Cancelled`).
+    ///
+    /// With [`set_eager_task_factory(true)`](Self::set_eager_task_factory) the task starts
+    /// eagerly instead, as [`create_eager_task`](Self::create_eager_task).
     pub fn create_task<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        if self.state.eager_tasks() {
+            return spawn_eager(&self.state, future);
+        }
         spawn_on(&self.state, future)
+    }
+
+    /// Wraps `future` in a task whose first step runs now, inside this call, when the
+    /// loop is running (Python 3.12's `eager_start`; else it starts on the next
+    /// iteration as [`create_task`](Self::create_task)'s). During that step the new task
+    /// is the [`current_task`](crate::current_task). A task that finishes in its first
+    /// step is done when this returns and never enters the ready queue (its done
+    /// callbacks are still scheduled, not run inline); one that waits goes on as any
+    /// task. Short-lived tasks cost less this way, and run before anything queued.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let lp = aloop::get_running_loop().unwrap();
+    ///     let quick = lp.create_eager_task(async { 6 * 7 });
+    ///     assert!(quick.done()); // it already ran
+    ///     assert_eq!(quick.await.unwrap(), 42);
+    /// });
+    /// ```
+    pub fn create_eager_task<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_eager(&self.state, future)
+    }
+
+    /// Makes [`create_task`](Self::create_task) (and [`aloop::create_task`](crate::create_task)
+    /// on this loop) start tasks eagerly (asyncio's
+    /// `loop.set_task_factory(asyncio.eager_task_factory)`); `false` restores the default.
+    pub fn set_eager_task_factory(&self, eager: bool) {
+        self.state.set_eager_tasks(eager);
+    }
+
+    /// Whether [`create_task`](Self::create_task) starts tasks eagerly.
+    pub fn eager_task_factory(&self) -> bool {
+        self.state.eager_tasks()
     }
 
     /// A new pending [`Promise`] bound to this loop (asyncio's `loop.create_future`).

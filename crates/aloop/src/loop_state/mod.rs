@@ -75,6 +75,8 @@ pub(crate) struct LoopState {
     /// `add_signal_handler`'s watches, by signal number (the tasks are made above the
     /// floor, in `event_loop/signal_handlers.rs`).
     signal_watches: RefCell<HashMap<i32, TaskRef>>,
+    /// `set_eager_task_factory(true)`: `create_task` starts tasks eagerly.
+    eager_tasks: Cell<bool>,
     /// The names given with `set_name`, by task number: most tasks have none, and a
     /// name kept in each task would cost every task a word.
     task_names: RefCell<HashMap<u64, String>>,
@@ -101,6 +103,7 @@ impl LoopState {
             default_executor: RefCell::new(None),
             fd_watches: RefCell::new(FdWatches::default()),
             signal_watches: RefCell::new(HashMap::new()),
+            eager_tasks: Cell::new(false),
             task_names: RefCell::new(HashMap::new()),
             self_weak: weak.clone(),
         });
@@ -330,6 +333,15 @@ impl LoopState {
             .expect("the default executor's settings are valid");
         *slot = Some(pool.clone());
         pool
+    }
+
+    /// Whether `create_task` starts tasks eagerly (the eager task factory).
+    pub(crate) fn eager_tasks(&self) -> bool {
+        self.eager_tasks.get()
+    }
+
+    pub(crate) fn set_eager_tasks(&self, eager: bool) {
+        self.eager_tasks.set(eager);
     }
 
     /// Puts `pool` in place of the default pool (or none); returns the previous one.

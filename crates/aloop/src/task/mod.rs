@@ -24,6 +24,6 @@ pub use self::task_handle::Task;
 
 pub(crate) use self::await_target::{CancelOps, CancelTarget};
 pub(crate) use self::current::{clear_awaiting, set_awaiting};
-pub(crate) use self::spawn::spawn_on;
 #[cfg(feature = "process")]
 pub(crate) use self::spawn::spawn_unlisted;
+pub(crate) use self::spawn::{spawn_eager, spawn_on};

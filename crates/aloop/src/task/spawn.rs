@@ -151,7 +151,7 @@ fn next_task_id() -> u64 {
     })
 }
 
-fn spawn<F>(state: &Rc<LoopState>, future: F, listed: bool) -> Task<F::Output>
+fn spawn<F>(state: &Rc<LoopState>, future: F, listed: bool, eager: bool) -> Task<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -175,7 +175,14 @@ where
         let slot = state.register_task(task.raw().clone());
         task.record().meta.set_slot(slot);
     }
-    state.push_ready(Ready::Task(runnable));
+    if eager && state.is_running() {
+        // Python 3.12's eager start: the first step runs now, inside the caller, with
+        // this task as the current one; a task that finishes here never touches the
+        // ready queue, and one that waits is woken onto it like any other.
+        runnable.run();
+    } else {
+        state.push_ready(Ready::Task(runnable));
+    }
     task
 }
 
@@ -186,7 +193,17 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn(state, future, true)
+    spawn(state, future, true, false)
+}
+
+/// Spawns `future` eagerly (`create_eager_task`): its first step runs now if the loop
+/// is running, else it is queued as `spawn_on` does.
+pub(crate) fn spawn_eager<F>(state: &Rc<LoopState>, future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn(state, future, true, true)
 }
 
 /// Spawns the loop's own machinery (a signal handler's watch, the Ctrl-C watch), which
@@ -199,7 +216,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn(state, future, false)
+    spawn(state, future, false, false)
 }
 
 #[cfg(test)]

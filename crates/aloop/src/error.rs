@@ -261,3 +261,15 @@ impl std::error::Error for SignalHandlerError {
         }
     }
 }
+
+/// `advance` on a loop that runs on real time (see `LoopRef::use_virtual_time`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealTimeError;
+
+impl fmt::Display for RealTimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the loop runs on real time: call use_virtual_time() first")
+    }
+}
+
+impl std::error::Error for RealTimeError {}

@@ -71,7 +71,7 @@ pub use datagram::{
 pub use error::SignalHandlerError;
 pub use error::{
     Cancelled, CloseRunningLoop, FdWatchError, InvalidStateError, LoopClosed, NoRunningLoop,
-    PanicPayload, PromiseError, RunError, TaskError,
+    PanicPayload, PromiseError, RealTimeError, RunError, TaskError,
 };
 /// Signal numbers (Python's `signal.SIGINT`, ...), for
 /// [`LoopRef::add_signal_handler`] and [`Process::send_signal`].

@@ -72,6 +72,11 @@ fn with_running<R>(f: impl FnOnce(&LoopState) -> R) -> Option<R> {
     })
 }
 
+/// The running loop's clock (virtual or real), or the real clock with no loop running.
+pub(crate) fn loop_now() -> std::time::Instant {
+    with_running(LoopState::now).unwrap_or_else(std::time::Instant::now)
+}
+
 /// The running loop's state, if any.
 pub(crate) fn running_state() -> Option<Rc<LoopState>> {
     with_running(LoopState::strong).flatten()

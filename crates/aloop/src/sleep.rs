@@ -32,6 +32,8 @@ enum State {
 #[must_use = "a sleep does nothing unless awaited"]
 pub struct Sleep {
     deadline: Option<Instant>,
+    /// Made outside a running loop: the delay, counted from the first poll.
+    from_first_poll: Option<Duration>,
     state: State,
 }
 
@@ -55,11 +57,18 @@ pub fn sleep(delay: Duration) -> Sleep {
     if delay.is_zero() {
         return Sleep {
             deadline: None,
+            from_first_poll: None,
             state: State::Idle,
         };
     }
+    // Made inside a running loop: from its clock now (virtual or real). Made outside
+    // one (to be given to `run_until_complete`): counted from the first poll, on the
+    // clock of the loop that polls it, as asyncio's `sleep` starts counting when the
+    // coroutine first runs.
+    let from_first_poll = !crate::running::is_loop_running();
     Sleep {
-        deadline: Some(Instant::now() + delay),
+        deadline: Some(crate::running::loop_now() + delay),
+        from_first_poll: from_first_poll.then_some(delay),
         state: State::Idle,
     }
 }
@@ -68,6 +77,7 @@ pub fn sleep(delay: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline: Some(deadline),
+        from_first_poll: None,
         state: State::Idle,
     }
 }
@@ -93,6 +103,14 @@ impl Future for Sleep {
                 };
                 let state = running_state()
                     .expect("aloop::sleep must be awaited inside a running aloop event loop");
+                let deadline = match this.from_first_poll.take() {
+                    Some(delay) => {
+                        let deadline = state.now() + delay;
+                        this.deadline = Some(deadline);
+                        deadline
+                    }
+                    None => deadline,
+                };
                 let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
                 this.state = State::Armed {
                     loop_id: state.id(),

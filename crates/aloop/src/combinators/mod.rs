@@ -102,5 +102,5 @@ unsafe impl CancelTarget for Children {
 /// `now + delay`, or `None` (never) when that is past what `Instant` can hold: a huge
 /// timeout means "no timeout", never a panic.
 pub(crate) fn deadline_after(delay: Duration) -> Option<Instant> {
-    Instant::now().checked_add(delay)
+    crate::running::loop_now().checked_add(delay)
 }

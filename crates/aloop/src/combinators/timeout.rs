@@ -240,7 +240,7 @@ impl<F: Future> Future for TimeoutFuture<F> {
             this.future.is_some(),
             "aloop: a timeout was polled after it returned"
         );
-        let past = |when: Option<Instant>| when.is_some_and(|w| Instant::now() >= w);
+        let past = |when: Option<Instant>| when.is_some_and(|w| crate::running::loop_now() >= w);
         // After the first poll the block only resumes if the deadline has not passed
         // (asyncio throws the cancellation in instead of resuming it).
         let expire_now = *this.started && past(state.when.get());

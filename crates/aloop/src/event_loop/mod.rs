@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::callback::CallbackCell;
-use crate::error::{CloseRunningLoop, LoopClosed, NoRunningLoop, RunError};
+use crate::error::{CloseRunningLoop, LoopClosed, NoRunningLoop, RealTimeError, RunError};
 use crate::exception::ExceptionContext;
 use crate::handle::{Handle, TimerHandle};
 use crate::loop_handle::LoopHandle;
@@ -145,7 +145,7 @@ impl LoopRef {
         delay: Duration,
         callback: impl FnOnce() + 'static,
     ) -> Result<TimerHandle, LoopClosed> {
-        self.call_at(Instant::now() + delay, callback)
+        self.call_at(self.state.now() + delay, callback)
     }
 
     /// Schedules `callback` to run at `when` (on the loop's clock, [`LoopRef::time`]).
@@ -295,9 +295,51 @@ impl LoopRef {
         self.state.close()
     }
 
-    /// The loop's clock (monotonic).
+    /// The loop's clock (monotonic): the real one, or the virtual one after
+    /// [`use_virtual_time`](Self::use_virtual_time).
     pub fn time(&self) -> Instant {
-        Instant::now()
+        self.state.now()
+    }
+
+    /// Switches the loop to virtual time (tokio's paused time, with auto-advance): the
+    /// clock stands still while there is work, and when the loop has nothing ready and
+    /// no I/O event is waiting, it jumps straight to the next timer instead of waiting
+    /// for it. `time()`, `call_later`, `sleep`, `wait_for`, `timeout` and every timer
+    /// follow it, so a test of timeouts of hours runs in microseconds, and a program
+    /// without real I/O gives the same order of events on every run. The clock starts
+    /// at the real present and only moves forward. Idempotent.
+    ///
+    /// I/O still takes real time: with a real connection in flight and a timer
+    /// pending, the clock jumps to the timer (a timeout may fire before a slow peer
+    /// answers), as tokio's auto-advance does.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let lp = aloop::new_event_loop();
+    /// lp.use_virtual_time();
+    /// let wall = Instant::now();
+    /// let t0 = lp.time();
+    /// lp.run_until_complete(aloop::sleep(Duration::from_secs(24 * 3600))).unwrap();
+    /// assert!(lp.time() - t0 >= Duration::from_secs(24 * 3600)); // a day passed...
+    /// assert!(wall.elapsed() < Duration::from_secs(60)); // ...but not really
+    /// ```
+    pub fn use_virtual_time(&self) {
+        self.state.use_virtual_time();
+    }
+
+    /// Whether the loop runs on virtual time.
+    pub fn is_virtual_time(&self) -> bool {
+        self.state.is_virtual_time()
+    }
+
+    /// Moves the virtual clock forward by `by` (timers now due fire in the next
+    /// iteration); an error on real time, whose clock cannot be moved.
+    pub fn advance(&self, by: Duration) -> Result<(), RealTimeError> {
+        if self.state.advance_clock(by) {
+            Ok(())
+        } else {
+            Err(RealTimeError)
+        }
     }
 
     /// A `Send + Sync` handle for other threads (`call_soon_threadsafe`, `spawn`, `stop`).

@@ -77,6 +77,9 @@ pub(crate) struct LoopState {
     signal_watches: RefCell<HashMap<i32, TaskRef>>,
     /// `set_eager_task_factory(true)`: `create_task` starts tasks eagerly.
     eager_tasks: Cell<bool>,
+    /// Virtual time (`use_virtual_time`): the loop's clock, which stands still and
+    /// jumps to the next timer when the loop has nothing else to do. `None`: real time.
+    virtual_now: Cell<Option<Instant>>,
     /// The names given with `set_name`, by task number: most tasks have none, and a
     /// name kept in each task would cost every task a word.
     task_names: RefCell<HashMap<u64, String>>,
@@ -104,6 +107,7 @@ impl LoopState {
             fd_watches: RefCell::new(FdWatches::default()),
             signal_watches: RefCell::new(HashMap::new()),
             eager_tasks: Cell::new(false),
+            virtual_now: Cell::new(None),
             task_names: RefCell::new(HashMap::new()),
             self_weak: weak.clone(),
         });
@@ -333,6 +337,45 @@ impl LoopState {
             .expect("the default executor's settings are valid");
         *slot = Some(pool.clone());
         pool
+    }
+
+    /// The loop's clock: the real monotonic clock, or the virtual one.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        match self.virtual_now.get() {
+            Some(now) => now,
+            None => Instant::now(),
+        }
+    }
+
+    /// Switches to virtual time, starting at the real clock's present.
+    pub(crate) fn use_virtual_time(&self) {
+        if self.virtual_now.get().is_none() {
+            self.virtual_now.set(Some(Instant::now()));
+        }
+    }
+
+    pub(crate) fn is_virtual_time(&self) -> bool {
+        self.virtual_now.get().is_some()
+    }
+
+    /// Moves the virtual clock forward by `by` (never backward); `false` on real time.
+    pub(crate) fn advance_clock(&self, by: Duration) -> bool {
+        match self.virtual_now.get() {
+            Some(now) => {
+                self.virtual_now
+                    .set(Some(now.checked_add(by).unwrap_or(now)));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Virtual time, nothing to do: the clock jumps to `at` (if it is ahead).
+    pub(super) fn jump_clock_to(&self, at: Instant) {
+        if let Some(now) = self.virtual_now.get() {
+            self.virtual_now.set(Some(now.max(at)));
+        }
     }
 
     /// Whether `create_task` starts tasks eagerly (the eager task factory).

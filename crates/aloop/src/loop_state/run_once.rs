@@ -41,11 +41,23 @@ impl LoopState {
         } else {
             self.trim_ready_queue();
             let next_timer = self.timers.borrow().next_deadline();
-            let timeout = next_timer.map(|at| at.saturating_duration_since(Instant::now()));
-            if self.shared.about_to_block() {
-                self.wait(timeout);
+            match next_timer {
+                // Virtual time: look for I/O without blocking; if that made nothing
+                // ready, the clock jumps to the next timer instead of waiting for it.
+                Some(at) if self.is_virtual_time() => {
+                    self.wait(Some(Duration::ZERO));
+                    if self.ready.borrow().is_empty() {
+                        self.jump_clock_to(at);
+                    }
+                }
+                _ => {
+                    let timeout = next_timer.map(|at| at.saturating_duration_since(self.now()));
+                    if self.shared.about_to_block() {
+                        self.wait(timeout);
+                    }
+                    self.shared.done_blocking();
+                }
             }
-            self.shared.done_blocking();
         }
 
         // Step 3.
@@ -112,7 +124,7 @@ impl LoopState {
                 None => return,
             }
         };
-        let now = Instant::now();
+        let now = self.now();
         if due > now {
             return;
         }

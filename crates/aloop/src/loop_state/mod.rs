@@ -42,6 +42,22 @@ pub(crate) use self::fd_watches::Direction;
 pub(crate) use self::ready::{Ready, Remote, TimerEntry};
 pub(crate) use self::shared::Shared;
 
+/// The loop's counters (read as `LoopMetrics` by `LoopRef::metrics`). Counting costs
+/// an increment per callback and task step; the times per step are only measured in
+/// debug mode (`set_debug`), which times every step anyway for slow-callback warnings.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) callbacks: Cell<u64>,
+    pub(crate) task_steps: Cell<u64>,
+    pub(crate) ready_high_water: Cell<usize>,
+    pub(crate) blocked: Cell<Duration>,
+    pub(crate) slow_steps: Cell<u64>,
+    pub(crate) callback_time: Cell<Duration>,
+    pub(crate) task_step_time: Cell<Duration>,
+    pub(crate) longest_callback: Cell<Duration>,
+    pub(crate) longest_task_step: Cell<Duration>,
+}
+
 /// The loop's exception handler (asyncio's `set_exception_handler`).
 pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
@@ -77,6 +93,8 @@ pub(crate) struct LoopState {
     signal_watches: RefCell<HashMap<i32, TaskRef>>,
     /// `set_eager_task_factory(true)`: `create_task` starts tasks eagerly.
     eager_tasks: Cell<bool>,
+    /// What the loop did (`LoopRef::metrics`): plain counters, no lock.
+    pub(crate) counters: Counters,
     /// Virtual time (`use_virtual_time`): the loop's clock, which stands still and
     /// jumps to the next timer when the loop has nothing else to do. `None`: real time.
     virtual_now: Cell<Option<Instant>>,
@@ -107,6 +125,7 @@ impl LoopState {
             fd_watches: RefCell::new(FdWatches::default()),
             signal_watches: RefCell::new(HashMap::new()),
             eager_tasks: Cell::new(false),
+            counters: Counters::default(),
             virtual_now: Cell::new(None),
             task_names: RefCell::new(HashMap::new()),
             self_weak: weak.clone(),
@@ -376,6 +395,11 @@ impl LoopState {
         if let Some(now) = self.virtual_now.get() {
             self.virtual_now.set(Some(now.max(at)));
         }
+    }
+
+    /// The loop's iterations so far.
+    pub(crate) fn iterations(&self) -> u64 {
+        self.iteration.get()
     }
 
     /// Whether `create_task` starts tasks eagerly (the eager task factory).

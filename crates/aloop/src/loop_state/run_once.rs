@@ -23,6 +23,13 @@ use crate::exception::ExceptionContext;
 /// iterations, so that a busy loop does not starve I/O.
 const POLL_EVERY: u64 = 61;
 
+/// The two kinds of step the loop runs, for the metrics and the slow-step warning.
+#[derive(Clone, Copy)]
+enum Step {
+    Callback,
+    Task,
+}
+
 /// Ready-queue entries kept when the loop goes idle (16 KiB): a burst (100,000 tasks
 /// spawned at once) must not hold its peak's storage for the rest of the run.
 const READY_KEPT_IDLE: usize = 1024;
@@ -53,7 +60,10 @@ impl LoopState {
                 _ => {
                     let timeout = next_timer.map(|at| at.saturating_duration_since(self.now()));
                     if self.shared.about_to_block() {
+                        let blocked_from = Instant::now();
                         self.wait(timeout);
+                        let blocked = &self.counters.blocked;
+                        blocked.set(blocked.get() + blocked_from.elapsed());
                     }
                     self.shared.done_blocking();
                 }
@@ -82,6 +92,8 @@ impl LoopState {
 
         // Step 5: only what was ready at this point; what it schedules waits.
         let batch = self.ready.borrow().len();
+        let high = &self.counters.ready_high_water;
+        high.set(high.get().max(batch));
         for _ in 0..batch {
             let Some(item) = self.ready.borrow_mut().pop_front() else {
                 break;
@@ -153,14 +165,18 @@ impl LoopState {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cb.run())) {
             self.report_callback_panic(payload);
         }
-        self.warn_if_slow(started, "callback");
+        let c = &self.counters;
+        c.callbacks.set(c.callbacks.get() + 1);
+        self.warn_if_slow(started, Step::Callback);
     }
 
     fn run_step(&self, runnable: aloop_executor::Runnable) {
         let started = self.debug.get().then(Instant::now);
         // Panics are caught inside the task; this only polls.
         runnable.run();
-        self.warn_if_slow(started, "task step");
+        let c = &self.counters;
+        c.task_steps.set(c.task_steps.get() + 1);
+        self.warn_if_slow(started, Step::Task);
     }
 
     /// Step 6. Work deferred while this runs waits for the next batch's end.
@@ -180,10 +196,19 @@ impl LoopState {
         }
     }
 
-    fn warn_if_slow(&self, started: Option<Instant>, what: &str) {
+    /// Debug mode: adds the step's time to the metrics and warns about a slow one.
+    fn warn_if_slow(&self, started: Option<Instant>, step: Step) {
         if let Some(started) = started {
             let took = started.elapsed();
+            let c = &self.counters;
+            let (total, longest, what) = match step {
+                Step::Callback => (&c.callback_time, &c.longest_callback, "callback"),
+                Step::Task => (&c.task_step_time, &c.longest_task_step, "task step"),
+            };
+            total.set(total.get() + took);
+            longest.set(longest.get().max(took));
             if took >= self.slow_callback_duration.get() {
+                c.slow_steps.set(c.slow_steps.get() + 1);
                 eprintln!(
                     "aloop: executing a {what} took {:.3} seconds",
                     took.as_secs_f64()

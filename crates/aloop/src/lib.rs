@@ -133,3 +133,17 @@ pub mod compat {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The guide for asyncio users (`docs/guide`): every Rust block of every chapter is
+/// compiled and run as a doctest, one item per chapter.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../../docs/guide/src/01-event-loop.md")]
+    struct EventLoop;
+
+    #[doc = include_str!("../../../docs/guide/src/02-tasks-and-futures.md")]
+    struct TasksAndFutures;
+
+    #[doc = include_str!("../../../docs/guide/src/03-gather-wait-timeouts.md")]
+    struct GatherWaitTimeouts;
+}

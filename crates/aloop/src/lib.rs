@@ -146,4 +146,17 @@ mod guide {
 
     #[doc = include_str!("../../../docs/guide/src/03-gather-wait-timeouts.md")]
     struct GatherWaitTimeouts;
+
+    #[doc = include_str!("../../../docs/guide/src/04-blocking-work.md")]
+    struct BlockingWork;
+
+    #[doc = include_str!("../../../docs/guide/src/05-streams.md")]
+    struct Streams;
+
+    #[doc = include_str!("../../../docs/guide/src/06-lock-and-queue.md")]
+    struct LockAndQueue;
+
+    #[cfg(feature = "process")]
+    #[doc = include_str!("../../../docs/guide/src/07-subprocesses-and-signals.md")]
+    struct SubprocessesAndSignals;
 }

@@ -159,4 +159,14 @@ mod guide {
     #[cfg(feature = "process")]
     #[doc = include_str!("../../../docs/guide/src/07-subprocesses-and-signals.md")]
     struct SubprocessesAndSignals;
+
+    #[doc = include_str!("../../../docs/guide/src/08-transports-protocols-udp.md")]
+    struct TransportsProtocolsUdp;
+
+    #[doc = include_str!("../../../docs/guide/src/09-rust-ecosystem.md")]
+    struct RustEcosystem;
+
+    #[cfg(feature = "process")]
+    #[doc = include_str!("../../../docs/guide/src/10-crates-on-their-own.md")]
+    struct CratesOnTheirOwn;
 }

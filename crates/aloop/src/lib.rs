@@ -133,3 +133,40 @@ pub mod compat {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The guide for asyncio users (`docs/guide`): every Rust block of every chapter is
+/// compiled and run as a doctest, one item per chapter.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../../docs/guide/src/01-event-loop.md")]
+    struct EventLoop;
+
+    #[doc = include_str!("../../../docs/guide/src/02-tasks-and-futures.md")]
+    struct TasksAndFutures;
+
+    #[doc = include_str!("../../../docs/guide/src/03-gather-wait-timeouts.md")]
+    struct GatherWaitTimeouts;
+
+    #[doc = include_str!("../../../docs/guide/src/04-blocking-work.md")]
+    struct BlockingWork;
+
+    #[doc = include_str!("../../../docs/guide/src/05-streams.md")]
+    struct Streams;
+
+    #[doc = include_str!("../../../docs/guide/src/06-lock-and-queue.md")]
+    struct LockAndQueue;
+
+    #[cfg(feature = "process")]
+    #[doc = include_str!("../../../docs/guide/src/07-subprocesses-and-signals.md")]
+    struct SubprocessesAndSignals;
+
+    #[doc = include_str!("../../../docs/guide/src/08-transports-protocols-udp.md")]
+    struct TransportsProtocolsUdp;
+
+    #[doc = include_str!("../../../docs/guide/src/09-rust-ecosystem.md")]
+    struct RustEcosystem;
+
+    #[cfg(feature = "process")]
+    #[doc = include_str!("../../../docs/guide/src/10-crates-on-their-own.md")]
+    struct CratesOnTheirOwn;
+}

@@ -9,9 +9,10 @@
 //! * `tokio-ct`: a tokio `current_thread` runtime; the `Connection` `tokio::spawn`ed,
 //!   the queries from tokio tasks. One thread does everything.
 //!
-//! Phases, each timed on its own: `seq` sequential round trips (`SELECT $1::int4`,
-//! prepared: one Bind/Execute/Sync each), then `conc` the same query from 50 tasks at
-//! once, pipelined by tokio-postgres on the one connection. Every answer is checked.
+//! Phases, each timed on its own: `seq` 20,000 sequential round trips (`SELECT
+//! $1::int4`, prepared: one Bind/Execute/Sync each), then `conc` the same query from 50
+//! tasks × 1,000 at once, pipelined by tokio-postgres on the one connection. Every
+//! answer is checked.
 //! Besides the wall clock, each phase reads the CPU time of every thread of this process
 //! and of the server's backend process (`/proc/<pid>/task/*/schedstat`, `/proc/<pid>/
 //! schedstat`, ns), so the report can say where the time went.
@@ -29,9 +30,9 @@ use crate::{rt, Outcome, Runtime, Scale};
 /// The default server, as the compat tests' (`tests/compat/postgres.rs`).
 pub const DEFAULT_PG: &str = "host=127.0.0.1 user=postgres password=postgres dbname=postgres";
 
-const SEQ: u64 = 5_000;
+const SEQ: u64 = 20_000;
 const TASKS: u64 = 50;
-const PER_TASK: u64 = 200;
+const PER_TASK: u64 = 1_000;
 const WARM_UP: u64 = 500;
 
 type Job = Pin<Box<dyn Future<Output = bool> + Send>>;

@@ -9,13 +9,14 @@
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
 //!     workload: spawn | spawn-warm | spawn-eager | callbacks | yield | timers | timer-tasks | echo
 //!               | echo-vec | echo-sockets | queue | lock | lock-uncontended | blocking
-//!               | idle-mem
+//!               | idle-mem | pg (aloop and tokio-ct only; compat.sh)
 //! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets]
 //!     (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
 //! cell callgrind-report <raw.jsonl> <out.json>   (callgrind.sh: instructions per op)
 //! cell serve <http|resp> <server> [--port P] [--secs N]   (servers.sh: a real server)
 //! cell servers-report <raw.jsonl> <out.json>     (servers.sh: its tables)
+//! cell compat-report <raw.jsonl> <out.json>      (compat.sh: aloop::compat's cost)
 //! ```
 //!
 //! Exit status 1 when a cell's result check failed, so a broken runtime or benchmark
@@ -24,11 +25,13 @@
 mod blocking_jobs;
 mod callbacks;
 mod callgrind_report;
+mod compat_report;
 mod echo;
 mod idle_mem;
 mod json;
 mod lock;
 mod lock_uncontended;
+mod pg_compat;
 mod queue;
 mod report;
 mod rt;
@@ -116,12 +119,13 @@ impl Outcome {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-vec|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem> [--quick|--scale X]\n\
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-vec|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets]\n\
        cell report <raw.jsonl> <out.json>\n\
        cell callgrind-report <raw.jsonl> <out.json>\n\
        cell serve <http|resp> <server> [--port P] [--secs N]\n\
-       cell servers-report <raw.jsonl> <out.json>";
+       cell servers-report <raw.jsonl> <out.json>\n\
+       cell compat-report <raw.jsonl> <out.json>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -130,6 +134,7 @@ fn main() -> ExitCode {
         ["report", raw, out] => report::main(raw, out),
         ["callgrind-report", raw, out] => callgrind_report::main(raw, out),
         ["servers-report", raw, out] => servers_report::main(raw, out),
+        ["compat-report", raw, out] => compat_report::main(raw, out),
         ["serve", rest @ ..] => servers::main(rest),
         ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips, "echo"),
         ["syscalls", rt, file, trips, w @ ("echo" | "echo-sockets")] => {
@@ -174,6 +179,7 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "lock-uncontended" => lock_uncontended::run(rt, scale),
         "blocking" => blocking_jobs::run(rt, scale),
         "idle-mem" => idle_mem::run(rt, scale),
+        "pg" if matches!(rt, Runtime::Aloop | Runtime::TokioCt) => pg_compat::run(rt, scale),
         _ => return usage(),
     };
     let secs = out.elapsed.as_secs_f64();

@@ -33,6 +33,8 @@
 
 mod callback;
 mod combinators;
+#[cfg(feature = "compat")]
+mod compat_runtime;
 mod datagram;
 mod error;
 mod event_loop;
@@ -122,11 +124,15 @@ pub use aloop_sync::{
 /// futures-io's `AsyncRead`/`AsyncWrite`, so tokio-flavoured codecs work on aloop's
 /// streams, which implement futures-io's traits.
 ///
-/// The background runtime lives until the process ends (`async-compat` does not stop
-/// it); nothing of aloop's depends on it.
+/// `async-compat`'s own background runtime lives until the process ends. A program that
+/// wants its tokio side stopped cleanly (its tasks dropped, its threads joined) makes a
+/// [`TokioRuntime`](compat::TokioRuntime) and enters it on the loop's thread: `Compat`
+/// then uses that runtime, which shuts down when dropped.
 #[cfg(feature = "compat")]
 pub mod compat {
     pub use async_compat::{Compat, CompatExt};
+
+    pub use crate::compat_runtime::TokioRuntime;
 }
 
 /// The README's examples, compiled and run as doctests.

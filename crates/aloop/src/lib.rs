@@ -81,7 +81,8 @@ pub use error::{
 pub mod signal {
     pub use aloop_process::signum::*;
 }
-pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopMetrics, LoopRef};
+pub use event_loop::metrics::LoopMetrics;
+pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
 pub use handle::{Handle, TimerHandle};
 pub use lookup::{AddrInfo, AddrInfoHints, GaiError, GaiErrorKind};

@@ -6,7 +6,7 @@
 //! the thread that made it. Other threads use a [`LoopHandle`](crate::LoopHandle).
 
 mod fd_watch;
-mod metrics;
+pub(crate) mod metrics;
 #[cfg(feature = "process")]
 mod signal_handlers;
 
@@ -16,7 +16,6 @@ use std::ops::Deref;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-pub use self::metrics::LoopMetrics;
 use crate::callback::CallbackCell;
 use crate::error::{CloseRunningLoop, LoopClosed, NoRunningLoop, RealTimeError, RunError};
 use crate::exception::ExceptionContext;

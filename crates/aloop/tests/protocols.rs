@@ -198,8 +198,9 @@ fn pause_and_resume_writing_follow_the_water_marks() {
             .set_write_buffer_limits(Some(256 * 1024), Some(64 * 1024))
             .unwrap();
         assert_eq!(transport.get_write_buffer_limits(), (64 * 1024, 256 * 1024));
-        for _ in 0..64 {
-            transport.write(&[9u8; 64 * 1024]).unwrap(); // 4 MiB, more than the socket takes
+        // 16 MiB: more than the socket takes, even after loopback's buffers grow.
+        for _ in 0..256 {
+            transport.write(&[9u8; 64 * 1024]).unwrap();
         }
         until("pause_writing", || {
             log.borrow().iter().any(|e| e == "pause")
@@ -210,7 +211,7 @@ fn pause_and_resume_writing_follow_the_water_marks() {
             let mut peer = peer;
             let mut buf = vec![0; 1 << 16];
             let mut total = 0;
-            while total < 64 * 64 * 1024 {
+            while total < 256 * 64 * 1024 {
                 total += peer.read(&mut buf).unwrap();
             }
             total
@@ -219,7 +220,7 @@ fn pause_and_resume_writing_follow_the_water_marks() {
             log.borrow().iter().any(|e| e == "resume")
         })
         .await;
-        assert_eq!(reader.join().unwrap(), 64 * 64 * 1024);
+        assert_eq!(reader.join().unwrap(), 256 * 64 * 1024);
         assert_eq!(
             log.borrow()
                 .iter()
@@ -466,4 +467,39 @@ fn start_serving_false_accepts_nothing_until_started_and_clients_can_be_aborted(
         server.close();
         server.wait_closed().await;
     });
+}
+
+#[test]
+fn closing_the_loop_ends_open_connections_and_frees_their_protocols() {
+    let log: Log = Rc::default();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let lp = aloop::new_event_loop();
+    let l = log.clone();
+    let (transport, protocol) = lp
+        .run_until_complete(async move {
+            let lp = aloop::get_running_loop().unwrap();
+            lp.create_connection(move || Recorder::new(&l), "127.0.0.1", port)
+                .await
+                .unwrap()
+        })
+        .unwrap();
+    let (_peer, _) = listener.accept().unwrap();
+    transport.write(&vec![1u8; 8 << 20]).unwrap(); // a flusher is left waiting too
+    let weak = Rc::downgrade(&protocol);
+    drop((transport, protocol));
+    assert!(
+        weak.upgrade().is_some(),
+        "the open connection keeps its protocol"
+    );
+    lp.close().unwrap();
+    assert_eq!(
+        *log.borrow(),
+        ["made", "lost Other"],
+        "connection_lost once, with the loop's closing as the error"
+    );
+    assert!(
+        weak.upgrade().is_none(),
+        "and then nothing holds the protocol any more"
+    );
 }

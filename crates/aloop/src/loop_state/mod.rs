@@ -58,6 +58,13 @@ pub(crate) struct Counters {
     pub(crate) longest_task_step: Cell<Duration>,
 }
 
+/// Something the loop must end when it closes: a protocol connection, whose protocol
+/// and transport hold each other, and which nothing else would free once its tasks
+/// are gone.
+pub(crate) trait EndOnClose {
+    fn end_on_close(&self);
+}
+
 /// The loop's exception handler (asyncio's `set_exception_handler`).
 pub(crate) type ExceptionHandler = Rc<dyn Fn(&ExceptionContext)>;
 
@@ -93,6 +100,8 @@ pub(crate) struct LoopState {
     signal_watches: RefCell<HashMap<i32, TaskRef>>,
     /// `set_eager_task_factory(true)`: `create_task` starts tasks eagerly.
     eager_tasks: Cell<bool>,
+    /// What to end when the loop closes (see `EndOnClose`); weak, pruned as it grows.
+    end_on_close: RefCell<Vec<Weak<dyn EndOnClose>>>,
     /// What the loop did (`LoopRef::metrics`): plain counters, no lock.
     pub(crate) counters: Counters,
     /// Virtual time (`use_virtual_time`): the loop's clock, which stands still and
@@ -125,6 +134,7 @@ impl LoopState {
             fd_watches: RefCell::new(FdWatches::default()),
             signal_watches: RefCell::new(HashMap::new()),
             eager_tasks: Cell::new(false),
+            end_on_close: RefCell::new(Vec::new()),
             counters: Counters::default(),
             virtual_now: Cell::new(None),
             task_names: RefCell::new(HashMap::new()),
@@ -395,6 +405,15 @@ impl LoopState {
         if let Some(now) = self.virtual_now.get() {
             self.virtual_now.set(Some(now.max(at)));
         }
+    }
+
+    /// Registers `item` to be ended when the loop closes.
+    pub(crate) fn end_on_close(&self, item: Weak<dyn EndOnClose>) {
+        let mut items = self.end_on_close.borrow_mut();
+        if items.len() >= 64 && items.len().is_power_of_two() {
+            items.retain(|i| i.strong_count() > 0);
+        }
+        items.push(item);
     }
 
     /// The loop's iterations so far.

@@ -11,6 +11,7 @@
 //! 6. run what the batch deferred to its end (a stream's coalesced writes).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Weak;
 use std::time::{Duration, Instant};
 
 use super::ready::{Ready, Remote, TimerEntry};
@@ -223,6 +224,12 @@ impl LoopState {
         }
         if self.closed.replace(true) {
             return Ok(());
+        }
+        // Connections that would otherwise keep each other alive end first (their
+        // protocols hear `connection_lost`), while the loop's state is still whole.
+        let ending = std::mem::take(&mut *self.end_on_close.borrow_mut());
+        for item in ending.iter().filter_map(Weak::upgrade) {
+            item.end_on_close();
         }
         // Cancelling drops futures, whose destructors may wake or schedule more: repeat
         // until nothing is left, then refuse anything further.

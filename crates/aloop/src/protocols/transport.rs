@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 
 use aloop_executor::TaskRef;
 
-use crate::loop_state::LoopState;
+use crate::loop_state::{EndOnClose, LoopState};
 use crate::streams::raw_stream::RawStream;
 use crate::streams::server::ClientSlot;
 use crate::streams::StreamWriter;
@@ -76,6 +76,10 @@ impl Conn {
             home,
         });
         let weak = Rc::downgrade(&conn);
+        if let Some(home) = conn.home.upgrade() {
+            let end: Weak<dyn EndOnClose> = weak.clone();
+            home.end_on_close(end);
+        }
         conn.writer
             .send_queue()
             .set_hook(Rc::new(move || on_writer_event(&weak)));
@@ -119,7 +123,7 @@ impl Conn {
 
     /// `connection_lost`, once: stops reading, lets go of the server's count and of
     /// the protocol.
-    pub(super) fn lose(self: &Rc<Self>, error: Option<io::Error>) {
+    pub(super) fn lose(&self, error: Option<io::Error>) {
         if self.lost.replace(true) {
             return;
         }
@@ -138,6 +142,18 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+impl EndOnClose for Conn {
+    /// The loop is closing with this connection open: end it (as an abort), so the
+    /// protocol hears `connection_lost` and the protocol-transport cycle is broken.
+    fn end_on_close(&self) {
+        if self.lost.get() {
+            return;
+        }
+        self.writer.abort();
+        self.lose(Some(io::Error::other("the event loop was closed")));
     }
 }
 

@@ -70,6 +70,12 @@ impl Runner {
         self.lp.run_until_complete(future)
     }
 
+    /// A runner over a loop made elsewhere (a `Runtime` thread's), to close it the way
+    /// `close` does.
+    pub(crate) fn from_loop(lp: EventLoop) -> Runner {
+        Runner { lp }
+    }
+
     /// The runner's event loop (asyncio's `Runner.get_loop`).
     pub fn get_loop(&self) -> LoopRef {
         self.lp.clone_ref()

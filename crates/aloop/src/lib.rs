@@ -94,7 +94,7 @@ pub use run_in_executor::{
     to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
 };
 pub use runner::{all_tasks, create_eager_task, create_task, run, try_run, Runner};
-pub use runtime::Runtime;
+pub use runtime::{Runtime, RuntimeServer};
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use streams::{

@@ -185,3 +185,127 @@ fn run_loop(started: mpsc::Sender<io::Result<LoopHandle>>) {
     let runner = Runner::from_loop(lp);
     runner.close();
 }
+
+/// A server listening on every loop of a [`Runtime`] (from
+/// [`Runtime::start_server`]): one `SO_REUSEPORT` listener per loop on the same
+/// address, the kernel spreading connections over them; each connection is served on
+/// the loop that accepted it.
+pub struct RuntimeServer {
+    servers: Vec<ThreadsafeFuture<()>>,
+    /// Set by `shutdown`: each loop's server task waits on it.
+    stop: std::sync::Arc<aloop_sync::Event>,
+    addr: std::net::SocketAddr,
+}
+
+impl fmt::Debug for RuntimeServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeServer")
+            .field("addr", &self.addr)
+            .field("loops", &self.servers.len())
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// Starts `start_server` on every loop with `SO_REUSEPORT`, all on one address
+    /// (port 0: the first loop picks a free port, the others take the same). `make`
+    /// builds each loop's connection callback on that loop's thread.
+    ///
+    /// Returns once every loop listens. [`RuntimeServer::shutdown`] stops accepting
+    /// and waits, up to a deadline, for the connections in flight.
+    ///
+    /// ```
+    /// use std::io::{BufRead, BufReader};
+    ///
+    /// let rt = aloop::Runtime::new(2).unwrap();
+    /// let server = rt
+    ///     .start_server(
+    ///         || |_r: aloop::StreamReader, w: aloop::StreamWriter| async move {
+    ///             let _ = w.write(b"hello\n");
+    ///         },
+    ///         "127.0.0.1",
+    ///         0,
+    ///     )
+    ///     .unwrap();
+    /// let stream = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    /// let mut line = String::new();
+    /// BufReader::new(stream).read_line(&mut line).unwrap();
+    /// assert_eq!(line, "hello\n");
+    /// assert!(server.shutdown(std::time::Duration::from_secs(5)));
+    /// ```
+    pub fn start_server<M, F, Fut>(
+        &self,
+        make: M,
+        host: &str,
+        port: u16,
+    ) -> io::Result<RuntimeServer>
+    where
+        M: Fn() -> F + Send + Sync + Clone + 'static,
+        F: Fn(crate::StreamReader, crate::StreamWriter) -> Fut + 'static,
+        Fut: Future + 'static,
+        Fut::Output: crate::ClientOutcome,
+    {
+        let mut port = port;
+        let mut servers = Vec::new();
+        let stop = std::sync::Arc::new(aloop_sync::Event::new());
+        let mut addr = None;
+        for i in 0..self.len() {
+            let (bound_tx, bound_rx) = mpsc::channel::<io::Result<std::net::SocketAddr>>();
+            let (make, host, stop) = (make.clone(), host.to_owned(), stop.clone());
+            let task = self
+                .spawn_on(i, move || async move {
+                    let options = crate::ServerOptions {
+                        reuse_port: true,
+                        ..Default::default()
+                    };
+                    let server = match crate::start_server_with(make(), &host, port, options).await
+                    {
+                        Ok(server) => server,
+                        Err(e) => {
+                            let _ = bound_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = bound_tx.send(Ok(server.sockets()[0]));
+                    // Until asked to stop: then stop accepting and let the connections
+                    // in flight finish (the caller bounds the wait).
+                    stop.wait().await;
+                    server.close();
+                    server.wait_closed().await;
+                })
+                .map_err(|_| io::Error::other("the runtime is shutting down"))?;
+            let bound = bound_rx
+                .recv()
+                .map_err(|_| io::Error::other("a loop ended before it listened"))??;
+            port = bound.port();
+            addr.get_or_insert(bound);
+            servers.push(task);
+        }
+        Ok(RuntimeServer {
+            servers,
+            stop,
+            addr: addr.expect("a runtime has at least one loop"),
+        })
+    }
+}
+
+impl RuntimeServer {
+    /// The address every loop listens on.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting on every loop now, then waits until every connection in flight
+    /// has finished or `deadline` has passed; returns whether they all finished. The
+    /// loops run on either way (the runtime's drop stops them).
+    pub fn shutdown(self, deadline: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + deadline;
+        self.stop.set();
+        let mut all = true;
+        for task in self.servers {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            all &= matches!(task.wait_timeout(left), Ok(Ok(())));
+        }
+        all
+    }
+}

@@ -185,3 +185,60 @@ fn zero_loops_means_one_per_core() {
     assert_eq!(rt.len(), cores);
     assert!(!rt.is_empty());
 }
+
+#[test]
+fn a_server_on_every_loop_shuts_down_gracefully_within_a_deadline() {
+    use std::io::Read;
+    let rt = Runtime::new(2).unwrap();
+    let server = rt
+        .start_server(
+            || {
+                |r: StreamReader, w: StreamWriter| async move {
+                    let line = r.readline().await.unwrap_or_default();
+                    let pause = if line.starts_with(b"slow") { 300 } else { 0 };
+                    aloop::sleep(Duration::from_millis(pause)).await;
+                    let _ = w.write(format!("done by {}\n", thread_name()).as_bytes());
+                    w.close();
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .unwrap();
+    let addr = server.local_addr();
+    // Requests in flight on (most likely) both loops.
+    let mut in_flight: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            std::io::Write::write_all(&mut s, b"slow\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(server.shutdown(Duration::from_secs(30)), "all finished within the deadline");
+    for s in &mut in_flight {
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("done by aloop-loop-"), "{reply:?}");
+    }
+    let refused = TcpStream::connect(addr).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+    // A deadline shorter than the work: shutdown says so; dropping the runtime then
+    // cancels the connection.
+    let server = rt
+        .start_server(
+            || {
+                |_r: StreamReader, _w: StreamWriter| async move {
+                    aloop::sleep(Duration::from_secs(3600)).await;
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .unwrap();
+    let _stuck = TcpStream::connect(server.local_addr()).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!server.shutdown(Duration::from_millis(100)));
+    drop(rt);
+}

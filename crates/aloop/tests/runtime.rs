@@ -215,7 +215,10 @@ fn a_server_on_every_loop_shuts_down_gracefully_within_a_deadline() {
         })
         .collect();
     std::thread::sleep(Duration::from_millis(50));
-    assert!(server.shutdown(Duration::from_secs(30)), "all finished within the deadline");
+    assert!(
+        server.shutdown(Duration::from_secs(30)),
+        "all finished within the deadline"
+    );
     for s in &mut in_flight {
         let mut reply = String::new();
         s.read_to_string(&mut reply).unwrap();

@@ -51,6 +51,7 @@ mod run_in_executor;
 mod runner;
 mod running;
 mod runtime;
+mod runtime_server;
 mod sendfile;
 mod shield;
 mod sleep;
@@ -94,14 +95,15 @@ pub use run_in_executor::{
     to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
 };
 pub use runner::{all_tasks, create_eager_task, create_task, run, try_run, Runner};
-pub use runtime::{Runtime, RuntimeServer};
+pub use runtime::Runtime;
+pub use runtime_server::RuntimeServer;
 pub use shield::{shield, Shield};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use streams::{
-    open_connection, open_connection_with, open_unix_connection, start_server, start_server_with,
-    start_unix_server, start_unix_server_with, ClientOutcome, ConnectOptions, IncompleteReadError,
-    LimitOverrunError, Lines, ReadError, Server, ServerOptions, StreamReader, StreamWriter,
-    DEFAULT_HIGH_WATER, DEFAULT_LIMIT,
+    open_connection, open_connection_from, open_connection_with, open_unix_connection,
+    start_server, start_server_with, start_unix_server, start_unix_server_with, ClientOutcome,
+    ConnectOptions, IncompleteReadError, LimitOverrunError, Lines, ReadError, Server,
+    ServerOptions, StreamReader, StreamWriter, DEFAULT_HIGH_WATER, DEFAULT_LIMIT,
 };
 #[cfg(feature = "process")]
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};

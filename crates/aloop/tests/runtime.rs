@@ -245,3 +245,56 @@ fn a_server_on_every_loop_shuts_down_gracefully_within_a_deadline() {
     assert!(!server.shutdown(Duration::from_millis(100)));
     drop(rt);
 }
+
+#[test]
+fn one_acceptor_hands_connections_to_the_loops_in_turn_and_shuts_down_gracefully() {
+    use std::io::Read;
+    let rt = Runtime::new(2).unwrap();
+    let server = rt
+        .start_server_one_acceptor(
+            || {
+                |r: StreamReader, w: StreamWriter| async move {
+                    let _ = r.readline().await;
+                    aloop::sleep(Duration::from_millis(200)).await;
+                    let _ = w.write(format!("{}\n", thread_name()).as_bytes());
+                    w.close();
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .unwrap();
+    let addr = server.local_addr();
+    let mut conns: Vec<TcpStream> = Vec::new();
+    for _ in 0..6 {
+        let mut s = TcpStream::connect(addr).unwrap();
+        std::io::Write::write_all(&mut s, b"go\n").unwrap();
+        conns.push(s);
+        std::thread::sleep(Duration::from_millis(10)); // accepted in this order
+    }
+    assert!(server.shutdown(Duration::from_secs(30)));
+    let names: Vec<String> = conns
+        .iter_mut()
+        .map(|s| {
+            let mut reply = String::new();
+            s.read_to_string(&mut reply).unwrap();
+            reply.trim().to_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "aloop-loop-0",
+            "aloop-loop-1",
+            "aloop-loop-0",
+            "aloop-loop-1",
+            "aloop-loop-0",
+            "aloop-loop-1"
+        ],
+        "round robin, every reply complete after the shutdown began"
+    );
+    assert_eq!(
+        TcpStream::connect(addr).unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
+}

@@ -129,6 +129,35 @@ pub fn open_connection_with(
     }
 }
 
+/// Wraps a TCP socket connected elsewhere (accepted by other code, handed over from
+/// another thread or loop) in a reader/writer pair on the running loop (asyncio's
+/// `open_connection(sock=sock)`). The socket is made non-blocking; `TCP_NODELAY` is
+/// set.
+///
+/// ```
+/// aloop::run(async {
+///     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+///     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+///     let (accepted, _) = listener.accept().unwrap();
+///     let (_r, w) = aloop::open_connection_from(accepted).unwrap();
+///     w.write(b"hi").unwrap();
+///     let (r, _w) = aloop::open_connection_from(client).unwrap();
+///     assert_eq!(r.readexactly(2).await.unwrap(), b"hi");
+/// });
+/// ```
+pub fn open_connection_from(
+    socket: std::net::TcpStream,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    let lp = running_loop()?;
+    let peer = socket.peer_addr()?;
+    let _ = socket.set_nodelay(true);
+    let stream = {
+        let _entered = lp.state.reactor().enter();
+        aloop_reactor::TcpStream::from_std(socket)?
+    };
+    Ok(wrap(RawStream::Tcp(stream, peer), &lp, DEFAULT_LIMIT))
+}
+
 /// Connects to the Unix-domain socket at `path` (asyncio's `open_unix_connection`).
 pub fn open_unix_connection(
     path: impl AsRef<Path>,

@@ -20,7 +20,9 @@ mod start_server;
 mod writer;
 
 pub(crate) use connection::running_loop;
-pub use connection::{open_connection, open_connection_with, open_unix_connection};
+pub use connection::{
+    open_connection, open_connection_from, open_connection_with, open_unix_connection,
+};
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use happy_eyeballs::ConnectOptions;
 pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};

@@ -1,8 +1,10 @@
 //! A TCP echo server with `start_server`: every line a client sends comes back.
 //! Each connection is served by a task of its own.
 //!
-//! Run: `cargo run --release --example echo_server [-- PORT]` (default 8888), then
-//! `cargo run --release --example echo_client` in another terminal.
+//! Run: `cargo run --release --example echo_server [-- PORT] [--loops N]` (default
+//! 8888, one loop), then `cargo run --release --example echo_client` in another
+//! terminal. With `--loops N` (0: one per core) the server runs on an `aloop::Runtime`
+//! of N loops, one `SO_REUSEPORT` listener each, until Enter is pressed.
 
 use aloop::{StreamReader, StreamWriter};
 
@@ -32,11 +34,26 @@ async fn handle(reader: StreamReader, writer: StreamWriter) {
 }
 
 fn main() {
-    let port: u16 = match std::env::args().nth(1).map(|p| p.parse()) {
-        None => 8888,
-        Some(Ok(port)) => port,
-        Some(Err(e)) => return eprintln!("echo_server: bad port: {e}"),
-    };
+    let mut port: u16 = 8888;
+    let mut loops: Option<usize> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let parsed = if arg == "--loops" {
+            args.next().map(|n| n.parse().map(|n| loops = Some(n)))
+        } else {
+            Some(arg.parse().map(|p| port = p))
+        };
+        if let Some(Err(e)) = parsed {
+            return eprintln!("echo_server: bad argument {arg:?}: {e}");
+        }
+    }
+    match loops {
+        None => one_loop(port),
+        Some(n) => many_loops(port, n),
+    }
+}
+
+fn one_loop(port: u16) {
     aloop::run(async move {
         let server = match aloop::start_server(handle, "127.0.0.1", port).await {
             Ok(server) => server,
@@ -47,4 +64,23 @@ fn main() {
             eprintln!("echo_server: {e}");
         }
     });
+}
+
+fn many_loops(port: u16, loops: usize) {
+    let rt = match aloop::Runtime::new(loops) {
+        Ok(rt) => rt,
+        Err(e) => return eprintln!("echo_server: {e}"),
+    };
+    let server = match rt.start_server(|| handle, "127.0.0.1", port) {
+        Ok(server) => server,
+        Err(e) => return eprintln!("echo_server: {e}"),
+    };
+    println!(
+        "serving on {} with {} loops (Enter to stop)",
+        server.local_addr(),
+        rt.len()
+    );
+    let _ = std::io::stdin().read_line(&mut String::new());
+    let finished = server.shutdown(std::time::Duration::from_secs(5));
+    println!("stopped; every connection finished: {finished}");
 }

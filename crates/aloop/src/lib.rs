@@ -84,6 +84,7 @@ pub mod signal {
     pub use aloop_process::signum::*;
 }
 pub use event_loop::metrics::LoopMetrics;
+pub use event_loop::task_dump::{Awaiting, TaskSnapshot, TaskState};
 pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
 pub use handle::{Handle, TimerHandle};

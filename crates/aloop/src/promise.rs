@@ -204,6 +204,8 @@ impl<T: 'static> PromiseCore<T> {
 
 // SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `Promise::new`.
 unsafe impl<T: 'static> CancelTarget for PromiseCore<T> {
+    const KIND: &'static str = "a Promise";
+
     fn cancel_from_awaiter(&self) {
         self.cancel();
     }

@@ -94,6 +94,8 @@ impl Children {
 
 // SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `Children::new`.
 unsafe impl CancelTarget for Children {
+    const KIND: &'static str = "the tasks of a gather, wait or as_completed";
+
     fn cancel_from_awaiter(&self) {
         self.cancel_unfinished();
     }

@@ -84,6 +84,8 @@ impl Inner {
 
 // SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `TaskGroup::new`.
 unsafe impl CancelTarget for Inner {
+    const KIND: &'static str = "a TaskGroup";
+
     /// The task awaiting the group was cancelled: cancel the children (asyncio's
     /// `__aexit__` on `CancelledError`).
     fn cancel_from_awaiter(&self) {

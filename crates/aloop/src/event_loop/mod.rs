@@ -9,6 +9,7 @@ mod fd_watch;
 pub(crate) mod metrics;
 #[cfg(feature = "process")]
 mod signal_handlers;
+pub(crate) mod task_dump;
 
 use std::fmt;
 use std::future::Future;

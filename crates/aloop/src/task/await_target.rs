@@ -19,6 +19,9 @@ use aloop_executor::TaskRef;
 /// `CancelOps::of::<Self>()` it was made with: a thin pointer to it is all an
 /// `AwaitTarget` keeps.
 pub(crate) unsafe trait CancelTarget {
+    /// What the target is, for task dumps ("a Promise", "a TaskGroup", ...).
+    const KIND: &'static str;
+
     fn cancel_from_awaiter(&self);
 }
 
@@ -26,6 +29,7 @@ pub(crate) unsafe trait CancelTarget {
 struct TargetOps {
     cancel: unsafe fn(NonNull<()>),
     release: unsafe fn(NonNull<()>),
+    kind: &'static str,
 }
 
 /// The first field of every `CancelTarget`.
@@ -43,6 +47,7 @@ impl<C: CancelTarget + 'static> RcTarget<C> {
     const OPS: TargetOps = TargetOps {
         cancel: Self::cancel,
         release: Self::release,
+        kind: C::KIND,
     };
 
     unsafe fn cancel(ptr: NonNull<()>) {
@@ -105,6 +110,27 @@ impl AwaitTarget {
                 // target still owns its reference; `ManuallyDrop` keeps it there.
                 let task = ManuallyDrop::new(unsafe { TaskRef::from_raw(self.tagged.cast()) });
                 cancel_task(&task);
+            }
+        }
+    }
+}
+
+/// What a task waits on, as a task dump shows it.
+pub(crate) enum Awaited {
+    Task(TaskRef),
+    Other(&'static str),
+}
+
+impl AwaitTarget {
+    /// Says what the target is (a task: another handle to it).
+    pub(super) fn describe(&self) -> Awaited {
+        match self.other_ptr() {
+            Some(ptr) => Awaited::Other(Self::ops(ptr).kind),
+            None => {
+                // SAFETY: as in `cancel`; `ManuallyDrop` keeps the target's reference, and
+                // the clone is a new one of its own.
+                let task = ManuallyDrop::new(unsafe { TaskRef::from_raw(self.tagged.cast()) });
+                Awaited::Task((*task).clone())
             }
         }
     }

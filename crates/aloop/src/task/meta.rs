@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use aloop_executor::TaskRef;
 
-use super::await_target::AwaitTarget;
+use super::await_target::{AwaitTarget, Awaited};
 use crate::loop_state::{LoopState, Shared};
 
 /// The meta of a task made by `spawn_on`.
@@ -99,6 +99,14 @@ impl TaskMeta {
 
     pub(super) fn set_slot(&self, index: u32) {
         self.slot.set(index);
+    }
+
+    /// What the task waits on now, if it is waiting on a task or another target.
+    pub(crate) fn awaited(&self) -> Option<Awaited> {
+        let target = self.awaiting.take();
+        let described = target.as_ref().map(AwaitTarget::describe);
+        self.awaiting.set(target);
+        described
     }
 
     pub(crate) fn set_awaiting(&self, target: Option<AwaitTarget>) {

@@ -22,8 +22,9 @@ pub use self::any_task::AnyTask;
 pub use self::current::current_task;
 pub use self::task_handle::Task;
 
-pub(crate) use self::await_target::{CancelOps, CancelTarget};
+pub(crate) use self::await_target::{Awaited, CancelOps, CancelTarget};
 pub(crate) use self::current::{clear_awaiting, set_awaiting};
+pub(crate) use self::meta::meta_of;
 #[cfg(feature = "process")]
 pub(crate) use self::spawn::spawn_unlisted;
 pub(crate) use self::spawn::{spawn_eager, spawn_on};

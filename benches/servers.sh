@@ -18,7 +18,9 @@
 #         a write + drain per command), `aloop-batched` (replies of a read's commands
 #         in one write) and `tokio-ct` (the same batching, the tokio way).
 # wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`; a
-# missing tool skips its cells, with the reason. Every server exits by itself after
+# missing tool skips its cells, with the reason. `SERVERS_LOOPS=2 benches/servers.sh`
+# runs only HTTP, with aloop on 1 and 2 loops (`aloop-rt2`: a `Runtime`, a reuse_port
+# listener per loop) against tokio current_thread and multi_thread(2) (`tokio-mt2`). Every server exits by itself after
 # --secs (a bound for one left behind); each load is bounded by `timeout`.
 # About 3 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
 set -euo pipefail
@@ -37,11 +39,19 @@ esac
 
 cells=()
 if command -v wrk >/dev/null; then
-  cells+=(http:aloop:1 http:tokio-ct:1)
+  if [ "${SERVERS_LOOPS:-}" = 2 ]; then
+    # Thread-per-core (issue 16): 1 and 2 loops against tokio current_thread and
+    # multi_thread(2).
+    cells+=(http:aloop:1 http:aloop-rt2:1 http:tokio-ct:1 http:tokio-mt2:1)
+  else
+    cells+=(http:aloop:1 http:tokio-ct:1)
+  fi
 else
   echo "skipped http: wrk not found (apt-get install -y wrk)" >&2
 fi
-if command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
+if [ "${SERVERS_LOOPS:-}" = 2 ]; then
+  : # the thread-per-core comparison is HTTP only
+elif command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
   for p in 1 16; do cells+=("resp:aloop:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p"); done
 else
   echo "skipped resp: redis-benchmark or redis-cli not found (apt-get install -y redis-tools)" >&2

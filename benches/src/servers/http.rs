@@ -78,29 +78,41 @@ fn parse(buf: &[u8]) -> Head {
     )
 }
 
+/// One connection, the asyncio way: each request head, one `write` + `drain`.
+async fn aloop_connection(reader: StreamReader, writer: StreamWriter) {
+    // A head longer than the reader's limit (64 KiB) or a client that hangs up
+    // mid-head ends the connection.
+    while let Ok(head) = reader.readuntil(b"\r\n\r\n").await {
+        let answer = match parse(&head) {
+            Head::Complete(_, answer) => answer,
+            Head::Partial => unreachable!("readuntil returned a whole head"),
+        };
+        if writer.write(answer.response).is_err()
+            || writer.drain().await.is_err()
+            || !answer.keep_alive
+        {
+            break;
+        }
+    }
+    writer.close();
+}
+
 /// aloop, the asyncio way.
 pub async fn aloop_plain(port: u16) {
-    super::aloop_serve(
-        |reader: StreamReader, writer: StreamWriter| async move {
-            // A head longer than the reader's limit (64 KiB) or a client that hangs up
-            // mid-head ends the connection.
-            while let Ok(head) = reader.readuntil(b"\r\n\r\n").await {
-                let answer = match parse(&head) {
-                    Head::Complete(_, answer) => answer,
-                    Head::Partial => unreachable!("readuntil returned a whole head"),
-                };
-                if writer.write(answer.response).is_err()
-                    || writer.drain().await.is_err()
-                    || !answer.keep_alive
-                {
-                    break;
-                }
-            }
-            writer.close();
-        },
-        port,
-    )
-    .await;
+    super::aloop_serve(aloop_connection, port).await;
+}
+
+/// aloop on a `Runtime` of `loops` loops: one `SO_REUSEPORT` listener each, the same
+/// connection code (issue 16's thread-per-core server).
+pub fn aloop_runtime(port: u16, loops: usize) {
+    let rt = aloop::Runtime::new(loops).expect("the runtime's loops");
+    let server = rt
+        .start_server(|| aloop_connection, "127.0.0.1", port)
+        .expect("start_server on every loop");
+    super::listening(server.local_addr().port());
+    loop {
+        std::thread::park(); // until the process ends (exit_after)
+    }
 }
 
 /// tokio current_thread: a `Vec` buffer, every complete head, one `write_all`.

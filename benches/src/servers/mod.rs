@@ -21,7 +21,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: cell serve http <aloop|tokio-ct> [--port P] [--secs N]\n       \
+const USAGE: &str = "usage: cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2> [--port P] [--secs N]\n       \
 cell serve resp <aloop|aloop-batched|tokio-ct> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).
@@ -84,6 +84,15 @@ fn tokio_ct<F: std::future::Future>(server: F) -> F::Output {
         .block_on(server)
 }
 
+fn tokio_mt<F: std::future::Future>(workers: usize, server: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("tokio runtime could not start")
+        .block_on(server)
+}
+
 pub fn main(args: &[&str]) -> ExitCode {
     let (proto, server, rest) = match args {
         [proto, server, rest @ ..] => (*proto, *server, rest),
@@ -97,7 +106,8 @@ pub fn main(args: &[&str]) -> ExitCode {
         return ExitCode::from(2);
     };
     match (proto, server) {
-        ("http", "aloop" | "tokio-ct") | ("resp", "aloop" | "aloop-batched" | "tokio-ct") => {}
+        ("http", "aloop" | "aloop-rt2" | "tokio-ct" | "tokio-mt2")
+        | ("resp", "aloop" | "aloop-batched" | "tokio-ct") => {}
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -106,6 +116,8 @@ pub fn main(args: &[&str]) -> ExitCode {
     exit_after(secs);
     match (proto, server) {
         ("http", "aloop") => aloop::run(http::aloop_plain(port)),
+        ("http", "aloop-rt2") => http::aloop_runtime(port, 2),
+        ("http", "tokio-mt2") => tokio_mt(2, http::tokio_batched(port)),
         ("http", _) => tokio_ct(http::tokio_batched(port)),
         ("resp", "aloop") => aloop::run(resp_servers::aloop_plain(port)),
         ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),

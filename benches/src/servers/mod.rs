@@ -21,7 +21,8 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2> [--port P] [--secs N]\n       \
+const USAGE: &str =
+    "usage: cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2> [--port P] [--secs N]\n       \
 cell serve resp <aloop|aloop-batched|tokio-ct> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).

@@ -37,8 +37,9 @@ fn metrics_count_callbacks_steps_iterations_and_the_ready_peak() {
         "10 callbacks and the main task at once: {m:?}"
     );
     assert!(m.iterations >= 4, "{m:?}");
-    // Not in debug mode: no step times.
+    // Not in debug mode: no clock is read, so no times.
     assert_eq!(m.callback_time, Duration::ZERO);
+    assert_eq!(m.blocked, Duration::ZERO);
     assert_eq!(m.slow_steps, 0);
 }
 

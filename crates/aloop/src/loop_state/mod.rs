@@ -43,8 +43,9 @@ pub(crate) use self::ready::{Ready, Remote, TimerEntry};
 pub(crate) use self::shared::Shared;
 
 /// The loop's counters (read as `LoopMetrics` by `LoopRef::metrics`). Counting costs
-/// an increment per callback and task step; the times per step are only measured in
-/// debug mode (`set_debug`), which times every step anyway for slow-callback warnings.
+/// an increment per callback and task step; the times (per step, blocked) are only
+/// measured in debug mode (`set_debug`), which times every step anyway for
+/// slow-callback warnings.
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) callbacks: Cell<u64>,

@@ -17,12 +17,11 @@ use std::rc::{Rc, Weak};
 use std::task::Poll;
 
 use aloop_executor::TaskRef;
+use aloop_process::signum::SIGINT;
 use aloop_process::{has_default_disposition, SignalListener};
 
 use crate::loop_state::LoopState;
 use crate::task::{spawn_unlisted, AnyTask};
-
-const SIGINT: i32 = 2;
 
 /// The armed Ctrl-C watch of one run.
 pub(crate) struct CtrlC {

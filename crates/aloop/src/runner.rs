@@ -143,7 +143,7 @@ where
             None => panic!("aloop::run: the main task panicked: {}", panic.message()),
         },
         #[cfg(feature = "process")]
-        Err(RunError::Interrupted) => aloop_process::exit_by_signal(2),
+        Err(RunError::Interrupted) => aloop_process::exit_by_signal(aloop_process::signum::SIGINT),
         Err(e) => panic!("aloop::run: {e}"),
     }
 }

@@ -181,18 +181,11 @@ impl Runtime {
                     in_flight.fetch_add(1, Ordering::SeqCst);
                     let (make, done, idle) = (make.clone(), in_flight.clone(), idle.clone());
                     let sent = target.spawn_with(move || async move {
-                        if let Ok((r, w)) = crate::open_connection_from(stream) {
-                            let peer = w.peername();
-                            if let Some(failure) = crate::ClientOutcome::failure(make()(r, w).await)
-                            {
-                                if let Ok(lp) = crate::get_running_loop() {
-                                    lp.call_exception_handler(&crate::ExceptionContext::new(
-                                        format!(
-                                            "client_connected_cb failed for {peer:?}: {failure}"
-                                        ),
-                                    ));
-                                }
-                            }
+                        if let (Ok((r, w)), Ok(lp)) = (
+                            crate::open_connection_from(stream),
+                            crate::get_running_loop(),
+                        ) {
+                            crate::streams::serve_client(&make(), r, w, &lp).await;
                         }
                         if done.fetch_sub(1, Ordering::SeqCst) == 1 {
                             idle.set();

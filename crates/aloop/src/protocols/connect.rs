@@ -10,7 +10,7 @@ use std::io;
 use std::path::Path;
 use std::rc::Rc;
 
-use aloop_reactor::{TcpStream, UnixStream};
+use aloop_reactor::UnixStream;
 
 use crate::streams::happy_eyeballs::{self, ConnectOptions};
 
@@ -154,10 +154,8 @@ impl LoopRef {
         P: AnyProtocol,
         F: FnOnce() -> P,
     {
-        let peer = socket.peer_addr()?;
-        let _guard = self.state.reactor().enter();
-        let stream = TcpStream::from_std(socket)?;
-        Ok(attach(RawStream::Tcp(stream, peer), self, factory(), None))
+        let raw = crate::streams::adopt_tcp(self, socket)?;
+        Ok(attach(raw, self, factory(), None))
     }
 
     /// Listens on `host:port` and gives each accepted connection to a new protocol

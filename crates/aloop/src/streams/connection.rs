@@ -149,13 +149,20 @@ pub fn open_connection_from(
     socket: std::net::TcpStream,
 ) -> io::Result<(StreamReader, StreamWriter)> {
     let lp = running_loop()?;
-    let peer = socket.peer_addr()?;
     let _ = socket.set_nodelay(true);
-    let stream = {
-        let _entered = lp.state.reactor().enter();
-        aloop_reactor::TcpStream::from_std(socket)?
-    };
-    Ok(wrap(RawStream::Tcp(stream, peer), &lp, DEFAULT_LIMIT))
+    Ok(wrap(adopt_tcp(&lp, socket)?, &lp, DEFAULT_LIMIT))
+}
+
+/// A TCP socket connected elsewhere, registered with `lp`'s reactor (made
+/// non-blocking), with its peer address kept; `open_connection_from` and
+/// `connect_accepted_socket` stand on it.
+pub(crate) fn adopt_tcp(lp: &LoopRef, socket: std::net::TcpStream) -> io::Result<RawStream> {
+    let peer = socket.peer_addr()?;
+    let _entered = lp.state.reactor().enter();
+    Ok(RawStream::Tcp(
+        aloop_reactor::TcpStream::from_std(socket)?,
+        peer,
+    ))
 }
 
 /// Connects to the Unix-domain socket at `path` (asyncio's `open_unix_connection`).

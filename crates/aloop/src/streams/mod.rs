@@ -17,9 +17,10 @@ mod search;
 pub(crate) mod send_queue;
 pub(crate) mod server;
 mod start_server;
+pub(crate) use start_server::serve_client;
 mod writer;
 
-pub(crate) use connection::running_loop;
+pub(crate) use connection::{adopt_tcp, running_loop};
 pub use connection::{
     open_connection, open_connection_from, open_connection_with, open_unix_connection,
 };

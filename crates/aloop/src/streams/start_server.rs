@@ -66,6 +66,26 @@ impl<E: fmt::Display + 'static> ClientOutcome for Result<(), E> {
     }
 }
 
+/// Runs the user's callback on one connection; a failure it returns goes to the loop's
+/// exception handler with the peer named. Shared with `Runtime`'s one-acceptor server.
+pub(crate) async fn serve_client<F, Fut>(
+    callback: &F,
+    reader: StreamReader,
+    writer: StreamWriter,
+    report_to: &LoopRef,
+) where
+    F: Fn(StreamReader, StreamWriter) -> Fut,
+    Fut: Future,
+    Fut::Output: ClientOutcome,
+{
+    let peer = peer_name(&writer);
+    if let Some(failure) = callback(reader, writer).await.failure() {
+        report_to.call_exception_handler(&ExceptionContext::new(format!(
+            "client_connected_cb failed for {peer}: {failure}"
+        )));
+    }
+}
+
 /// Runs `callback` for each accepted connection, in a task of its own.
 fn stream_acceptor<F, Fut>(callback: F, limit: usize) -> Acceptor
 where
@@ -84,12 +104,7 @@ where
             // its future stays in that connection's task.
             lp.create_task(async move {
                 let _slot = slot;
-                let peer = peer_name(&writer);
-                if let Some(failure) = callback(reader, writer).await.failure() {
-                    report_to.call_exception_handler(&ExceptionContext::new(format!(
-                        "client_connected_cb failed for {peer}: {failure}"
-                    )));
-                }
+                serve_client(&*callback, reader, writer, &report_to).await;
             });
         },
     )

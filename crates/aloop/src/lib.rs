@@ -60,6 +60,8 @@ mod streams;
 #[cfg(feature = "process")]
 pub mod subprocess;
 mod task;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use combinators::{
     __private, as_completed, gather, gather_all, task_group, timeout, timeout_at, wait, wait_for,

@@ -101,7 +101,9 @@ impl LoopRef {
     }
 
     /// [`create_connection`](Self::create_connection) with [`ConnectOptions`]
-    /// (Happy Eyeballs: asyncio's `happy_eyeballs_delay` and `interleave`).
+    /// (Happy Eyeballs: asyncio's `happy_eyeballs_delay` and `interleave`; TLS with
+    /// `ssl`, feature `tls`: the protocol's `connection_made` comes after the
+    /// handshake).
     pub fn create_connection_with<P, F>(
         &self,
         factory: F,
@@ -117,9 +119,14 @@ impl LoopRef {
         let lp = self.clone();
         async move {
             let addrs = crate::lookup::resolve_tcp(&lp, &host, port).await?;
-            let (stream, addr) = happy_eyeballs::connect(addrs, options).await?;
+            let (stream, addr) = happy_eyeballs::connect(addrs, &options).await?;
             let _ = stream.set_nodelay(true);
-            Ok(attach(RawStream::Tcp(stream, addr), &lp, factory(), None))
+            let raw = RawStream::tcp(stream, addr);
+            #[cfg(feature = "tls")]
+            if let Some(tls) = options.ssl {
+                crate::tls::handshake::handshake(&raw, &tls.into(), Some(&host)).await?;
+            }
+            Ok(attach(raw, &lp, factory(), None))
         }
     }
 
@@ -138,7 +145,7 @@ impl LoopRef {
         let lp = self.clone();
         async move {
             let stream = UnixStream::connect(&path).await?;
-            Ok(attach(RawStream::Unix(stream), &lp, factory(), None))
+            Ok(attach(RawStream::unix(stream), &lp, factory(), None))
         }
     }
 
@@ -182,7 +189,7 @@ impl LoopRef {
                 listeners,
                 bound,
                 None,
-                acceptor(factory),
+                acceptor(factory, &options),
                 options.start_serving,
             )
         }
@@ -208,7 +215,7 @@ impl LoopRef {
                 vec![listener],
                 Vec::new(),
                 Some(file),
-                acceptor(factory),
+                acceptor(factory, &options),
                 options.start_serving,
             )
         }
@@ -216,12 +223,18 @@ impl LoopRef {
 }
 
 /// A new protocol for each accepted connection, counted by the server until lost.
-fn acceptor<P, F>(factory: F) -> Acceptor
+fn acceptor<P, F>(factory: F, options: &ServerOptions) -> Acceptor
 where
     P: AnyProtocol,
     F: Fn() -> P + 'static,
 {
-    Rc::new(move |raw: RawStream, lp: &LoopRef, slot: ClientSlot| {
+    let plain: Acceptor = Rc::new(move |raw: RawStream, lp: &LoopRef, slot: ClientSlot| {
         attach(raw, lp, factory(), Some(slot));
-    })
+    });
+    #[cfg(feature = "tls")]
+    if let Some(tls) = options.ssl.clone() {
+        return crate::tls::handshake::accepting(plain, tls);
+    }
+    let _ = options;
+    plain
 }

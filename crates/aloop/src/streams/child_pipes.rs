@@ -13,14 +13,14 @@ use super::writer::StreamWriter;
 use crate::event_loop::LoopRef;
 
 pub(crate) fn stdin_writer(pipe: ChildStdin, lp: &LoopRef) -> StreamWriter {
-    let transport = Rc::new(RawStream::Child(ChildPipe::Stdin(RefCell::new(Some(pipe)))));
+    let transport = Rc::new(RawStream::child(ChildPipe::Stdin(RefCell::new(Some(pipe)))));
     StreamWriter::new(transport, Rc::downgrade(&lp.state))
 }
 
 pub(crate) fn stdout_reader(pipe: ChildStdout, limit: usize) -> StreamReader {
-    StreamReader::from_transport(Rc::new(RawStream::Child(ChildPipe::Stdout(pipe))), limit)
+    StreamReader::from_transport(Rc::new(RawStream::child(ChildPipe::Stdout(pipe))), limit)
 }
 
 pub(crate) fn stderr_reader(pipe: ChildStderr, limit: usize) -> StreamReader {
-    StreamReader::from_transport(Rc::new(RawStream::Child(ChildPipe::Stderr(pipe))), limit)
+    StreamReader::from_transport(Rc::new(RawStream::child(ChildPipe::Stderr(pipe))), limit)
 }

@@ -88,7 +88,9 @@ pub fn open_connection(
 }
 
 /// [`open_connection`] with [`ConnectOptions`]: Happy Eyeballs for names with
-/// several addresses (asyncio's `happy_eyeballs_delay` and `interleave`).
+/// several addresses (asyncio's `happy_eyeballs_delay` and `interleave`), and TLS
+/// (`ssl`, feature `tls`: see [`tls`](crate::tls)), whose handshake is done when this
+/// returns.
 ///
 /// ```
 /// use std::time::Duration;
@@ -104,7 +106,7 @@ pub fn open_connection(
 ///     .unwrap();
 ///     let options = aloop::ConnectOptions {
 ///         happy_eyeballs_delay: Some(Duration::from_millis(250)),
-///         interleave: None,
+///         ..Default::default()
 ///     };
 ///     let port = server.sockets()[0].port();
 ///     let (r, _w) = aloop::open_connection_with("localhost", port, options).await.unwrap();
@@ -122,10 +124,15 @@ pub fn open_connection_with(
         let lp = running_loop()?;
         // Errors are kept as the OS said them (`raw_os_error()`), to tell EMFILE from
         // ECONNREFUSED without reading the message.
-        let (stream, addr) = happy_eyeballs::connect(resolve(&host, port).await?, options).await?;
+        let (stream, addr) = happy_eyeballs::connect(resolve(&host, port).await?, &options).await?;
         // Interactive protocols (asyncio's default): no Nagle delay.
         let _ = stream.set_nodelay(true);
-        Ok(wrap(RawStream::Tcp(stream, addr), &lp, DEFAULT_LIMIT))
+        let raw = RawStream::tcp(stream, addr);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = options.ssl {
+            crate::tls::handshake::handshake(&raw, &tls.into(), Some(&host)).await?;
+        }
+        Ok(wrap(raw, &lp, DEFAULT_LIMIT))
     }
 }
 
@@ -159,7 +166,7 @@ pub fn open_connection_from(
 pub(crate) fn adopt_tcp(lp: &LoopRef, socket: std::net::TcpStream) -> io::Result<RawStream> {
     let peer = socket.peer_addr()?;
     let _entered = lp.state.reactor().enter();
-    Ok(RawStream::Tcp(
+    Ok(RawStream::tcp(
         aloop_reactor::TcpStream::from_std(socket)?,
         peer,
     ))
@@ -173,6 +180,6 @@ pub fn open_unix_connection(
     async move {
         let lp = running_loop()?;
         let stream = UnixStream::connect(&path).await?;
-        Ok(wrap(RawStream::Unix(stream), &lp, DEFAULT_LIMIT))
+        Ok(wrap(RawStream::unix(stream), &lp, DEFAULT_LIMIT))
     }
 }

@@ -17,7 +17,7 @@ use aloop_reactor::TcpStream;
 use crate::sleep::{sleep, Sleep};
 
 /// How `open_connection_with` / `create_connection_with` connect.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
     /// Happy Eyeballs: start the next address's attempt after this long without an
     /// answer (RFC 8305 recommends 250 ms). `None` (the default, as in asyncio):
@@ -27,6 +27,12 @@ pub struct ConnectOptions {
     /// family at the head (asyncio's `interleave`; 1 when `happy_eyeballs_delay` is
     /// set and this is `None`, else no reordering).
     pub interleave: Option<usize>,
+    /// TLS over the connection (asyncio's `ssl=`, with `server_hostname`,
+    /// `ssl_handshake_timeout` and `ssl_shutdown_timeout` inside the config). The
+    /// name checked against the certificate is the config's `server_hostname`, else
+    /// the host connected to. `None` (the default): plain TCP.
+    #[cfg(feature = "tls")]
+    pub ssl: Option<crate::tls::ClientConfig>,
 }
 
 /// The first family's first `first` addresses, then the families alternating (RFC
@@ -54,7 +60,7 @@ fn interleave(addrs: Vec<SocketAddr>, first: usize) -> Vec<SocketAddr> {
 /// none does (the OS's own, `raw_os_error()` kept).
 pub(crate) async fn connect(
     addrs: Vec<SocketAddr>,
-    options: ConnectOptions,
+    options: &ConnectOptions,
 ) -> io::Result<(TcpStream, SocketAddr)> {
     let first = options
         .interleave
@@ -192,9 +198,9 @@ mod tests {
         let (stream, addr) = crate::run(async move {
             let options = ConnectOptions {
                 happy_eyeballs_delay: Some(Duration::from_millis(100)),
-                interleave: None,
+                ..Default::default()
             };
-            connect(vec![silent_addr, good_addr], options)
+            connect(vec![silent_addr, good_addr], &options)
                 .await
                 .unwrap()
         });
@@ -215,13 +221,13 @@ mod tests {
         crate::run(async move {
             let options = ConnectOptions {
                 happy_eyeballs_delay: Some(Duration::from_secs(3600)),
-                interleave: None,
+                ..Default::default()
             };
-            let (_s, addr) = connect(vec![closed_addr, good_addr], options)
+            let (_s, addr) = connect(vec![closed_addr, good_addr], &options)
                 .await
                 .unwrap();
             assert_eq!(addr, good_addr, "did not wait an hour for the delay");
-            let err = connect(vec![closed_addr, closed_addr], options)
+            let err = connect(vec![closed_addr, closed_addr], &options)
                 .await
                 .unwrap_err();
             assert_eq!(err.raw_os_error(), Some(libc::ECONNREFUSED));

@@ -3,6 +3,11 @@
 //! pushes to it), or one end of a child process's pipe (`subprocess/`), which only one
 //! of the two uses. Both sides take `&self` on a socket, so no `RefCell` is needed
 //! around it; only a child's stdin has one, because closing a pipe means dropping it.
+//!
+//! With the `tls` feature, a socket may carry a TLS session (`tls/session.rs`), set
+//! once, at connect or accept or later by `start_tls`: every read and write then goes
+//! through it. It sits in a slot of its own rather than in a variant, because
+//! `start_tls` upgrades a connection whose reader and writer already share this value.
 
 #[cfg(feature = "process")]
 use std::cell::RefCell;
@@ -12,9 +17,17 @@ use std::task::{Context, Poll};
 
 use aloop_reactor::{TcpStream, UnixStream};
 
+/// A connected stream socket or a child's pipe, and the TLS session over it, if any.
+#[derive(Debug)]
+pub(crate) struct RawStream {
+    socket: Socket,
+    #[cfg(feature = "tls")]
+    tls: std::cell::OnceCell<Box<crate::tls::session::TlsSession>>,
+}
+
 /// A connected stream socket, or a child's pipe.
 #[derive(Debug)]
-pub(crate) enum RawStream {
+pub(crate) enum Socket {
     /// With the peer's address as `connect` or `accept` gave it: asked later, the OS
     /// has forgotten it once the connection is reset.
     Tcp(TcpStream, SocketAddr),
@@ -34,17 +47,197 @@ pub(crate) enum ChildPipe {
     Stderr(aloop_process::ChildStderr),
 }
 
+impl From<Socket> for RawStream {
+    fn from(socket: Socket) -> RawStream {
+        RawStream {
+            socket,
+            #[cfg(feature = "tls")]
+            tls: std::cell::OnceCell::new(),
+        }
+    }
+}
+
 impl RawStream {
+    pub(crate) fn tcp(stream: TcpStream, peer: SocketAddr) -> RawStream {
+        Socket::Tcp(stream, peer).into()
+    }
+
+    pub(crate) fn unix(stream: UnixStream) -> RawStream {
+        Socket::Unix(stream).into()
+    }
+
+    #[cfg(feature = "process")]
+    pub(crate) fn child(pipe: ChildPipe) -> RawStream {
+        Socket::Child(pipe).into()
+    }
+
+    /// The socket under the TLS session (the handshake reads and writes it).
+    #[cfg(feature = "tls")]
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// The TLS session, once set.
+    #[cfg(feature = "tls")]
+    #[inline]
+    pub(crate) fn tls(&self) -> Option<&crate::tls::session::TlsSession> {
+        self.tls.get().map(|t| &**t)
+    }
+
+    /// Puts a session whose handshake is done over this socket; from now on every
+    /// read and write goes through it. `AlreadyExists` if one is set (TLS over TLS is
+    /// not supported).
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_tls(&self, session: crate::tls::session::TlsSession) -> io::Result<()> {
+        self.tls.set(Box::new(session)).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "this connection already uses TLS",
+            )
+        })
+    }
+
+    #[inline]
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            return tls.poll_read(&self.socket, cx, buf);
+        }
+        self.socket.poll_read(cx, buf)
+    }
+
+    /// One scattering read into `bufs` in turn (see `pull.rs` for why).
+    #[inline]
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            return tls.poll_read_vectored(&self.socket, cx, bufs);
+        }
+        self.socket.poll_read_vectored(cx, bufs)
+    }
+
+    #[inline]
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            return tls.poll_write(&self.socket, cx, buf);
+        }
+        self.socket.poll_write(cx, buf)
+    }
+
+    /// Whether bytes already accepted by `poll_write` (or an ending asked by
+    /// `shutdown`) still wait to reach the socket: TLS records a full socket did not
+    /// take. Always `false` without TLS.
+    #[inline]
+    pub(crate) fn has_pending_output(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            return tls.has_pending_output();
+        }
+        false
+    }
+
+    /// Sends what `has_pending_output` reports, then carries out an ending `shutdown`
+    /// asked for; `Ready(Ok)` at once without TLS.
+    #[inline]
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            return tls.poll_flush(&self.socket, cx);
+        }
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
+    /// How long an ending TLS session may wait for its close_notify to leave
+    /// (asyncio's `ssl_shutdown_timeout`) before the connection is aborted; `None`
+    /// without TLS.
+    pub(crate) fn shutdown_timeout(&self) -> Option<std::time::Duration> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            return Some(tls.shutdown_timeout());
+        }
+        None
+    }
+
+    /// Shuts a direction down; "not connected" (the peer already went away) is not an
+    /// error here, the socket is as closed as it will get. Over TLS, ending our
+    /// direction sends close_notify first: the socket's own shutdown follows once that
+    /// record is out (`has_pending_output` until then).
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            return tls.shutdown(&self.socket, how);
+        }
+        self.socket.shutdown(how)
+    }
+
+    /// Makes the connection end with a reset instead of a FIN when its descriptor
+    /// closes (SO_LINGER 0), and ends our reading now: a pending read sees
+    /// end-of-stream. A child's stdin closes at once. (`StreamWriter::abort`.) A TLS
+    /// session sends no close_notify: an abort is not an orderly end.
+    pub(crate) fn abort(&self) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls() {
+            tls.abort();
+        }
+        self.socket.abort()
+    }
+
+    /// One `sendfile(2)` of up to `count` bytes of `file` from `offset`, when the
+    /// socket is writable; `Unsupported` for a pipe, over TLS (the bytes must be
+    /// encrypted in user space) or where the OS has no `sendfile` (the caller then
+    /// reads and writes instead).
+    pub(crate) fn poll_sendfile(
+        &self,
+        cx: &mut Context<'_>,
+        file: &std::fs::File,
+        offset: u64,
+        count: usize,
+    ) -> Poll<io::Result<usize>> {
+        #[cfg(feature = "tls")]
+        if self.tls().is_some() {
+            return Poll::Ready(Err(io::ErrorKind::Unsupported.into()));
+        }
+        self.socket.poll_sendfile(cx, file, offset, count)
+    }
+
+    pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
+        self.socket.peer_addr()
+    }
+
+    pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    pub(crate) fn unix_peer_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
+        self.socket.unix_peer_addr()
+    }
+
+    pub(crate) fn unix_local_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
+        self.socket.unix_local_addr()
+    }
+}
+
+impl Socket {
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         match self {
-            RawStream::Tcp(s, _) => s.poll_read(cx, buf),
-            RawStream::Unix(s) => s.poll_read(cx, buf),
+            Socket::Tcp(s, _) => s.poll_read(cx, buf),
+            Socket::Unix(s) => s.poll_read(cx, buf),
             #[cfg(feature = "process")]
-            RawStream::Child(p) => p.poll_read(cx, buf),
+            Socket::Child(p) => p.poll_read(cx, buf),
         }
     }
 
@@ -55,19 +248,19 @@ impl RawStream {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         match self {
-            RawStream::Tcp(s, _) => s.poll_read_vectored(cx, bufs),
-            RawStream::Unix(s) => s.poll_read_vectored(cx, bufs),
+            Socket::Tcp(s, _) => s.poll_read_vectored(cx, bufs),
+            Socket::Unix(s) => s.poll_read_vectored(cx, bufs),
             #[cfg(feature = "process")]
-            RawStream::Child(p) => p.poll_read_vectored(cx, bufs),
+            Socket::Child(p) => p.poll_read_vectored(cx, bufs),
         }
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self {
-            RawStream::Tcp(s, _) => s.poll_write(cx, buf),
-            RawStream::Unix(s) => s.poll_write(cx, buf),
+            Socket::Tcp(s, _) => s.poll_write(cx, buf),
+            Socket::Unix(s) => s.poll_write(cx, buf),
             #[cfg(feature = "process")]
-            RawStream::Child(p) => p.poll_write(cx, buf),
+            Socket::Child(p) => p.poll_write(cx, buf),
         }
     }
 
@@ -75,10 +268,10 @@ impl RawStream {
     /// error here, the socket is as closed as it will get.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         let r = match self {
-            RawStream::Tcp(s, _) => s.shutdown(how),
-            RawStream::Unix(s) => s.shutdown(how),
+            Socket::Tcp(s, _) => s.shutdown(how),
+            Socket::Unix(s) => s.shutdown(how),
             #[cfg(feature = "process")]
-            RawStream::Child(p) => {
+            Socket::Child(p) => {
                 p.close();
                 Ok(())
             }
@@ -95,15 +288,15 @@ impl RawStream {
     pub(crate) fn abort(&self) {
         let linger = Some(std::time::Duration::ZERO);
         match self {
-            RawStream::Tcp(s, _) => {
+            Socket::Tcp(s, _) => {
                 let _ = socket2::SockRef::from(s.get_ref()).set_linger(linger);
                 let _ = s.shutdown(Shutdown::Read);
             }
-            RawStream::Unix(s) => {
+            Socket::Unix(s) => {
                 let _ = s.shutdown(Shutdown::Read);
             }
             #[cfg(feature = "process")]
-            RawStream::Child(p) => p.close(),
+            Socket::Child(p) => p.close(),
         }
     }
 
@@ -120,37 +313,37 @@ impl RawStream {
         use std::os::unix::io::AsRawFd;
         let send = |out: std::os::unix::io::RawFd| sendfile_once(out, file, offset, count);
         match self {
-            RawStream::Tcp(s, _) => s.poll_write_with(cx, |s| send(s.as_raw_fd())),
-            RawStream::Unix(s) => s.poll_write_with(cx, |s| send(s.as_raw_fd())),
+            Socket::Tcp(s, _) => s.poll_write_with(cx, |s| send(s.as_raw_fd())),
+            Socket::Unix(s) => s.poll_write_with(cx, |s| send(s.as_raw_fd())),
             #[cfg(feature = "process")]
-            RawStream::Child(_) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
+            Socket::Child(_) => Poll::Ready(Err(io::ErrorKind::Unsupported.into())),
         }
     }
 
     pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
         match self {
-            RawStream::Tcp(_, peer) => Some(*peer),
+            Socket::Tcp(_, peer) => Some(*peer),
             _ => None,
         }
     }
 
     pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
         match self {
-            RawStream::Tcp(s, _) => s.local_addr().ok(),
+            Socket::Tcp(s, _) => s.local_addr().ok(),
             _ => None,
         }
     }
 
     pub(crate) fn unix_peer_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
         match self {
-            RawStream::Unix(s) => s.peer_addr().ok(),
+            Socket::Unix(s) => s.peer_addr().ok(),
             _ => None,
         }
     }
 
     pub(crate) fn unix_local_addr(&self) -> Option<std::os::unix::net::SocketAddr> {
         match self {
-            RawStream::Unix(s) => s.local_addr().ok(),
+            Socket::Unix(s) => s.local_addr().ok(),
             _ => None,
         }
     }

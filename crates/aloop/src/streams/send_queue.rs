@@ -106,7 +106,7 @@ pub(super) fn wake_all(list: Vec<Waker>) {
 /// A waker that does nothing, for the one-shot write attempts (`Waker::noop` is newer
 /// than this crate's minimum Rust version). No allocation: a static table of no-ops.
 /// `ManuallyDrop`: its drop does nothing, and skipping it saves an indirect call per send.
-fn noop_waker() -> ManuallyDrop<Waker> {
+pub(crate) fn noop_waker() -> ManuallyDrop<Waker> {
     fn clone(_: *const ()) -> RawWaker {
         RawWaker::new(std::ptr::null(), &NOOP)
     }
@@ -224,7 +224,11 @@ impl Inner {
             }
         }
         if rest.is_empty() {
-            return Ok(());
+            if st.flusher || !inner.transport.has_pending_output() {
+                return Ok(());
+            }
+            // TLS records the socket did not take: the flusher sends them.
+            return inner.start_flusher(st);
         }
         st.buf.extend(rest);
         let coalescing = st.batch_writes > 0;
@@ -256,19 +260,45 @@ impl Inner {
         woken
     }
 
-    pub(super) fn finish_close(&self, st: &mut State) -> Vec<Waker> {
+    /// Shuts the socket down and, unless an ending TLS record still waits for the
+    /// socket (the flusher then finishes, see `poll_flush`), marks the writer closed.
+    pub(super) fn finish_close(self: &Rc<Self>, st: &mut State) -> Vec<Waker> {
         // The fd itself closes when the reader half is dropped too; shutting both
         // directions now sends FIN and makes our own reader see EOF, as asyncio's
         // transport.close() does.
         let _ = self.transport.shutdown(Shutdown::Both);
+        if self.transport.has_pending_output() {
+            self.bound_tls_shutdown();
+            return Vec::new();
+        }
         st.closed = true;
         self.notify(st);
         std::mem::take(&mut st.close_waiters)
     }
 
+    /// A TLS close whose close_notify waits for the socket: after the session's
+    /// shutdown timeout (asyncio's `ssl_shutdown_timeout`), the connection is aborted,
+    /// so a peer that stopped reading cannot keep it forever.
+    fn bound_tls_shutdown(self: &Rc<Self>) {
+        let (Some(limit), Some(home)) = (self.transport.shutdown_timeout(), self.home.upgrade())
+        else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let lp = crate::event_loop::LoopRef::from_state(home);
+        let _ = lp.call_later(limit, move || {
+            if let Some(inner) = weak.upgrade() {
+                if !inner.st.borrow().closed {
+                    inner.abort();
+                }
+            }
+        });
+    }
+
     /// The flusher's step: send queued bytes until the socket is full or the queue is
-    /// empty, then carry out a pending `write_eof`/`close`.
-    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
+    /// empty, then carry out a pending `write_eof`/`close` (over TLS, after the
+    /// session's last records and its close_notify are out).
+    fn poll_flush(self: &Rc<Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut woken = Vec::new();
         let result = loop {
             let mut st = self.st.borrow_mut();
@@ -278,16 +308,35 @@ impl Inner {
                 break Poll::Ready(());
             }
             if st.buf.is_empty() {
+                match self.transport.poll_flush(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => {
+                        woken = self.fail(&mut st, &e);
+                        st.flusher = false;
+                        break Poll::Ready(());
+                    }
+                    Poll::Pending => {
+                        set_waker(&mut st.flusher_waker, cx);
+                        break Poll::Pending;
+                    }
+                }
                 if st.eof_requested && !st.eof_sent {
                     st.eof_sent = true;
                     if let Err(e) = self.transport.shutdown(Shutdown::Write) {
                         woken = self.fail(&mut st, &e);
+                    } else if self.transport.has_pending_output() {
+                        continue;
                     }
                 }
                 if st.closing && !st.closed {
                     woken = self.finish_close(&mut st);
+                    if !st.closed {
+                        continue;
+                    }
                 }
                 st.flusher = false;
+                // Everything is out: `poll_sent` waiters (start_tls) go on.
+                woken.append(&mut st.drain_waiters);
                 break Poll::Ready(());
             }
             match self.transport.poll_write(cx, st.buf.as_slice()) {
@@ -306,13 +355,7 @@ impl Inner {
                     break Poll::Ready(());
                 }
                 Poll::Pending => {
-                    if !st
-                        .flusher_waker
-                        .as_ref()
-                        .is_some_and(|w| w.will_wake(cx.waker()))
-                    {
-                        st.flusher_waker = Some(cx.waker().clone());
-                    }
+                    set_waker(&mut st.flusher_waker, cx);
                     break Poll::Pending;
                 }
             }
@@ -346,6 +389,34 @@ impl Inner {
         wake_all(woken);
     }
 
+    /// Ready once every queued byte has reached the socket (nothing buffered, no
+    /// flusher, no TLS record waiting): `start_tls` switches only then. The
+    /// connection's error if it failed; `BrokenPipe` once closing.
+    #[cfg(feature = "tls")]
+    pub(crate) fn poll_sent(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut st = self.st.borrow_mut();
+        if let Some(e) = &st.error {
+            return Poll::Ready(Err(e.get()));
+        }
+        if st.closing || st.eof_requested {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the connection is closing",
+            )));
+        }
+        if st.buf.is_empty() && !st.flusher && !self.transport.has_pending_output() {
+            return Poll::Ready(Ok(()));
+        }
+        register(&mut st.drain_waiters, cx.waker());
+        Poll::Pending
+    }
+
+    /// The byte stream underneath.
+    #[cfg(feature = "tls")]
+    pub(crate) fn transport(&self) -> &Rc<RawStream> {
+        &self.transport
+    }
+
     /// Installs the protocol layer's hook (see `State::hook`).
     pub(crate) fn set_hook(&self, hook: Rc<dyn Fn()>) {
         self.st.borrow_mut().hook = Some(hook);
@@ -371,7 +442,7 @@ impl Inner {
 
     /// Starts the flusher task for what is queued (the caller checked none runs).
     /// Without a live loop the bytes can never leave: the connection fails.
-    fn start_flusher(self: &Rc<Self>, mut st: RefMut<'_, State>) -> io::Result<()> {
+    pub(super) fn start_flusher(self: &Rc<Self>, mut st: RefMut<'_, State>) -> io::Result<()> {
         let Some(home) = self.home.upgrade().filter(|home| !home.is_closed()) else {
             let e = io::Error::new(
                 io::ErrorKind::BrokenPipe,
@@ -419,9 +490,11 @@ impl AfterBatch for Inner {
         match send_now(&self.transport, st.buf.as_slice()) {
             Ok(n) => {
                 st.buf.consume(n);
-                if st.buf.is_empty() {
+                if st.buf.is_empty() && !self.transport.has_pending_output() {
                     if std::mem::take(&mut st.paused) {
                         self.notify(&st);
+                    }
+                    if !st.drain_waiters.is_empty() {
                         let woken = std::mem::take(&mut st.drain_waiters);
                         drop(st);
                         wake_all(woken);
@@ -434,6 +507,13 @@ impl AfterBatch for Inner {
         // The socket took only part (the no-op waker registered nothing useful): a
         // flusher task sends the rest, waiting with a waker of its own.
         let _ = self.start_flusher(st);
+    }
+}
+
+/// Keeps `cx`'s waker in `slot`, unless the one there already wakes the same task.
+fn set_waker(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        *slot = Some(cx.waker().clone());
     }
 }
 

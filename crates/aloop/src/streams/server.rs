@@ -46,7 +46,7 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 /// Options of [`start_server_with`](crate::start_server_with) /
 /// [`start_unix_server_with`](crate::start_unix_server_with) and
 /// [`LoopRef::create_server`](crate::LoopRef::create_server).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Set `SO_REUSEPORT` (TCP), so several loops — one per thread — can listen on one
     /// port and the kernel spreads connections among them. Default `false`.
@@ -61,6 +61,14 @@ pub struct ServerOptions {
     /// kernel queues connections in the backlog) but nothing is accepted until
     /// [`Server::start_serving`] or [`Server::serve_forever`].
     pub start_serving: bool,
+    /// TLS for every accepted connection (asyncio's `ssl=`, with
+    /// `ssl_handshake_timeout` and `ssl_shutdown_timeout` inside the config): the
+    /// handshake runs in the connection's task before the callback (or the
+    /// protocol's `connection_made`) is called; a client that fails it, or does not
+    /// finish it within the handshake timeout, is disconnected (reported to the
+    /// exception handler in debug mode only, as asyncio does). `None`: plain TCP.
+    #[cfg(feature = "tls")]
+    pub ssl: Option<crate::tls::ServerConfig>,
 }
 
 impl Default for ServerOptions {
@@ -70,6 +78,8 @@ impl Default for ServerOptions {
             backlog: DEFAULT_BACKLOG,
             limit: DEFAULT_LIMIT,
             start_serving: true,
+            #[cfg(feature = "tls")]
+            ssl: None,
         }
     }
 }
@@ -88,9 +98,9 @@ impl Listener {
         match self {
             Listener::Tcp(l) => l.poll_accept(cx).map_ok(|(s, peer)| {
                 let _ = s.set_nodelay(true);
-                RawStream::Tcp(s, peer)
+                RawStream::tcp(s, peer)
             }),
-            Listener::Unix(l) => l.poll_accept(cx).map_ok(|(s, _)| RawStream::Unix(s)),
+            Listener::Unix(l) => l.poll_accept(cx).map_ok(|(s, _)| RawStream::unix(s)),
         }
     }
 }

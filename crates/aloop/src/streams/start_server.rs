@@ -169,6 +169,11 @@ where
         running_loop()?;
         let (listeners, bound) = bind_tcp(&host, port, &options).await?;
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
+        #[cfg(feature = "tls")]
+        let acceptor = match options.ssl.clone() {
+            Some(tls) => crate::tls::handshake::accepting(acceptor, tls),
+            None => acceptor,
+        };
         start_accepting(listeners, bound, None, acceptor, options.start_serving)
     }
 }
@@ -204,6 +209,11 @@ where
         running_loop()?;
         let (listener, file) = bind_unix(&path)?;
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
+        #[cfg(feature = "tls")]
+        let acceptor = match options.ssl.clone() {
+            Some(tls) => crate::tls::handshake::accepting(acceptor, tls),
+            None => acceptor,
+        };
         start_accepting(
             vec![listener],
             Vec::new(),

@@ -116,11 +116,15 @@ impl StreamWriter {
             return Ok(());
         }
         st.eof_requested = true;
-        if st.buf.is_empty() {
+        if st.buf.is_empty() && !st.flusher {
             st.eof_sent = true;
             if let Err(e) = self.inner.transport.shutdown(Shutdown::Write) {
                 self.inner.fail_now(st, &e);
                 return Err(e);
+            }
+            if self.inner.transport.has_pending_output() {
+                // TLS: the close_notify waits for the socket; the flusher sends it.
+                return self.inner.start_flusher(st);
             }
         }
         Ok(())
@@ -140,8 +144,13 @@ impl StreamWriter {
             return;
         }
         st.closing = true;
-        if st.buf.is_empty() && !st.closed {
+        if st.buf.is_empty() && !st.closed && !st.flusher {
             let woken = self.inner.finish_close(&mut st);
+            if !st.closed {
+                // TLS: the close_notify waits for the socket; the flusher sends it.
+                let _ = self.inner.start_flusher(st);
+                return;
+            }
             drop(st);
             wake_all(woken);
         }

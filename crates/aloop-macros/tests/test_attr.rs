@@ -82,3 +82,15 @@ fn named_as_written() {
     // Calling the expanded function by its name: it exists as a sync fn.
     the_name_is_kept();
 }
+
+// The guide's example (docs/guide/src/01-event-loop.md), run here: the guide's doctest
+// only compiles it.
+#[aloop::test(virtual_time)]
+async fn wait_for_times_out() {
+    let lp = aloop::get_running_loop().unwrap();
+    let start = lp.time();
+    let slow = aloop::sleep(Duration::from_secs(7200));
+    let result = aloop::wait_for(slow, Duration::from_secs(3600)).await;
+    assert!(result.is_err(), "timed out");
+    assert!(lp.time() - start >= Duration::from_secs(3600));
+}

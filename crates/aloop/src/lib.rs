@@ -161,6 +161,8 @@ struct ReadmeDoctests;
 /// compiled and run as a doctest, one item per chapter.
 #[cfg(doctest)]
 mod guide {
+    // Its last section uses `#[aloop::main]` and `#[aloop::test]`.
+    #[cfg(feature = "macros")]
     #[doc = include_str!("../../../docs/guide/src/01-event-loop.md")]
     struct EventLoop;
 

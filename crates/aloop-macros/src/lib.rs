@@ -151,6 +151,10 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// an_hour_passes_at_once_expanded();
 /// ```
 ///
+/// Write it by its path, `#[aloop::test]`. A glob import `use aloop::*;` brings this
+/// attribute in under the name `test`, and a plain `#[test]` in that module is then
+/// ambiguous (rustc's E0659), as with tokio's; import names one by one instead.
+///
 /// # Errors
 ///
 /// Compile errors, each at the token at fault: a function without `async`, one with

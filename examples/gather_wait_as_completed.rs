@@ -24,35 +24,34 @@ fn jobs() -> Vec<impl std::future::Future<Output = String>> {
     ]
 }
 
-fn main() {
-    aloop::run(async {
-        let start = Instant::now();
-        let at = move || format!("{:>4.0} ms", start.elapsed().as_secs_f64() * 1e3);
+#[aloop::main]
+async fn main() {
+    let start = Instant::now();
+    let at = move || format!("{:>4.0} ms", start.elapsed().as_secs_f64() * 1e3);
 
-        println!("gather: all results, in argument order");
-        let all = aloop::gather(jobs()).await.unwrap();
-        println!("  {} -> {all:?}", at());
+    println!("gather: all results, in argument order");
+    let all = aloop::gather(jobs()).await.unwrap();
+    println!("  {} -> {all:?}", at());
 
-        println!("wait(FirstCompleted): returns when one is done, cancels nothing");
-        let tasks: Vec<_> = jobs().into_iter().map(aloop::create_task).collect();
-        let (done, pending) = aloop::wait(tasks, ReturnWhen::FirstCompleted, None).await;
-        println!(
-            "  {} -> {} done, {} pending",
-            at(),
-            done.len(),
-            pending.len()
-        );
-        for t in done {
-            println!("  done: {}", t.await.unwrap());
-        }
-        for t in pending {
-            println!("  still finishes: {}", t.await.unwrap());
-        }
+    println!("wait(FirstCompleted): returns when one is done, cancels nothing");
+    let tasks: Vec<_> = jobs().into_iter().map(aloop::create_task).collect();
+    let (done, pending) = aloop::wait(tasks, ReturnWhen::FirstCompleted, None).await;
+    println!(
+        "  {} -> {} done, {} pending",
+        at(),
+        done.len(),
+        pending.len()
+    );
+    for t in done {
+        println!("  done: {}", t.await.unwrap());
+    }
+    for t in pending {
+        println!("  still finishes: {}", t.await.unwrap());
+    }
 
-        println!("as_completed: one by one, in completion order");
-        let mut results = aloop::as_completed(jobs(), None);
-        while let Some(next) = results.next().await {
-            println!("  {} -> {}", at(), next.unwrap().unwrap());
-        }
-    });
+    println!("as_completed: one by one, in completion order");
+    let mut results = aloop::as_completed(jobs(), None);
+    while let Some(next) = results.next().await {
+        println!("  {} -> {}", at(), next.unwrap().unwrap());
+    }
 }

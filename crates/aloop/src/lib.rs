@@ -27,6 +27,11 @@
 //! [`subprocess`] module) and signals ([`LoopRef::add_signal_handler`], Ctrl-C in
 //! [`run`]) come with the default feature `process`, on the `aloop-process` crate.
 //!
+//! `#[aloop::main]` turns an `async fn main` into a program's `main`, run as [`run`]
+//! runs a future, and `#[aloop::test]` turns an `async fn` into a `#[test]` on a fresh
+//! loop, in debug mode or on virtual time if asked: the default feature `macros`, on
+//! the `aloop-macros` crate. [`Runner::builder`] sets a loop up the same way by hand.
+//!
 //! See `docs/asyncio-mapping.md` in the repository for every asyncio call and its aloop
 //! form.
 #![deny(missing_docs)]
@@ -49,6 +54,7 @@ mod promise;
 mod protocols;
 mod run_in_executor;
 mod runner;
+mod runner_builder;
 mod running;
 mod runtime;
 mod runtime_server;
@@ -98,6 +104,7 @@ pub use run_in_executor::{
     to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
 };
 pub use runner::{all_tasks, create_eager_task, create_task, run, try_run, Runner};
+pub use runner_builder::RunnerBuilder;
 pub use runtime::Runtime;
 pub use runtime_server::RuntimeServer;
 pub use shield::{shield, Shield};
@@ -111,6 +118,10 @@ pub use streams::{
 #[cfg(feature = "process")]
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};
 pub use task::{current_task, AnyTask, Task};
+
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use aloop_macros::{main, test};
 
 /// asyncio's synchronisation primitives and queues (the `aloop-sync` crate), usable
 /// from aloop tasks and from any other executor.
@@ -152,6 +163,8 @@ struct ReadmeDoctests;
 /// compiled and run as a doctest, one item per chapter.
 #[cfg(doctest)]
 mod guide {
+    // Its last section uses `#[aloop::main]` and `#[aloop::test]`.
+    #[cfg(feature = "macros")]
     #[doc = include_str!("../../../docs/guide/src/01-event-loop.md")]
     struct EventLoop;
 

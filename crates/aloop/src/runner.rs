@@ -1,5 +1,7 @@
 //! `aloop::run` and `Runner` (asyncio's `asyncio.run` and `asyncio.Runner`), and the
 //! free functions that act on the running loop: `create_task`, `all_tasks`.
+//! `runner_builder.rs` beside it sets a runner's loop up first (debug, virtual time)
+//! and holds what `run` does with the outcome.
 
 use std::fmt;
 use std::future::Future;
@@ -7,6 +9,7 @@ use std::task::Poll;
 
 use crate::error::{RunError, TaskError};
 use crate::event_loop::{EventLoop, LoopRef};
+use crate::runner_builder::RunnerBuilder;
 use crate::running::{is_loop_running, running_state};
 use crate::task::{spawn_eager, spawn_on, AnyTask, Task};
 
@@ -114,7 +117,9 @@ impl fmt::Debug for Runner {
 /// behind (letting their destructors run), and closes the loop (asyncio's `asyncio.run`).
 ///
 /// A panic in `future` is resumed in the caller, as a panic in a plain function call
-/// would be. Use [`try_run`] to get every failure as a value instead.
+/// would be. Use [`try_run`] to get every failure as a value instead, and
+/// [`Runner::builder`] for debug mode or virtual time (asyncio's `run(debug=True)`);
+/// `#[aloop::main]` on an `async fn main` does this for a program.
 ///
 /// After Ctrl-C (see [`Runner::run`]) the main task's cleanup runs, the loop is closed,
 /// and the process then ends as SIGINT's default action would, as Python does after an
@@ -136,16 +141,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match try_run(future) {
-        Ok(value) => value,
-        Err(RunError::Task(TaskError::Panicked(panic))) => match panic.take() {
-            Some(payload) => std::panic::resume_unwind(payload),
-            None => panic!("aloop::run: the main task panicked: {}", panic.message()),
-        },
-        #[cfg(feature = "process")]
-        Err(RunError::Interrupted) => aloop_process::exit_by_signal(aloop_process::signum::SIGINT),
-        Err(e) => panic!("aloop::run: {e}"),
-    }
+    RunnerBuilder::new().run(future)
 }
 
 /// [`run`], returning failures as a [`RunError`] instead of panicking.
@@ -154,13 +150,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    if is_loop_running() {
-        return Err(RunError::AnotherLoopRunning);
-    }
-    let runner = Runner::new().map_err(|e| RunError::Io(std::sync::Arc::new(e)))?;
-    let result = runner.run(future);
-    runner.close();
-    result
+    RunnerBuilder::new().try_run(future)
 }
 
 /// Cancels every unfinished task and runs the loop until they have all ended, so their

@@ -1,0 +1,2 @@
+#[aloop::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[aloop::main(virtual_time)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[aloop::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

@@ -1,0 +1,4 @@
+#[aloop::main]
+struct Config;
+
+fn main() {}

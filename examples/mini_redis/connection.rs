@@ -1,9 +1,9 @@
 //! One client connection, written as an asyncio user writes a server: read what the
 //! socket has, answer every whole request in it (`write` each reply, then `drain`,
-//! which waits only while the send queue is above its high-water mark), until the client leaves, QUITs or sends something
-//! that is not RESP. Nothing here batches or times writes: the runtime coalesces the
-//! replies of one read into one send (see `StreamWriter`). Requests are taken out by
-//! `querybuf.rs` and run by `commands/`.
+//! which waits only while the send queue is above its high-water mark), until the
+//! client leaves, QUITs or sends something that is not RESP. Nothing here batches or
+//! times writes: the runtime coalesces the replies of one read into one send (see
+//! `StreamWriter`). Requests are taken out by `querybuf.rs` and run by `commands/`.
 
 use std::rc::Rc;
 

@@ -145,7 +145,10 @@ fn expire_generic(
         // A deadline already passed is earlier than any.
         (Condition::Gt, Some(current)) => new.is_some_and(|new| new > current),
         (Condition::Gt, None) => false,
-        (Condition::Lt, Some(current)) => new.map_or(true, |new| new < current),
+        (Condition::Lt, Some(current)) => match new {
+            Some(new) => new < current,
+            None => true,
+        },
         (Condition::Lt, None) => true,
     };
     if !allowed {

@@ -24,11 +24,12 @@ pub fn mget(args: &[Arg<'_>], client: &mut Client, out: &mut Vec<u8>) {
 }
 
 pub fn mset(args: &[Arg<'_>], client: &mut Client, out: &mut Vec<u8>) {
-    if args.len() % 2 == 0 {
+    let pairs = args[1..].chunks_exact(2);
+    if !pairs.remainder().is_empty() {
         return wrong_arity("mset", out);
     }
     let mut db = client.server.db.borrow_mut();
-    for pair in args[1..].chunks_exact(2) {
+    for pair in pairs {
         db.set(&pair[0], &pair[1], false);
     }
     out.extend_from_slice(reply::OK);

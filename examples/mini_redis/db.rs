@@ -78,10 +78,12 @@ impl Keyspace {
         self.map.get(key).filter(|e| !e.is_expired(&self.lp))
     }
 
-    /// The key's entry for changing it; an expired key is removed first.
+    /// The key's entry for changing it, unless it is missing or expired. (An expired
+    /// key is left for its timer, due now, or for the next `set` to replace: one
+    /// hash lookup either way.)
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.remove_if_expired(key);
-        self.map.get_mut(key)
+        let lp = &self.lp;
+        self.map.get_mut(key).filter(|e| !e.is_expired(lp))
     }
 
     fn remove_if_expired(&mut self, key: &[u8]) {
@@ -90,14 +92,15 @@ impl Keyspace {
         }
     }
 
-    /// Sets the key's value; its expiry is kept with `keep_ttl`, else cleared.
+    /// Sets the key's value; its expiry is kept with `keep_ttl` (unless it has
+    /// passed), else cleared.
     pub fn set(&mut self, key: &[u8], value: &[u8], keep_ttl: bool) {
-        match self.get_mut(key) {
+        match self.map.get_mut(key) {
             Some(entry) => {
                 // Reuse the value's allocation: SET on a hot key allocates nothing.
                 entry.value.clear();
                 entry.value.extend_from_slice(value);
-                if !keep_ttl {
+                if !keep_ttl || entry.is_expired(&self.lp) {
                     entry.expiry = None;
                 }
             }

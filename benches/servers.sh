@@ -24,7 +24,8 @@
 #         service).
 # wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`, and
 # redis-server from `apt-get install -y redis-server`; a missing tool skips its cells,
-# with the reason. `SERVERS_ONLY="redis"` (any of http, resp, redis) runs only those. `SERVERS_LOOPS=2 benches/servers.sh`
+# with the reason. `SERVERS_ONLY="redis"` (any of http, resp, redis) runs only those,
+# into benches/results/servers-redis.* (servers-quick-redis.* with --quick). `SERVERS_LOOPS=2 benches/servers.sh`
 # runs only HTTP, with aloop on 1 and 2 loops (`aloop-rt2`: a `Runtime`, a reuse_port
 # listener per loop) against tokio current_thread and multi_thread(2) (`tokio-mt2`). Every server exits by itself after
 # --secs (a bound for one left behind); each load is bounded by `timeout`.
@@ -44,6 +45,8 @@ case "${1:-}" in
 esac
 
 only="${SERVERS_ONLY:-http resp redis}"
+# A partial run does not overwrite the whole run's results.
+if [ -n "${SERVERS_ONLY:-}" ]; then name="$name-${only// /-}"; fi
 wanted() { [[ " $only " == *" $1 "* ]]; }
 cells=()
 if ! wanted http; then
@@ -249,7 +252,7 @@ done
 {
   echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
   echo "revision: $revision"
-  echo "tools: $(if command -v wrk >/dev/null; then { wrk --version 2>&1 || true; } | head -1 | cut -d' ' -f1-2; else echo 'wrk absent'; fi); $(redis-benchmark --version 2>/dev/null || echo 'redis-benchmark absent')"
+  echo "tools: $(if command -v wrk >/dev/null; then { wrk --version 2>&1 || true; } | head -1 | cut -d' ' -f1-2; else echo 'wrk absent'; fi); $(redis-benchmark --version 2>/dev/null || echo 'redis-benchmark absent'); $(redis-server --version 2>/dev/null | cut -d' ' -f1-3 || echo 'redis-server absent')"
   echo "load average: before build $load_before_build; start $start_load; end $(cat /proc/loadavg)"
   echo "runs per cell: $runs (medians); wrk ${wrk_secs}s; redis-benchmark -n $resp_n per test; $((SECONDS - started)) s"
   echo

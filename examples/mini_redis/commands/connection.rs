@@ -61,7 +61,9 @@ pub fn command(args: &[Arg<'_>], _: &mut Client, out: &mut Vec<u8>) {
 const SETTINGS: &[(&str, &str)] = &[("appendonly", "no"), ("databases", "1"), ("save", "")];
 
 /// CONFIG GET pattern [pattern ...]: the settings matching any pattern, as a flat
-/// name/value array (an empty one when none does). No other subcommand.
+/// name/value array (an empty one when none does). A pattern without wildcards is
+/// answered with its own spelling, as redis does (`CONFIG GET SAVE` gives `SAVE`).
+/// No other subcommand.
 pub fn config(args: &[Arg<'_>], _: &mut Client, out: &mut Vec<u8>) {
     if !args[1].eq_ignore_ascii_case(b"get") {
         let sub = String::from_utf8_lossy(&args[1]);
@@ -71,14 +73,23 @@ pub fn config(args: &[Arg<'_>], _: &mut Client, out: &mut Vec<u8>) {
     if args.len() < 3 {
         return wrong_arity("config|get", out);
     }
-    let patterns: Vec<Vec<u8>> = args[2..].iter().map(|p| p.to_ascii_lowercase()).collect();
-    let found: Vec<_> = SETTINGS
-        .iter()
-        .filter(|(name, _)| patterns.iter().any(|p| glob::matches(p, name.as_bytes())))
-        .collect();
+    let mut found: Vec<(&[u8], &str)> = Vec::new();
+    for pattern in &args[2..] {
+        let lower = pattern.to_ascii_lowercase();
+        let wildcards = lower.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+        for (name, value) in SETTINGS {
+            let spelled: &[u8] = if wildcards { name.as_bytes() } else { pattern };
+            let seen = found
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()));
+            if !seen && glob::matches(&lower, name.as_bytes()) {
+                found.push((spelled, value));
+            }
+        }
+    }
     reply::array(out, found.len() * 2);
     for (name, value) in found {
-        reply::bulk(out, name.as_bytes());
+        reply::bulk(out, name);
         reply::bulk(out, value.as_bytes());
     }
 }

@@ -102,6 +102,11 @@ fn deadline(option: ExpireOption, arg: &[u8], now: Instant, out: &mut Vec<u8>) -
     }
     let ms = if seconds { n * 1000 } else { n };
     let from_now = match option {
+        // redis keeps deadlines on the wall clock in ms: now + ms must fit.
+        ExpireOption::Ex | ExpireOption::Px if ms.checked_add(unix_ms()).is_none() => {
+            invalid(out);
+            return None;
+        }
         ExpireOption::Ex | ExpireOption::Px => ms,
         ExpireOption::ExAt | ExpireOption::PxAt => ms.saturating_sub(unix_ms()),
     };

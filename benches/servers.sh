@@ -17,12 +17,19 @@
 #         pipelining and with `-P 16`, against `cell serve resp aloop` (plain asyncio:
 #         a write + drain per command), `aloop-batched` (replies of a read's commands
 #         in one write) and `tokio-ct` (the same batching, the tokio way).
-# wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`; a
-# missing tool skips its cells, with the reason. `SERVERS_LOOPS=2 benches/servers.sh`
+#   redis: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get,incr,mset -q`, without
+#         pipelining and with `-P 16`, against the `mini_redis` example (a whole server
+#         written the asyncio way, examples/mini_redis/) and Debian's real redis-server
+#         (`redis-server --port P --save '' --appendonly no`, started here, never as a
+#         service).
+# wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`, and
+# redis-server from `apt-get install -y redis-server`; a missing tool skips its cells,
+# with the reason. `SERVERS_ONLY="redis"` (any of http, resp, redis) runs only those,
+# into benches/results/servers-redis.* (servers-quick-redis.* with --quick). `SERVERS_LOOPS=2 benches/servers.sh`
 # runs only HTTP, with aloop on 1 and 2 loops (`aloop-rt2`: a `Runtime`, a reuse_port
 # listener per loop) against tokio current_thread and multi_thread(2) (`tokio-mt2`). Every server exits by itself after
 # --secs (a bound for one left behind); each load is bounded by `timeout`.
-# About 3 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
+# About 5 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,8 +44,14 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick | --runs N]" >&2; exit 2 ;;
 esac
 
+only="${SERVERS_ONLY:-http resp redis}"
+# A partial run does not overwrite the whole run's results.
+if [ -n "${SERVERS_ONLY:-}" ]; then name="$name-${only// /-}"; fi
+wanted() { [[ " $only " == *" $1 "* ]]; }
 cells=()
-if command -v wrk >/dev/null; then
+if ! wanted http; then
+  :
+elif command -v wrk >/dev/null; then
   if [ "${SERVERS_LOOPS:-}" = 2 ]; then
     # Thread-per-core (issue 16): 1 and 2 loops against tokio current_thread and
     # multi_thread(2).
@@ -49,12 +62,26 @@ if command -v wrk >/dev/null; then
 else
   echo "skipped http: wrk not found (apt-get install -y wrk)" >&2
 fi
+mini_redis=
 if [ "${SERVERS_LOOPS:-}" = 2 ]; then
   : # the thread-per-core comparison is HTTP only
 elif command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
-  for p in 1 16; do cells+=("resp:aloop:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p"); done
+  if wanted resp; then
+    for p in 1 16; do cells+=("resp:aloop:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p"); done
+  fi
+  if wanted redis; then
+    mini_redis=yes
+    for p in 1 16; do
+      cells+=("redis:mini-redis:$p")
+      if command -v redis-server >/dev/null; then
+        cells+=("redis:redis-server:$p")
+      elif [ "$p" = 1 ]; then
+        echo "skipped redis-server cells: redis-server not found (apt-get install -y redis-server)" >&2
+      fi
+    done
+  fi
 else
-  echo "skipped resp: redis-benchmark or redis-cli not found (apt-get install -y redis-tools)" >&2
+  echo "skipped resp and redis: redis-benchmark or redis-cli not found (apt-get install -y redis-tools)" >&2
 fi
 
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -63,20 +90,24 @@ if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
 fi
 load_before_build="$(cat /proc/loadavg)"
 cargo build --release -p aloop-benches
+if [ -n "$mini_redis" ]; then cargo build --release -p aloop-examples --example mini_redis; fi
 out=benches/results
 mkdir -p "$out"
 raw="$out/$name.jsonl"
 : >"$raw"
 tmp="$(mktemp -d)"
 server_pid=
+watchdog_pid=
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$watchdog_pid" ]; then kill "$watchdog_pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 # A copy: a rebuild in the same target dir during the run must not change what is measured.
 bin="$tmp/cell"
 cp "${CARGO_TARGET_DIR:-target}/release/cell" "$bin"
+if [ -n "$mini_redis" ]; then cp "${CARGO_TARGET_DIR:-target}/release/examples/mini_redis" "$tmp/mini_redis"; fi
 clk_tck="$(getconf CLK_TCK)"
 start_load="$(cat /proc/loadavg)"
 echo "load average at start: $start_load" >&2
@@ -88,25 +119,51 @@ cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # (%.0f, not %d: mawk's %d stops at 2^31.)
 cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }'; }
 
-# Starts `cell serve $1 $2`; sets server_pid and port.
+# Starts `cell serve $1 $2`, the mini_redis example or redis-server; sets server_pid
+# and port.
 start_server() {
-  "$bin" serve "$1" "$2" --secs 600 >"$tmp/port" 2>"$tmp/server.err" &
-  server_pid=$!
+  : >"$tmp/port"
   port=
+  case "$2" in
+    mini-redis) "$tmp/mini_redis" 0 >"$tmp/port" 2>"$tmp/server.err" & ;;
+    redis-server)
+      # redis-server cannot pick a free port itself (--port 0 turns TCP off): try one.
+      port=$((20000 + RANDOM % 20000))
+      redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+        >"$tmp/server.err" 2>&1 &
+      ;;
+    *) "$bin" serve "$1" "$2" --secs 600 >"$tmp/port" 2>"$tmp/server.err" & ;;
+  esac
+  server_pid=$!
+  # The example and redis-server have no time limit of their own: a watchdog is it
+  # (its sleep ends with it).
+  (sleep 600 & nap=$!; trap 'kill $nap 2>/dev/null; exit 0' TERM; wait $nap; kill "$server_pid" 2>/dev/null) &
+  watchdog_pid=$!
   for _ in $(seq 100); do
-    port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/port")"
-    [ -n "$port" ] && return 0
+    if server_ready "$2"; then return 0; fi
+    kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.05
   done
   echo "server $1 $2 did not start:" >&2
   cat "$tmp/server.err" >&2
+  stop_server
   return 1
 }
 
+# Whether server $1 (just started) answers; sets port for those that print it.
+server_ready() {
+  case "$1" in
+    mini-redis) port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/port")" ;;
+    redis-server) [ "$(timeout 2 redis-cli -p "$port" PING 2>/dev/null)" = PONG ] || return 1 ;;
+    *) port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/port")" ;;
+  esac
+  [ -n "$port" ]
+}
+
 stop_server() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=
+  kill "$server_pid" "$watchdog_pid" 2>/dev/null || true
+  wait "$server_pid" "$watchdog_pid" 2>/dev/null || true
+  server_pid= watchdog_pid=
 }
 
 # One HTTP request by hand: the server must answer 200 and the body.
@@ -129,7 +186,9 @@ check_resp() {
 # Runs one cell once; appends one JSON line to $raw.
 run_cell() {
   local bench="$1" server="$2" pipeline="$3" run="$4" ok=true before after ns0 ns1 requests rps extra=""
-  start_server "$bench" "$server" || return 1
+  # Three tries: redis-server's port is a guess, which another program may hold.
+  start_server "$bench" "$server" || start_server "$bench" "$server" ||
+    start_server "$bench" "$server" || return 1
   if [ "$bench" = http ]; then
     check_http || ok=false
     before="$(cpu_ticks "$server_pid")" ns0="$(cpu_ns "$server_pid")"
@@ -141,17 +200,21 @@ run_cell() {
     if grep -qE 'Non-2xx|Socket errors' "$tmp/load.txt"; then ok=false; fi
   else
     check_resp || ok=false
+    # resp: the hello servers know PING, SET and GET; redis: whole servers, more tests.
+    local load=ping,set,get want=4 tests
+    if [ "$bench" = redis ]; then load=ping,set,get,incr,mset want=6; fi
     before="$(cpu_ticks "$server_pid")" ns0="$(cpu_ns "$server_pid")"
-    timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$resp_n" -t ping,set,get -q -P "$pipeline" \
-      | tr '\r' '\n' | grep -E '^[A-Z_]+: [0-9.]+ requests per second' >"$tmp/load.txt" || ok=false
+    # Each test's last line, as "NAME RATE" ("MSET (10 keys): 1.0 requests ..." too).
+    timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$resp_n" -t "$load" -q -P "$pipeline" \
+      | tr '\r' '\n' | sed -nE 's/^([A-Z_]+)( \([^)]*\))?: ([0-9.]+) requests per second.*/\1 \3/p' \
+      >"$tmp/load.txt" || ok=false
     after="$(cpu_ticks "$server_pid")" ns1="$(cpu_ns "$server_pid")"
-    local tests
     tests="$(wc -l <"$tmp/load.txt")"
-    [ "$tests" -eq 4 ] || ok=false
+    [ "$tests" -eq "$want" ] || ok=false
     requests=$((tests * resp_n))
     # Every request of the tests ÷ the sum of their times; and each test's rate.
     rps="$(awk -v n="$resp_n" '{ t += n / $2 } END { if (t > 0) printf "%.1f", NR * n / t }' "$tmp/load.txt")"
-    extra="$(awk '{ name = tolower($1); sub(":", "", name); printf ",\"rps_%s\":%s", name, $2 }' "$tmp/load.txt")"
+    extra="$(awk '{ printf ",\"rps_%s\":%s", tolower($1), $2 }' "$tmp/load.txt")"
   fi
   stop_server
   if [ -z "$requests" ] || [ "$requests" -eq 0 ] || [ -z "$rps" ]; then
@@ -189,7 +252,7 @@ done
 {
   echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
   echo "revision: $revision"
-  echo "tools: $(if command -v wrk >/dev/null; then { wrk --version 2>&1 || true; } | head -1 | cut -d' ' -f1-2; else echo 'wrk absent'; fi); $(redis-benchmark --version 2>/dev/null || echo 'redis-benchmark absent')"
+  echo "tools: $(if command -v wrk >/dev/null; then { wrk --version 2>&1 || true; } | head -1 | cut -d' ' -f1-2; else echo 'wrk absent'; fi); $(redis-benchmark --version 2>/dev/null || echo 'redis-benchmark absent'); $(redis-server --version 2>/dev/null | cut -d' ' -f1-3 || echo 'redis-server absent')"
   echo "load average: before build $load_before_build; start $start_load; end $(cat /proc/loadavg)"
   echo "runs per cell: $runs (medians); wrk ${wrk_secs}s; redis-benchmark -n $resp_n per test; $((SECONDS - started)) s"
   echo

@@ -15,13 +15,50 @@ type Row = BTreeMap<String, Value>;
 type Cells = BTreeMap<(String, String, u64), Vec<Row>>;
 
 const HTTP_SERVERS: &[&str] = &["aloop", "tokio-ct"];
-const RESP_SERVERS: &[&str] = &["aloop", "aloop-batched", "tokio-ct"];
-const RESP_TESTS: &[(&str, &str)] = &[
-    ("rps_ping_inline", "PING_INLINE"),
-    ("rps_ping_mbulk", "PING_MBULK"),
-    ("rps_set", "SET"),
-    ("rps_get", "GET"),
-];
+
+/// A table of redis-benchmark results: one row per server and pipeline depth.
+struct RespTable {
+    bench: &'static str,
+    title: &'static str,
+    load: &'static str,
+    servers: &'static [&'static str],
+    /// The server the ratios are against.
+    base: &'static str,
+    /// (JSON key, redis-benchmark's name) of each test.
+    tests: &'static [(&'static str, &'static str)],
+}
+
+/// The RESP hello servers of `cell serve resp` (PING, SET, GET only).
+const RESP: RespTable = RespTable {
+    bench: "resp",
+    title: "RESP",
+    load: "redis-benchmark -c 50 -t ping,set,get",
+    servers: &["aloop", "aloop-batched", "tokio-ct"],
+    base: "tokio-ct",
+    tests: &[
+        ("rps_ping_inline", "PING_INLINE"),
+        ("rps_ping_mbulk", "PING_MBULK"),
+        ("rps_set", "SET"),
+        ("rps_get", "GET"),
+    ],
+};
+
+/// The mini_redis example against Debian's redis-server.
+const REDIS: RespTable = RespTable {
+    bench: "redis",
+    title: "redis",
+    load: "redis-benchmark -c 50 -t ping,set,get,incr,mset",
+    servers: &["mini-redis", "redis-server"],
+    base: "redis-server",
+    tests: &[
+        ("rps_ping_inline", "PING_INLINE"),
+        ("rps_ping_mbulk", "PING_MBULK"),
+        ("rps_set", "SET"),
+        ("rps_get", "GET"),
+        ("rps_incr", "INCR"),
+        ("rps_mset", "MSET"),
+    ],
+};
 
 fn median(runs: &[Row], key: &str) -> Option<f64> {
     let mut xs: Vec<f64> = runs
@@ -57,6 +94,66 @@ fn failed(runs: &[Row]) -> &'static str {
     } else {
         " **CHECK FAILED**"
     }
+}
+
+/// Appends `table`'s rows (medians per cell) to `md`, if any was measured.
+fn resp_table(md: &mut String, cells: &Cells, table: &RespTable) {
+    let RespTable {
+        bench,
+        title,
+        load,
+        servers,
+        base,
+        tests,
+    } = table;
+    let get = |s: &str, p: u64| cells.get(&(bench.to_string(), s.to_string(), p));
+    let med = |s: &str, p: u64, k: &str| get(s, p).and_then(|r| median(r, k));
+    let pipelines: std::collections::BTreeSet<u64> = cells
+        .keys()
+        .filter(|(b, _, _)| b == bench)
+        .map(|(_, _, p)| *p)
+        .collect();
+    if pipelines.is_empty() {
+        return;
+    }
+    let _ = write!(md, "| {title} (`{load}`) | -P |");
+    for (_, name) in *tests {
+        let _ = write!(md, " {name} |");
+    }
+    let _ = writeln!(
+        md,
+        " all requests/s | ÷ {base} | server CPU µs/request | CPU ÷ {base} |"
+    );
+    md.push_str("|---|---:|");
+    md.push_str(&"---:|".repeat(tests.len() + 4));
+    md.push('\n');
+    for p in pipelines {
+        let base_rps = med(base, p, "rps");
+        let base_cpu = med(base, p, "cpu_us_per_req");
+        for s in *servers {
+            let Some(runs) = get(s, p) else {
+                continue;
+            };
+            let _ = write!(md, "| {s}{} | {p} |", failed(runs));
+            for (key, _) in *tests {
+                let _ = write!(md, " {} |", rate(med(s, p, key)));
+            }
+            let (rps, cpu) = (med(s, p, "rps"), med(s, p, "cpu_us_per_req"));
+            let _ = writeln!(
+                md,
+                " {} | {} | {} | {} |",
+                rate(rps),
+                ratio(rps, base_rps),
+                us(cpu),
+                ratio(cpu, base_cpu)
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\nall requests/s: every request of the {} tests ÷ the sum of their times.\n",
+        tests.len()
+    );
 }
 
 pub fn main(raw: &str, out: &str) -> ExitCode {
@@ -97,45 +194,8 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
         }
         md.push('\n');
     }
-    let pipelines: Vec<u64> = cells
-        .keys()
-        .filter(|(b, _, _)| b == "resp")
-        .map(|(_, _, p)| *p)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !pipelines.is_empty() {
-        md.push_str("| RESP (`redis-benchmark -c 50 -t ping,set,get`) | -P |");
-        for (_, name) in RESP_TESTS {
-            let _ = write!(md, " {name} |");
-        }
-        md.push_str(" all requests/s | server CPU µs/request | CPU ÷ tokio-ct |\n|---|---:|");
-        md.push_str(&"---:|".repeat(RESP_TESTS.len() + 3));
-        md.push('\n');
-        for &p in &pipelines {
-            let base = med("resp", "tokio-ct", p, "cpu_us_per_req");
-            for s in RESP_SERVERS {
-                let Some(runs) = get("resp", s, p) else {
-                    continue;
-                };
-                let _ = write!(md, "| {s}{} | {p} |", failed(runs));
-                for (key, _) in RESP_TESTS {
-                    let _ = write!(md, " {} |", rate(med("resp", s, p, key)));
-                }
-                let cpu = med("resp", s, p, "cpu_us_per_req");
-                let _ = writeln!(
-                    md,
-                    " {} | {} | {} |",
-                    rate(med("resp", s, p, "rps")),
-                    us(cpu),
-                    ratio(cpu, base)
-                );
-            }
-        }
-        md.push_str(
-            "\nall requests/s: every request of the four tests ÷ the sum of their times.\n",
-        );
-    }
+    resp_table(&mut md, &cells, &RESP);
+    resp_table(&mut md, &cells, &REDIS);
     if md.is_empty() {
         md.push_str("no server was measured (see the skip reasons above)\n");
     } else {

@@ -12,13 +12,17 @@
 #
 # Cells:
 #   http: `wrk -t1 -c50 -d5s http://127.0.0.1:PORT/` against `cell serve http aloop`
-#         (asyncio-style streams) and `cell serve http tokio-ct`.
+#         (asyncio-style streams), the real `examples/http_server` binary
+#         (`aloop-example`), `cell serve http tokio-ct`, a Python uvloop Protocol server
+#         with httptools (`uvloop`, src/servers/http_uvloop.py), and hyper on both
+#         runtimes (`cell serve http hyper-aloop` / `hyper-tokio`).
 #   resp: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get -q`, without
 #         pipelining and with `-P 16`, against `cell serve resp aloop` (plain asyncio:
 #         a write + drain per command), `aloop-batched` (replies of a read's commands
 #         in one write) and `tokio-ct` (the same batching, the tokio way).
-# wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`; a
-# missing tool skips its cells, with the reason. `SERVERS_LOOPS=2 benches/servers.sh`
+# wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`, uvloop
+# and httptools from PyPI (`pip install uvloop httptools`); a missing tool skips its
+# cells, with the reason. `SERVERS_HTTP_ONLY=1` runs the HTTP cells only. `SERVERS_LOOPS=2 benches/servers.sh`
 # runs only HTTP, with aloop on 1 and 2 loops (`aloop-rt2`: a `Runtime`, a reuse_port
 # listener per loop) against tokio current_thread and multi_thread(2) (`tokio-mt2`). Every server exits by itself after
 # --secs (a bound for one left behind); each load is bounded by `timeout`.
@@ -44,12 +48,18 @@ if command -v wrk >/dev/null; then
     # multi_thread(2).
     cells+=(http:aloop:1 http:aloop-rt2:1 http:tokio-ct:1 http:tokio-mt2:1)
   else
-    cells+=(http:aloop:1 http:tokio-ct:1)
+    cells+=(http:aloop:1 http:aloop-example:1 http:tokio-ct:1)
+    if python3 -c 'import uvloop, httptools' 2>/dev/null; then
+      cells+=(http:uvloop:1)
+    else
+      echo "skipped http uvloop: python3 cannot import uvloop and httptools (pip install uvloop httptools)" >&2
+    fi
+    cells+=(http:hyper-aloop:1 http:hyper-tokio:1)
   fi
 else
   echo "skipped http: wrk not found (apt-get install -y wrk)" >&2
 fi
-if [ "${SERVERS_LOOPS:-}" = 2 ]; then
+if [ "${SERVERS_LOOPS:-}" = 2 ] || [ -n "${SERVERS_HTTP_ONLY:-}" ]; then
   : # the thread-per-core comparison is HTTP only
 elif command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
   for p in 1 16; do cells+=("resp:aloop:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p"); done
@@ -63,6 +73,7 @@ if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
 fi
 load_before_build="$(cat /proc/loadavg)"
 cargo build --release -p aloop-benches
+cargo build --release -p aloop-examples --example http_server
 out=benches/results
 mkdir -p "$out"
 raw="$out/$name.jsonl"
@@ -77,6 +88,8 @@ trap cleanup EXIT
 # A copy: a rebuild in the same target dir during the run must not change what is measured.
 bin="$tmp/cell"
 cp "${CARGO_TARGET_DIR:-target}/release/cell" "$bin"
+example_bin="$tmp/http_server"
+cp "${CARGO_TARGET_DIR:-target}/release/examples/http_server" "$example_bin"
 clk_tck="$(getconf CLK_TCK)"
 start_load="$(cat /proc/loadavg)"
 echo "load average at start: $start_load" >&2
@@ -88,13 +101,18 @@ cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # (%.0f, not %d: mawk's %d stops at 2^31.)
 cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }'; }
 
-# Starts `cell serve $1 $2`; sets server_pid and port.
+# Starts `cell serve $1 $2` (or the example, or the Python server); sets server_pid and
+# port. The example has no time limit of its own: the EXIT trap kills it.
 start_server() {
-  "$bin" serve "$1" "$2" --secs 600 >"$tmp/port" 2>"$tmp/server.err" &
+  case "$2" in
+    aloop-example) "$example_bin" 0 >"$tmp/port" 2>"$tmp/server.err" & ;;
+    uvloop) python3 benches/src/servers/http_uvloop.py --secs 600 >"$tmp/port" 2>"$tmp/server.err" & ;;
+    *) "$bin" serve "$1" "$2" --secs 600 >"$tmp/port" 2>"$tmp/server.err" & ;;
+  esac
   server_pid=$!
   port=
   for _ in $(seq 100); do
-    port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/port")"
+    port="$(sed -n -e 's/^port \([0-9]*\)$/\1/p' -e 's#^listening on http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$tmp/port")"
     [ -n "$port" ] && return 0
     sleep 0.05
   done

@@ -7,11 +7,12 @@
 //! one loop iteration together.
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use aloop::sync::EventWait;
 use aloop::{Event, ReadError, StreamReader, StreamWriter};
 
 use crate::chunked::{ChunkedDecoder, Need};
@@ -56,8 +57,11 @@ fn timed_out() -> Stop {
 /// flight is answered, with `Connection: close`).
 pub async fn serve(reader: StreamReader, writer: StreamWriter, config: Config, stop: Arc<Event>) {
     let mut out = Vec::new();
+    // One wait for the whole connection: registered with the event once, not once per
+    // request.
+    let mut stopping = pin!(stop.wait());
     loop {
-        match serve_one(&reader, &writer, config, &stop, &mut out).await {
+        match serve_one(&reader, &writer, config, &stop, stopping.as_mut(), &mut out).await {
             Ok(true) => continue,
             Ok(false) | Err(Stop::Quietly) => break,
             Err(Stop::Answer(response)) => {
@@ -103,9 +107,10 @@ async fn serve_one(
     writer: &StreamWriter,
     config: Config,
     stop: &Event,
+    stopping: Pin<&mut EventWait<'_>>,
     out: &mut Vec<u8>,
 ) -> Result<bool, Stop> {
-    let head = read_head(reader, config.read_timeout, stop).await?;
+    let head = read_head(reader, config.read_timeout, stopping).await?;
     let request = match request::parse_head(&head, config.max_body)? {
         Parsed::Complete(request, _) => request,
         // readuntil found the blank line, but httparse skips blank lines before a
@@ -143,10 +148,9 @@ async fn serve_one(
 async fn read_head(
     reader: &StreamReader,
     timeout: Duration,
-    stop: &Event,
+    mut stopping: Pin<&mut EventWait<'_>>,
 ) -> Result<Vec<u8>, Stop> {
     let mut read = pin!(aloop::timeout(timeout, reader.readuntil(b"\r\n\r\n")));
-    let mut stopping = pin!(stop.wait());
     let read = poll_fn(|cx| {
         if let Poll::Ready(head) = read.as_mut().poll(cx) {
             return Poll::Ready(Some(head));

@@ -71,9 +71,11 @@ impl RequestError {
 /// error here already when its length is declared (`Content-Length`); a chunked one is
 /// bounded while it is decoded.
 pub fn parse_head(buf: &[u8], max_body: u64) -> Result<Parsed<RequestHead<'_>>, RequestError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let len = match req.parse(buf) {
+    // Left uninitialised: httparse fills in what it parses, so no 2 KiB of headers
+    // are zeroed for every request.
+    let mut headers = [std::mem::MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut []);
+    let len = match req.parse_with_uninit_headers(buf, &mut headers) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(Parsed::Incomplete),
         Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),

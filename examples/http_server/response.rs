@@ -2,7 +2,7 @@
 //! `Content-Length`, the `Connection` header the request's keep-alive calls for, body.
 //! What to answer is `routes.rs`; sending it is `connection.rs`.
 
-use std::io::Write as _;
+use std::borrow::Cow;
 
 /// Whether the connection stays open after this response, and how to say so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,8 @@ pub struct Response {
     pub content_type: &'static str,
     /// One extra header line without its CRLF (`Allow: ...`), if any.
     pub extra_header: Option<&'static str>,
-    pub body: Vec<u8>,
+    /// Borrowed for a fixed text (no allocation per hello), owned for an echo.
+    pub body: Cow<'static, [u8]>,
 }
 
 impl Response {
@@ -30,14 +31,14 @@ impl Response {
         status: u16,
         reason: &'static str,
         content_type: &'static str,
-        body: Vec<u8>,
+        body: impl Into<Cow<'static, [u8]>>,
     ) -> Self {
         Response {
             status,
             reason,
             content_type,
             extra_header: None,
-            body,
+            body: body.into(),
         }
     }
 
@@ -50,15 +51,15 @@ impl Response {
     /// Appends the response's bytes to `out`; a response to `HEAD` has the headers of
     /// the full one and no body.
     pub fn encode(&self, persistence: Persistence, head_only: bool, out: &mut Vec<u8>) {
-        // Writing to a Vec cannot fail.
-        let _ = write!(
-            out,
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n",
-            self.status,
-            self.reason,
-            self.content_type,
-            self.body.len()
-        );
+        out.extend_from_slice(b"HTTP/1.1 ");
+        push_decimal(out, u64::from(self.status));
+        out.push(b' ');
+        out.extend_from_slice(self.reason.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Type: ");
+        out.extend_from_slice(self.content_type.as_bytes());
+        out.extend_from_slice(b"\r\nContent-Length: ");
+        push_decimal(out, self.body.len() as u64);
+        out.extend_from_slice(b"\r\n");
         if let Some(line) = self.extra_header {
             out.extend_from_slice(line.as_bytes());
             out.extend_from_slice(b"\r\n");
@@ -74,14 +75,39 @@ impl Response {
     }
 }
 
+/// Appends `n` in decimal (what `write!` does, without its formatting machinery,
+/// which was about a tenth of the server's instructions per request under `wrk`).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn decimals() {
+        for n in [0, 7, 10, 13, 99, 100, 1_048_576, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+    }
+
+    #[test]
     fn a_response_says_its_length_and_persistence() {
         let mut out = Vec::new();
-        Response::new(200, "OK", "text/plain", b"hi".to_vec()).encode(
+        Response::new(200, "OK", "text/plain", &b"hi"[..]).encode(
             Persistence::KeepAlive,
             false,
             &mut out,

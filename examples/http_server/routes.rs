@@ -11,7 +11,7 @@ pub const HELLO: &[u8] = b"Hello, World!";
 pub fn route(head: &RequestHead<'_>, body: Vec<u8>) -> Response {
     let path = head.path.split('?').next().unwrap_or_default();
     match (path, head.method) {
-        ("/", "GET" | "HEAD") => Response::new(200, "OK", "text/plain", HELLO.to_vec()),
+        ("/", "GET" | "HEAD") => Response::new(200, "OK", "text/plain", HELLO),
         ("/", _) => not_allowed("Allow: GET, HEAD"),
         ("/echo", "POST" | "PUT") => Response::new(200, "OK", "application/octet-stream", body),
         ("/echo", _) => not_allowed("Allow: POST, PUT"),

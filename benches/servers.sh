@@ -22,7 +22,8 @@
 #         in one write) and `tokio-ct` (the same batching, the tokio way).
 # wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`, uvloop
 # and httptools from PyPI (`pip install uvloop httptools`); a missing tool skips its
-# cells, with the reason. `SERVERS_HTTP_ONLY=1` runs the HTTP cells only. `SERVERS_LOOPS=2 benches/servers.sh`
+# cells, with the reason. `SERVERS_HTTP_ONLY=1` runs the HTTP cells only (into
+# servers-http.*). `SERVERS_LOOPS=2 benches/servers.sh`
 # runs only HTTP, with aloop on 1 and 2 loops (`aloop-rt2`: a `Runtime`, a reuse_port
 # listener per loop) against tokio current_thread and multi_thread(2) (`tokio-mt2`). Every server exits by itself after
 # --secs (a bound for one left behind); each load is bounded by `timeout`.
@@ -40,6 +41,8 @@ case "${1:-}" in
   --runs) runs="${2:?--runs needs a number}" ;;
   *) echo "usage: $0 [--quick | --runs N]" >&2; exit 2 ;;
 esac
+# A partial run keeps its own files, so the full run's tables stay as they are.
+if [ -n "${SERVERS_HTTP_ONLY:-}" ]; then name="$name-http"; fi
 
 cells=()
 if command -v wrk >/dev/null; then

@@ -107,6 +107,9 @@ cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { 
 # Starts `cell serve $1 $2` (or the example, or the Python server); sets server_pid and
 # port. The example has no time limit of its own: the EXIT trap kills it.
 start_server() {
+  # Emptied here, not by the redirection below: that one happens in the background
+  # child, which may run after the loop below has read the last server's port.
+  : >"$tmp/port"
   case "$2" in
     aloop-example) "$example_bin" 0 >"$tmp/port" 2>"$tmp/server.err" & ;;
     uvloop) python3 benches/src/servers/http_uvloop.py --secs 600 >"$tmp/port" 2>"$tmp/server.err" & ;;
@@ -177,7 +180,7 @@ run_cell() {
   stop_server
   if [ -z "$requests" ] || [ "$requests" -eq 0 ] || [ -z "$rps" ]; then
     echo "cell $bench $server -P $pipeline: no result" >&2
-    cat "$tmp/load.txt" >&2
+    cat "$tmp/load.txt" "$tmp/server.err" >&2
     requests=0 rps=0 ok=false
   fi
   local utime=$((${after% *} - ${before% *})) stime=$((${after#* } - ${before#* }))

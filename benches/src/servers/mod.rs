@@ -2,7 +2,7 @@
 //! `servers.sh` to load with `wrk` (http) or `redis-benchmark` (resp), on 127.0.0.1.
 //!
 //! ```text
-//! cell serve http <aloop|tokio-ct>
+//! cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
 //! cell serve resp <aloop|aloop-batched|tokio-ct>
 //!     --port P   port to listen on (default 0: any free port)
 //!     --secs N   exit after N seconds whatever happens (default 300)
@@ -10,10 +10,13 @@
 //!
 //! Prints `port <N>` on stdout once it listens; `servers.sh` reads that, measures the
 //! process's CPU time from /proc around the load generator's run, then kills it. The
-//! time limit bounds a server that is forgotten. Each server runs on one thread: an
-//! aloop event loop, or a tokio current_thread runtime.
+//! time limit bounds a server that is forgotten. Each server runs on one thread (an
+//! aloop event loop, or a tokio current_thread runtime) but `aloop-rt2` and
+//! `tokio-mt2` (two). `servers.sh` also runs two servers that are not cells: the real
+//! `examples/http_server` binary and a Python uvloop server (`http_uvloop.py`).
 
 mod http;
+mod hyper_servers;
 mod resp;
 mod resp_servers;
 
@@ -22,7 +25,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2> [--port P] [--secs N]\n       \
+    "usage: cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
 cell serve resp <aloop|aloop-batched|tokio-ct> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).
@@ -107,7 +110,10 @@ pub fn main(args: &[&str]) -> ExitCode {
         return ExitCode::from(2);
     };
     match (proto, server) {
-        ("http", "aloop" | "aloop-rt2" | "tokio-ct" | "tokio-mt2")
+        (
+            "http",
+            "aloop" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop" | "hyper-tokio",
+        )
         | ("resp", "aloop" | "aloop-batched" | "tokio-ct") => {}
         _ => {
             eprintln!("{USAGE}");
@@ -119,6 +125,8 @@ pub fn main(args: &[&str]) -> ExitCode {
         ("http", "aloop") => aloop::run(http::aloop_plain(port)),
         ("http", "aloop-rt2") => http::aloop_runtime(port, 2),
         ("http", "tokio-mt2") => tokio_mt(2, http::tokio_batched(port)),
+        ("http", "hyper-aloop") => aloop::run(hyper_servers::aloop_hyper(port)),
+        ("http", "hyper-tokio") => tokio_ct(hyper_servers::tokio_hyper(port)),
         ("http", _) => tokio_ct(http::tokio_batched(port)),
         ("resp", "aloop") => aloop::run(resp_servers::aloop_plain(port)),
         ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),

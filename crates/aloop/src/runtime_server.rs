@@ -17,9 +17,24 @@ use crate::runtime::Runtime;
 /// the loop that accepted it.
 pub struct RuntimeServer {
     servers: Vec<ThreadsafeFuture<()>>,
-    /// Set by `shutdown`: each loop's server task waits on it.
+    /// Set by `close`/`shutdown`: each loop's server task waits on it.
     stop: std::sync::Arc<aloop_sync::Event>,
+    /// One message from each server task once its listener is closed (its sender
+    /// dropped then, or when the task is dropped unfinished), for `close`.
+    listeners_closed: std::sync::Mutex<ListenersClosed>,
     addr: std::net::SocketAddr,
+}
+
+/// What `close` waits on: the listeners still open and their tasks' messages.
+struct ListenersClosed {
+    open: usize,
+    rx: mpsc::Receiver<()>,
+}
+
+impl ListenersClosed {
+    fn new(open: usize, rx: mpsc::Receiver<()>) -> std::sync::Mutex<ListenersClosed> {
+        std::sync::Mutex::new(ListenersClosed { open, rx })
+    }
 }
 
 impl fmt::Debug for RuntimeServer {
@@ -73,10 +88,12 @@ impl Runtime {
         let mut port = port;
         let mut servers = Vec::new();
         let stop = std::sync::Arc::new(aloop_sync::Event::new());
+        let (closed_tx, closed_rx) = mpsc::channel();
         let mut addr = None;
         for i in 0..self.len() {
             let (bound_tx, bound_rx) = mpsc::channel::<io::Result<std::net::SocketAddr>>();
             let (make, host, stop) = (make.clone(), host.to_owned(), stop.clone());
+            let closed_tx = closed_tx.clone();
             let task = self
                 .spawn_on(i, move || async move {
                     let options = crate::ServerOptions {
@@ -96,6 +113,8 @@ impl Runtime {
                     // in flight finish (the caller bounds the wait).
                     stop.wait().await;
                     server.close();
+                    let _ = closed_tx.send(());
+                    drop(closed_tx);
                     server.wait_closed().await;
                 })
                 .map_err(|_| io::Error::other("the runtime is shutting down"))?;
@@ -107,6 +126,7 @@ impl Runtime {
             servers.push(task);
         }
         Ok(RuntimeServer {
+            listeners_closed: ListenersClosed::new(servers.len(), closed_rx),
             servers,
             stop,
             addr: addr.expect("a runtime has at least one loop"),
@@ -166,6 +186,7 @@ impl Runtime {
         let in_flight = Arc::new(AtomicUsize::new(0));
         let idle = Arc::new(aloop_sync::Event::new());
         let acceptor_stop = stop.clone();
+        let (closed_tx, closed_rx) = mpsc::channel();
         let acceptor = self
             .spawn_on(0, move || async move {
                 let lp = crate::get_running_loop().expect("inside the runtime's loop");
@@ -196,6 +217,8 @@ impl Runtime {
                     }
                 }
                 drop(listener); // no new connections from here on
+                let _ = closed_tx.send(());
+                drop(closed_tx);
                 while in_flight.load(Ordering::SeqCst) > 0 {
                     idle.clear();
                     if in_flight.load(Ordering::SeqCst) == 0 {
@@ -208,6 +231,7 @@ impl Runtime {
         Ok(RuntimeServer {
             servers: vec![acceptor],
             stop,
+            listeners_closed: ListenersClosed::new(1, closed_rx),
             addr,
         })
     }
@@ -217,6 +241,40 @@ impl RuntimeServer {
     /// The address every loop listens on.
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.addr
+    }
+
+    /// Stops accepting on every loop and returns once every listener is closed (new
+    /// connections are refused from then on); the connections already accepted are
+    /// served on. Asyncio's `Server.close()` then the wait for the listening sockets
+    /// to go: what a graceful stop does before it tells its connections to finish, so
+    /// that no connection is accepted after they were told. Idempotent;
+    /// [`shutdown`](Self::shutdown) then waits for the connections.
+    ///
+    /// ```
+    /// let rt = aloop::Runtime::new(2).unwrap();
+    /// let server = rt
+    ///     .start_server(|| |_r: aloop::StreamReader, _w: aloop::StreamWriter| async {}, "127.0.0.1", 0)
+    ///     .unwrap();
+    /// server.close();
+    /// let refused = std::net::TcpStream::connect(server.local_addr()).unwrap_err();
+    /// assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// assert!(server.shutdown(std::time::Duration::from_secs(5)));
+    /// ```
+    pub fn close(&self) {
+        self.stop.set();
+        let mut closed = self
+            .listeners_closed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while closed.open > 0 {
+            // Err: every sender is gone (a task dropped before it closed its listener,
+            // its loop closing): nothing left listening to wait for.
+            if closed.rx.recv().is_err() {
+                closed.open = 0;
+            } else {
+                closed.open -= 1;
+            }
+        }
     }
 
     /// Stops accepting on every loop now, then waits until every connection in flight

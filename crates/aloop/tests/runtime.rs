@@ -298,3 +298,48 @@ fn one_acceptor_hands_connections_to_the_loops_in_turn_and_shuts_down_gracefully
         std::io::ErrorKind::ConnectionRefused
     );
 }
+
+#[test]
+fn close_returns_with_every_listener_closed_and_the_connections_still_served() {
+    use std::io::{Read, Write};
+    let rt = Runtime::new(2).unwrap();
+    for one_acceptor in [false, true] {
+        let serve = || {
+            |r: StreamReader, w: StreamWriter| async move {
+                let line = r.readline().await.unwrap_or_default();
+                let _ = w.write(&line);
+                w.close();
+            }
+        };
+        let server = if one_acceptor {
+            rt.start_server_one_acceptor(serve, "127.0.0.1", 0)
+        } else {
+            rt.start_server(serve, "127.0.0.1", 0)
+        }
+        .unwrap();
+        let addr = server.local_addr();
+        // Accepted before close (answered once it is served: the accept happened).
+        let mut open = TcpStream::connect(addr).unwrap();
+        open.write_all(b"ping\n").unwrap();
+        let mut reply = [0u8; 5];
+        open.read_exact(&mut reply).unwrap();
+        assert_eq!(&reply, b"ping\n");
+        let mut waiting = TcpStream::connect(addr).unwrap();
+        std::thread::sleep(Duration::from_millis(50)); // accepted by now
+        server.close();
+        // Refused at once after close returns: no race with the loops.
+        let refused = TcpStream::connect(addr).unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            std::io::ErrorKind::ConnectionRefused,
+            "{one_acceptor}"
+        );
+        server.close(); // idempotent
+                        // The connection accepted before is still served.
+        waiting.write_all(b"late\n").unwrap();
+        let mut reply = String::new();
+        waiting.read_to_string(&mut reply).unwrap();
+        assert_eq!(reply, "late\n");
+        assert!(server.shutdown(Duration::from_secs(30)));
+    }
+}

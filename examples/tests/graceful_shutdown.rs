@@ -2,38 +2,16 @@
 //! flight when the real SIGTERM arrives still gets its whole reply, new connections
 //! are refused from then on, and the server exits with status 0.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The example's binary, next to this test's: cargo builds the examples of a package
-/// before running its tests; built here if it is missing (a filtered build).
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target_dir = exe.parent().unwrap().parent().unwrap();
-    let path = target_dir.join("examples").join("graceful_shutdown");
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "aloop-examples",
-                "--example",
-                "graceful_shutdown",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the example failed");
-    }
-    path
-}
-
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits_0() {
-    let mut server = Command::new(example_binary())
+    let mut server = Command::new(common::example_binary("graceful_shutdown"))
         .arg("0")
         .stdout(Stdio::piped())
         .spawn()

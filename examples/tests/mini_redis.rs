@@ -8,29 +8,13 @@
 //! installs it in CI); without them those tests say so on stderr and pass. Every
 //! external command runs under `timeout`.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// The example's binary, next to this test's: cargo builds the examples of a package
-/// before running its tests; built here if it is missing (a filtered build).
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target_dir = exe.parent().unwrap().parent().unwrap();
-    let path = target_dir.join("examples").join("mini_redis");
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "aloop-examples", "--example", "mini_redis"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the example failed");
-    }
-    path
-}
 
 /// A running mini_redis, killed when dropped.
 struct Server {
@@ -40,7 +24,7 @@ struct Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(example_binary())
+        let mut child = Command::new(common::example_binary("mini_redis"))
             .arg("0")
             .args(extra)
             .stdout(Stdio::piped())

@@ -629,3 +629,47 @@ fn bad_pem_and_missing_files_are_typed_errors() {
         ServerConfig::from_pem(leaf.cert_pem.as_bytes(), other.key_pem.as_bytes()).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
 }
+
+#[test]
+fn a_runtime_serves_tls_on_every_loop() {
+    let (ca, leaf) = localhost();
+    let rt = aloop::Runtime::new(2).unwrap();
+    let server = rt
+        .start_server_with(
+            || {
+                |_r: StreamReader, w: StreamWriter| async move {
+                    let me = std::thread::current().name().unwrap_or("?").to_owned();
+                    w.write(format!("{me}\n").as_bytes())?;
+                    w.close();
+                    w.wait_closed().await
+                }
+            },
+            "127.0.0.1",
+            0,
+            tls_server_options(server_config(&leaf)),
+        )
+        .unwrap();
+    let port = server.local_addr().port();
+    let loops = aloop::run(async move {
+        let mut seen = std::collections::BTreeSet::new();
+        // The kernel spreads connections over the listeners; ask until both answered.
+        for _ in 0..200 {
+            let config = client_config(&ca).server_hostname("localhost");
+            let (r, _w) =
+                aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
+                    .await
+                    .unwrap();
+            seen.insert(r.readline().await.unwrap());
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        seen
+    });
+    assert_eq!(
+        loops.into_iter().collect::<Vec<_>>(),
+        vec![b"aloop-loop-0\n".to_vec(), b"aloop-loop-1\n".to_vec()],
+        "both loops served TLS connections"
+    );
+    assert!(server.shutdown(Duration::from_secs(5)));
+}

@@ -85,6 +85,25 @@ impl Runtime {
         Fut: Future + 'static,
         Fut::Output: crate::ClientOutcome,
     {
+        self.start_server_with(make, host, port, crate::ServerOptions::default())
+    }
+
+    /// [`start_server`](Self::start_server) with [`ServerOptions`](crate::ServerOptions)
+    /// for every loop's server (the backlog, the reader limit, TLS with `ssl`);
+    /// `reuse_port` is always set, since every loop listens on the same address.
+    pub fn start_server_with<M, F, Fut>(
+        &self,
+        make: M,
+        host: &str,
+        port: u16,
+        options: crate::ServerOptions,
+    ) -> io::Result<RuntimeServer>
+    where
+        M: Fn() -> F + Send + Sync + Clone + 'static,
+        F: Fn(crate::StreamReader, crate::StreamWriter) -> Fut + 'static,
+        Fut: Future + 'static,
+        Fut::Output: crate::ClientOutcome,
+    {
         let mut port = port;
         let mut servers = Vec::new();
         let stop = std::sync::Arc::new(aloop_sync::Event::new());
@@ -94,12 +113,12 @@ impl Runtime {
             let (bound_tx, bound_rx) = mpsc::channel::<io::Result<std::net::SocketAddr>>();
             let (make, host, stop) = (make.clone(), host.to_owned(), stop.clone());
             let closed_tx = closed_tx.clone();
+            let options = crate::ServerOptions {
+                reuse_port: true,
+                ..options.clone()
+            };
             let task = self
                 .spawn_on(i, move || async move {
-                    let options = crate::ServerOptions {
-                        reuse_port: true,
-                        ..Default::default()
-                    };
                     let server = match crate::start_server_with(make(), &host, port, options).await
                     {
                         Ok(server) => server,

@@ -673,3 +673,41 @@ fn a_runtime_serves_tls_on_every_loop() {
     );
     assert!(server.shutdown(Duration::from_secs(5)));
 }
+
+#[test]
+fn a_client_speaking_plain_text_to_a_tls_server_is_dropped_and_reported_in_debug_mode() {
+    let (ca, leaf) = localhost();
+    aloop::run(async move {
+        let lp = aloop::get_running_loop().unwrap();
+        lp.set_debug(true);
+        let reports = Rc::new(RefCell::new(Vec::new()));
+        let reports2 = reports.clone();
+        lp.set_exception_handler(Some(move |ctx: &aloop::ExceptionContext| {
+            reports2.borrow_mut().push(ctx.message.clone());
+        }));
+        let server = echo_server(server_config(&leaf)).await;
+        let port = server.sockets()[0].port();
+        let (r, w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+        w.write(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        // The server answers with an alert (or nothing) and hangs up.
+        let _ = aloop::wait_for(r.read_to_eof(), Duration::from_secs(20))
+            .await
+            .expect("the server hung up");
+        until(|| !reports.borrow().is_empty()).await;
+        let report = reports.borrow()[0].clone();
+        assert!(
+            report.starts_with("TLS handshake failed with 127.0.0.1:"),
+            "{report}"
+        );
+        // The server keeps serving TLS clients.
+        let config = client_config(&ca).server_hostname("localhost");
+        let (r, w) = aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
+            .await
+            .unwrap();
+        w.write(b"still here\n").unwrap();
+        assert_eq!(r.readline().await.unwrap(), b"still here\n");
+        w.close();
+        server.close();
+        server.wait_closed().await;
+    });
+}

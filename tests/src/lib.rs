@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 pub mod combinators;
+pub mod cpython;
 pub mod tls_certs;
 
 use std::rc::Rc;

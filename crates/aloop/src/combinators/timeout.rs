@@ -171,7 +171,21 @@ pin_project! {
 
     impl<F> PinnedDrop for TimeoutFuture<F> {
         fn drop(this: Pin<&mut Self>) {
-            this.project().timeout.state.finished.set(true);
+            let this = this.project();
+            let state = &this.timeout.state;
+            // A block dropped unfinished once its deadline has passed (an enclosing
+            // timeout with the same deadline got there first, or the task was
+            // cancelled) expired too, as asyncio's timer fired for it as well. Only
+            // with a running loop: its clock (virtual or not) is the one to compare.
+            let running_past_deadline = crate::running::is_loop_running()
+                && state
+                    .when
+                    .get()
+                    .is_some_and(|w| crate::running::loop_now() >= w);
+            if *this.started && this.future.is_some() && running_past_deadline {
+                state.expired.set(true);
+            }
+            state.finished.set(true);
         }
     }
 }

@@ -87,6 +87,19 @@ impl Sleep {
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
+
+    /// Whether the timer of a sleep already polled once has fired (its wheel entry is
+    /// gone), without re-arming anything: `timeout` asks this instead of reading the
+    /// clock when its body is about to resume.
+    pub(crate) fn has_fired(&self) -> bool {
+        match self.state {
+            State::Armed { loop_id, key } => running_state()
+                .filter(|state| state.id() == loop_id)
+                .is_some_and(|state| !state.has_timer(key)),
+            State::Done => true,
+            State::Idle | State::Yielded => false,
+        }
+    }
 }
 
 impl Future for Sleep {

@@ -1,0 +1,194 @@
+//! Fuzz target: the mini_redis example's RESP request parser
+//! (`examples/mini_redis/resp.rs`, a pure function bytes -> Complete / Incomplete /
+//! Error), included by path with the two sibling modules it uses (`inline.rs`,
+//! `int.rs`).
+//!
+//! Properties, on a request stream libFuzzer builds (segments that may repeat, so a
+//! 64 KiB inline line or bulk header is a few input bytes):
+//! - it never panics;
+//! - `Complete(_, used)`: `0 < used <= len`, and parsing `input[..used]` gives the same;
+//!   `Incomplete { needed }`: `needed > len`;
+//! - prefixes: at cut points the input picks, a prefix whose parse is
+//!   `Incomplete { needed }` is followed by `Incomplete` for every longer prefix
+//!   shorter than `needed` (needed is a lower bound), and once a prefix gives a
+//!   result, every longer prefix gives the same result;
+//! - chunking: the stream cut into chunks and parsed as the server does
+//!   (`querybuf.rs`: append a chunk, skip parsing until `needed` bytes are there, take
+//!   every whole request) gives the same commands, and the same error or unparsed
+//!   rest, as the whole stream at once.
+//!
+//! Neighbours: the other targets in this directory.
+#![no_main]
+
+#[allow(dead_code)] // write_i64 is for replies; the parser uses parse_i64 only.
+#[path = "../../examples/mini_redis/int.rs"]
+mod int;
+
+#[path = "../../examples/mini_redis/inline.rs"]
+mod inline;
+
+#[path = "../../examples/mini_redis/resp.rs"]
+mod resp;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+
+use resp::{parse, Parsed, ProtocolError};
+
+/// Bytes of the stream, repeated `times` (a long run is a few input bytes).
+#[derive(Arbitrary, Debug)]
+struct Segment {
+    bytes: Vec<u8>,
+    times: u8,
+}
+
+impl Segment {
+    fn count(&self) -> usize {
+        // Mostly once; the top values give runs of 4 Ki to 64 Ki copies, enough to
+        // cross the parser's 64 KiB line bounds with a two-byte segment.
+        match self.times {
+            0..=239 => 1,
+            t => usize::from(t - 239) * 4 * 1024,
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    segments: Vec<Segment>,
+    /// Where to cut the stream into chunks (modulo its length).
+    cuts: Vec<u32>,
+}
+
+/// Largest stream built: past the 64 KiB bounds, small enough to keep runs fast.
+const MAX_STREAM: usize = 160 * 1024;
+
+fn build(segments: &[Segment]) -> Vec<u8> {
+    let mut stream = Vec::new();
+    for s in segments {
+        for _ in 0..s.count() {
+            if stream.len() + s.bytes.len() > MAX_STREAM {
+                return stream;
+            }
+            stream.extend_from_slice(&s.bytes);
+        }
+    }
+    stream
+}
+
+/// A parse result with owned arguments, comparable across inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Complete(Vec<Vec<u8>>, usize),
+    Incomplete(usize),
+    Error(ProtocolError),
+}
+
+fn outcome(input: &[u8]) -> Outcome {
+    match parse(input) {
+        Parsed::Complete(cmd, used) => {
+            assert!(used > 0, "a complete request took no bytes");
+            assert!(used <= input.len(), "used {used} of {}", input.len());
+            Outcome::Complete(cmd.args.iter().map(|a| a.to_vec()).collect(), used)
+        }
+        Parsed::Incomplete { needed } => {
+            assert!(needed > input.len(), "needed {needed} of {}", input.len());
+            Outcome::Incomplete(needed)
+        }
+        Parsed::Error(e) => Outcome::Error(e),
+    }
+}
+
+/// What a stream parses into: its commands, then an error or the unparsed rest.
+#[derive(Debug, PartialEq, Eq)]
+struct Session {
+    commands: Vec<Vec<Vec<u8>>>,
+    error: Option<ProtocolError>,
+    rest: Vec<u8>,
+}
+
+/// The server's loop (`querybuf.rs`) over `stream` cut at `cuts`: each chunk appended
+/// to a buffer, parsing skipped until `needed` bytes are there, every whole request
+/// taken.
+fn serve(stream: &[u8], cuts: &[usize]) -> Session {
+    let mut buf = Vec::new();
+    let mut needed = 0;
+    let mut consumed = 0;
+    let mut commands = Vec::new();
+    let ends = cuts.iter().copied().chain([stream.len()]);
+    let mut from = 0;
+    for end in ends {
+        buf.extend_from_slice(&stream[from..end]);
+        from = end;
+        while buf.len() >= needed {
+            match outcome(&buf) {
+                Outcome::Complete(args, used) => {
+                    commands.push(args);
+                    buf.drain(..used);
+                    consumed += used;
+                    needed = 0;
+                }
+                Outcome::Incomplete(n) => {
+                    needed = n;
+                    break;
+                }
+                Outcome::Error(e) => {
+                    return Session {
+                        commands,
+                        error: Some(e),
+                        rest: stream[consumed..].to_vec(),
+                    }
+                }
+            }
+        }
+    }
+    Session {
+        commands,
+        error: None,
+        rest: buf,
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let stream = build(&input.segments);
+    let whole = outcome(&stream);
+    if let Outcome::Complete(_, used) = whole {
+        assert_eq!(outcome(&stream[..used]), whole, "the request alone parses differently");
+    }
+
+    let mut cuts: Vec<usize> = input
+        .cuts
+        .iter()
+        .take(16)
+        .map(|&c| c as usize % (stream.len() + 1))
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+
+    // Prefixes, shortest first, then the whole stream.
+    let mut points = cuts.clone();
+    points.push(stream.len());
+    let mut previous: Option<(usize, Outcome)> = None;
+    for &end in &points {
+        let now = outcome(&stream[..end]);
+        if let Some((at, before)) = &previous {
+            match before {
+                Outcome::Incomplete(needed) if end < *needed => assert!(
+                    matches!(now, Outcome::Incomplete(_)),
+                    "prefix {at} needs {needed}, but prefix {end} gives {now:?}"
+                ),
+                Outcome::Incomplete(_) => {}
+                done => assert_eq!(&now, done, "prefix {at} and longer prefix {end} differ"),
+            }
+        }
+        previous = Some((end, now));
+    }
+
+    // Chunkings: whole, cut where the input says, and byte by byte for short streams.
+    let at_once = serve(&stream, &[]);
+    assert_eq!(serve(&stream, &cuts), at_once, "chunked at {cuts:?}");
+    if stream.len() <= 256 {
+        let every: Vec<usize> = (1..stream.len()).collect();
+        assert_eq!(serve(&stream, &every), at_once, "fed byte by byte");
+    }
+});

@@ -69,7 +69,7 @@ run() {
     "fuzz/corpus/$target" "${seeds[@]}" -- \
     -max_total_time="$seconds" -print_final_stats=1 "$@"
   echo "== $target: corpus $(find "fuzz/corpus/$target" -type f | wc -l) files," \
-    "$(du -sk "fuzz/corpus/$target" | cut -f1) KiB"
+    "$(du -sb "fuzz/corpus/$target" | cut -f1) bytes"
 }
 
 usage() {

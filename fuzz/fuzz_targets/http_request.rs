@@ -154,20 +154,34 @@ fuzz_target!(|input: Input| {
     if let Head::Complete { used, .. } = whole {
         assert_eq!(head(&stream[..used], max_body), whole);
     }
-    check_prefixes(&stream, &cuts, |p| head(p, max_body), |h| *h == Head::Incomplete);
+    check_prefixes(
+        &stream,
+        &cuts,
+        |p| head(p, max_body),
+        |h| *h == Head::Incomplete,
+    );
 
     // The head as the server frames it: up to the first blank line.
     if let Some(i) = stream.windows(4).position(|w| w == b"\r\n\r\n") {
         let framed = &stream[..i + 4];
         if let Head::Complete { used, .. } = head(framed, max_body) {
-            assert_eq!(used, framed.len(), "the head parse ends before the blank line");
+            assert_eq!(
+                used,
+                framed.len(),
+                "the head parse ends before the blank line"
+            );
             assert_eq!(head(framed, max_body), whole);
         }
     }
 
     // A chunked body, alone and after a complete head.
     let _ = body(&stream, max_body);
-    check_prefixes(&stream, &cuts, |p| body(p, max_body), |b| *b == Ok(Parsed::Incomplete));
+    check_prefixes(
+        &stream,
+        &cuts,
+        |p| body(p, max_body),
+        |b| *b == Ok(Parsed::Incomplete),
+    );
     if let Head::Complete {
         body: BodyFraming::Chunked,
         used,
@@ -175,8 +189,17 @@ fuzz_target!(|input: Input| {
     } = whole
     {
         let rest = &stream[used..];
-        let rest_cuts: Vec<usize> = cuts.iter().filter(|&&c| c >= used).map(|c| c - used).collect();
+        let rest_cuts: Vec<usize> = cuts
+            .iter()
+            .filter(|&&c| c >= used)
+            .map(|c| c - used)
+            .collect();
         let _ = body(rest, max_body);
-        check_prefixes(rest, &rest_cuts, |p| body(p, max_body), |b| *b == Ok(Parsed::Incomplete));
+        check_prefixes(
+            rest,
+            &rest_cuts,
+            |p| body(p, max_body),
+            |b| *b == Ok(Parsed::Incomplete),
+        );
     }
 });

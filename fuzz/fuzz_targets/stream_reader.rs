@@ -124,9 +124,9 @@ fn start(
 ) -> Task<Got> {
     let r = reader.clone();
     match read.clone() {
-        Read::Read(n) => aloop::create_task(async move {
-            r.read(n).await.map_or_else(got_io, Got::Bytes)
-        }),
+        Read::Read(n) => {
+            aloop::create_task(async move { r.read(n).await.map_or_else(got_io, Got::Bytes) })
+        }
         Read::ReadInto(n) => aloop::create_task(async move {
             let mut buf = vec![0xEE; n];
             match r.read_into(&mut buf).await {
@@ -134,29 +134,37 @@ fn start(
                 Err(e) => got_io(e),
             }
         }),
-        Read::ReadExactly(n) => aloop::create_task(async move {
-            r.readexactly(n).await.map_or_else(got_err, Got::Bytes)
-        }),
+        Read::ReadExactly(n) => {
+            aloop::create_task(
+                async move { r.readexactly(n).await.map_or_else(got_err, Got::Bytes) },
+            )
+        }
         Read::ReadExactlyInto(n) => aloop::create_task(async move {
             let mut buf = vec![0xEE; n];
             match r.readexactly_into(&mut buf).await {
                 Ok(()) => Got::Bytes(buf),
                 Err(ReadError::IncompleteRead(e)) => {
-                    assert_eq!(&buf[..e.partial.len()], &e.partial[..], "buf starts with partial");
+                    assert_eq!(
+                        &buf[..e.partial.len()],
+                        &e.partial[..],
+                        "buf starts with partial"
+                    );
                     got_err(ReadError::IncompleteRead(e))
                 }
                 Err(e) => got_err(e),
             }
         }),
-        Read::ReadUntil(sep) => aloop::create_task(async move {
-            r.readuntil(&sep).await.map_or_else(got_err, Got::Bytes)
-        }),
-        Read::ReadLine => aloop::create_task(async move {
-            r.readline().await.map_or_else(got_err, Got::Bytes)
-        }),
-        Read::ReadToEof => aloop::create_task(async move {
-            r.read_to_eof().await.map_or_else(got_io, Got::Bytes)
-        }),
+        Read::ReadUntil(sep) => {
+            aloop::create_task(
+                async move { r.readuntil(&sep).await.map_or_else(got_err, Got::Bytes) },
+            )
+        }
+        Read::ReadLine => {
+            aloop::create_task(async move { r.readline().await.map_or_else(got_err, Got::Bytes) })
+        }
+        Read::ReadToEof => {
+            aloop::create_task(async move { r.read_to_eof().await.map_or_else(got_io, Got::Bytes) })
+        }
         Read::Lines(n) => {
             let out = lines.clone();
             out.borrow_mut().clear();
@@ -171,7 +179,10 @@ fn start(
                 }
                 // The stream ends after an error or an empty read, and stays ended.
                 if matches!(out.borrow().last(), Some(Item::Error(_))) {
-                    assert!(it.next_line().await.is_none(), "lines() went on after an error");
+                    assert!(
+                        it.next_line().await.is_none(),
+                        "lines() went on after an error"
+                    );
                 }
                 Got::LinesDone
             })
@@ -238,14 +249,20 @@ fn check_read(model: &mut Model, flight: &InFlight, lines: &Rc<RefCell<Vec<Item>
     }
     match want {
         None => {
-            assert!(!flight.task.done(), "{:?} done, the model waits", flight.read);
+            assert!(
+                !flight.task.done(),
+                "{:?} done, the model waits",
+                flight.read
+            );
             true
         }
         Some(want) => {
             let got = flight
                 .task
                 .take_result()
-                .unwrap_or_else(|| panic!("{:?} still waiting, the model has {want:?}", flight.read))
+                .unwrap_or_else(|| {
+                    panic!("{:?} still waiting, the model has {want:?}", flight.read)
+                })
                 .expect("read task failed");
             match (&flight.read, &want, &got) {
                 // AsyncBufRead may lend less than is buffered (a window it lent
@@ -335,7 +352,10 @@ async fn run(input: Input) {
     model.feed_eof();
     settle().await;
     if let Some(f) = &flight {
-        assert!(!check_read(&mut model, f, &lines), "a read still waits after EOF");
+        assert!(
+            !check_read(&mut model, f, &lines),
+            "a read still waits after EOF"
+        );
     }
     check_state(&reader, &model);
     let rest = reader.read_to_eof().await.map_or_else(got_io, Got::Bytes);

@@ -58,13 +58,22 @@ impl Span {
 #[derive(Arbitrary, Debug)]
 enum Op {
     /// Insert at `now + ahead - behind` (clamped to the start of time).
-    Insert { ahead: Span, behind: Option<Span> },
+    Insert {
+        ahead: Span,
+        behind: Option<Span>,
+    },
     /// Cancel the n-th key ever issued (modulo): often a stale one.
     Cancel(u16),
     /// Move `now` forwards (or backwards) and drain `advance(now)`.
-    Advance { by: Span, back: bool },
+    Advance {
+        by: Span,
+        back: bool,
+    },
     /// Move `now` forwards and take only `take` items of `advance(now)`.
-    AdvancePartly { by: Span, take: u8 },
+    AdvancePartly {
+        by: Span,
+        take: u8,
+    },
     /// Move `now` forwards and call `poll_expired` once.
     Poll(Span),
     Clear,
@@ -98,8 +107,13 @@ fn check(wheel: &TimerWheel<u64>, model: &Model) {
     match model.pending.keys().next() {
         None => assert_eq!(wheel.next_deadline(), None),
         Some(&(earliest, _)) => {
-            let next = wheel.next_deadline().expect("next_deadline None with entries pending");
-            assert!(next <= earliest, "next_deadline after the earliest deadline");
+            let next = wheel
+                .next_deadline()
+                .expect("next_deadline None with entries pending");
+            assert!(
+                next <= earliest,
+                "next_deadline after the earliest deadline"
+            );
         }
     }
     for &(key, deadline, seq) in &model.keys {
@@ -122,7 +136,10 @@ fn run(input: Input) {
         match op {
             Op::Insert { ahead, behind } => {
                 let behind = behind.map_or(Duration::ZERO, Span::get);
-                let deadline = (now + ahead.get()).checked_sub(behind).unwrap_or(base).max(base);
+                let deadline = (now + ahead.get())
+                    .checked_sub(behind)
+                    .unwrap_or(base)
+                    .max(base);
                 let key = wheel.insert(deadline, seq);
                 assert!(
                     !model.keys.iter().any(|k| k.0 == key),
@@ -153,7 +170,9 @@ fn run(input: Input) {
                 now += by.get();
                 let take = usize::from(take % 8);
                 let got: Vec<_> = wheel.advance(now).take(take).collect();
-                let want: Vec<_> = std::iter::from_fn(|| model.pop_due(now)).take(take).collect();
+                let want: Vec<_> = std::iter::from_fn(|| model.pop_due(now))
+                    .take(take)
+                    .collect();
                 assert_eq!(got, want);
             }
             Op::Poll(by) => {
@@ -173,7 +192,10 @@ fn run(input: Input) {
     let mut steps = 0;
     while let Some(next) = wheel.next_deadline() {
         steps += 1;
-        assert!(steps <= bound, "draining by next_deadline does not converge");
+        assert!(
+            steps <= bound,
+            "draining by next_deadline does not converge"
+        );
         now = now.max(next);
         let got: Vec<_> = wheel.advance(now).collect();
         let want: Vec<_> = std::iter::from_fn(|| model.pop_due(now)).collect();

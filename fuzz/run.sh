@@ -11,7 +11,7 @@
 # itself is installed from crates.io when missing (about 1.5 CPU-minutes).
 #
 # Each run grows fuzz/corpus/TARGET (git-ignored), starting from the committed seeds in
-# fuzz/seeds/TARGET; a crash leaves its input in fuzz/artifacts/TARGET and makes this
+# fuzz/seeds/TARGET, with the dictionary fuzz/dict/TARGET.dict if there is one; a crash leaves its input in fuzz/artifacts/TARGET and makes this
 # script fail (replaying and minimising one: docs/fuzzing.md).
 # Extra arguments after SECONDS go to libFuzzer (`-jobs=2`, `-max_len=...`).
 set -euo pipefail
@@ -63,11 +63,13 @@ run() {
   [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
   build "$target"
   echo "== $target: ${seconds}s"
+  local dict=()
+  [ -f "fuzz/dict/$target.dict" ] && dict=("-dict=fuzz/dict/$target.dict")
   # New inputs go to the first directory (corpus/), seeds/ is only read.
   /usr/bin/time -f "== $target: %U s user + %S s system CPU, %e s wall" \
     cargo fuzz run $(flags "$target") "$target" \
     "fuzz/corpus/$target" "${seeds[@]}" -- \
-    -max_total_time="$seconds" -print_final_stats=1 "$@"
+    -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" "$@"
   echo "== $target: corpus $(find "fuzz/corpus/$target" -type f | wc -l) files," \
     "$(du -sb "fuzz/corpus/$target" | cut -f1) bytes"
 }

@@ -2,8 +2,8 @@
 //! (`examples/http_server/request.rs` and `chunked.rs`, pure functions over bytes),
 //! included by path.
 //!
-//! Properties, on a byte stream libFuzzer builds (segments that may repeat, so long
-//! lines cost a few input bytes):
+//! Properties, on a byte stream libFuzzer builds (raw bytes in which a run of one byte
+//! takes three, so long lines are cheap; the format is in `common/stream_input.rs`):
 //! - neither ever panics;
 //! - `Complete(_, used)`: `used <= len`, and parsing `input[..used]` gives the same;
 //! - prefixes: at cut points the input picks, once a prefix gives a result (a head, a
@@ -25,52 +25,14 @@ mod request;
 #[path = "../../examples/http_server/chunked.rs"]
 mod chunked;
 
-use arbitrary::Arbitrary;
+#[path = "../common/stream_input.rs"]
+mod stream_input;
+
 use libfuzzer_sys::fuzz_target;
+use stream_input::StreamInput;
 
 use chunked::decode_chunked;
 use request::{parse_head, BodyFraming, Parsed, RequestError};
-
-/// Bytes of the stream, repeated `times`.
-#[derive(Arbitrary, Debug)]
-struct Segment {
-    bytes: Vec<u8>,
-    times: u8,
-}
-
-impl Segment {
-    fn count(&self) -> usize {
-        // Mostly once; the top values give runs of 1 Ki to 16 Ki copies (the decoder's
-        // line bounds are 4 and 8 KiB).
-        match self.times {
-            0..=239 => 1,
-            t => usize::from(t - 239) * 1024,
-        }
-    }
-}
-
-#[derive(Arbitrary, Debug)]
-struct Input {
-    segments: Vec<Segment>,
-    cuts: Vec<u32>,
-    /// The body limit: small ones make "413" reachable.
-    max_body: u16,
-}
-
-const MAX_STREAM: usize = 128 * 1024;
-
-fn build(segments: &[Segment]) -> Vec<u8> {
-    let mut stream = Vec::new();
-    for s in segments {
-        for _ in 0..s.count() {
-            if stream.len() + s.bytes.len() > MAX_STREAM {
-                return stream;
-            }
-            stream.extend_from_slice(&s.bytes);
-        }
-    }
-    stream
-}
 
 /// A head parse with owned fields, comparable across inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,26 +99,20 @@ fn check_prefixes<T: PartialEq + std::fmt::Debug>(
     }
 }
 
-fuzz_target!(|input: Input| {
-    let stream = build(&input.segments);
-    let max_body = u64::from(input.max_body);
-    let mut cuts: Vec<usize> = input
-        .cuts
-        .iter()
-        .take(16)
-        .map(|&c| c as usize % (stream.len() + 1))
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
+fuzz_target!(|data: &[u8]| {
+    let input = StreamInput::decode(data);
+    let (stream, cuts) = (&input.stream[..], &input.cuts[..]);
+    // Body limits from 0 to 64 KiB, small ones most often.
+    let max_body = u64::from(input.param).pow(2);
 
     // The head.
-    let whole = head(&stream, max_body);
+    let whole = head(stream, max_body);
     if let Head::Complete { used, .. } = whole {
         assert_eq!(head(&stream[..used], max_body), whole);
     }
     check_prefixes(
-        &stream,
-        &cuts,
+        stream,
+        cuts,
         |p| head(p, max_body),
         |h| *h == Head::Incomplete,
     );
@@ -175,10 +131,10 @@ fuzz_target!(|input: Input| {
     }
 
     // A chunked body, alone and after a complete head.
-    let _ = body(&stream, max_body);
+    let _ = body(stream, max_body);
     check_prefixes(
-        &stream,
-        &cuts,
+        stream,
+        cuts,
         |p| body(p, max_body),
         |b| *b == Ok(Parsed::Incomplete),
     );

@@ -3,8 +3,9 @@
 //! Error), included by path with the two sibling modules it uses (`inline.rs`,
 //! `int.rs`).
 //!
-//! Properties, on a request stream libFuzzer builds (segments that may repeat, so a
-//! 64 KiB inline line or bulk header is a few input bytes):
+//! Properties, on a request stream libFuzzer builds (raw bytes in which a run of one
+//! byte takes three, so a 64 KiB inline line or bulk header is cheap; the format is in
+//! `common/stream_input.rs`):
 //! - it never panics;
 //! - `Complete(_, used)`: `0 < used <= len`, and parsing `input[..used]` gives the same;
 //!   `Incomplete { needed }`: `needed > len`;
@@ -30,51 +31,13 @@ mod inline;
 #[path = "../../examples/mini_redis/resp.rs"]
 mod resp;
 
-use arbitrary::Arbitrary;
+#[path = "../common/stream_input.rs"]
+mod stream_input;
+
 use libfuzzer_sys::fuzz_target;
 
 use resp::{parse, Parsed, ProtocolError};
-
-/// Bytes of the stream, repeated `times` (a long run is a few input bytes).
-#[derive(Arbitrary, Debug)]
-struct Segment {
-    bytes: Vec<u8>,
-    times: u8,
-}
-
-impl Segment {
-    fn count(&self) -> usize {
-        // Mostly once; the top values give runs of 4 Ki to 64 Ki copies, enough to
-        // cross the parser's 64 KiB line bounds with a two-byte segment.
-        match self.times {
-            0..=239 => 1,
-            t => usize::from(t - 239) * 4 * 1024,
-        }
-    }
-}
-
-#[derive(Arbitrary, Debug)]
-struct Input {
-    segments: Vec<Segment>,
-    /// Where to cut the stream into chunks (modulo its length).
-    cuts: Vec<u32>,
-}
-
-/// Largest stream built: past the 64 KiB bounds, small enough to keep runs fast.
-const MAX_STREAM: usize = 160 * 1024;
-
-fn build(segments: &[Segment]) -> Vec<u8> {
-    let mut stream = Vec::new();
-    for s in segments {
-        for _ in 0..s.count() {
-            if stream.len() + s.bytes.len() > MAX_STREAM {
-                return stream;
-            }
-            stream.extend_from_slice(&s.bytes);
-        }
-    }
-    stream
-}
+use stream_input::StreamInput;
 
 /// A parse result with owned arguments, comparable across inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,8 +116,8 @@ fn serve(stream: &[u8], cuts: &[usize]) -> Session {
     }
 }
 
-fuzz_target!(|input: Input| {
-    let stream = build(&input.segments);
+fuzz_target!(|data: &[u8]| {
+    let StreamInput { stream, cuts, .. } = StreamInput::decode(data);
     let whole = outcome(&stream);
     if let Outcome::Complete(_, used) = whole {
         assert_eq!(
@@ -163,15 +126,6 @@ fuzz_target!(|input: Input| {
             "the request alone parses differently"
         );
     }
-
-    let mut cuts: Vec<usize> = input
-        .cuts
-        .iter()
-        .take(16)
-        .map(|&c| c as usize % (stream.len() + 1))
-        .collect();
-    cuts.sort_unstable();
-    cuts.dedup();
 
     // Prefixes, shortest first, then the whole stream.
     let mut points = cuts.clone();

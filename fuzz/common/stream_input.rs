@@ -16,6 +16,7 @@ pub const MAX_STREAM: usize = 160 * 1024;
 
 /// A decoded input.
 pub struct StreamInput {
+    #[allow(dead_code)] // resp_parser takes none.
     pub param: u8,
     pub stream: Vec<u8>,
     /// Sorted, distinct, each in `0..=stream.len()`.
@@ -31,7 +32,7 @@ impl StreamInput {
         let stream = expand(program);
         let mut cuts: Vec<usize> = fractions
             .chunks_exact(2)
-            .map(|f| usize::from(u16::from_le_bytes([f[0], f[1]])) * (stream.len() + 1) >> 16)
+            .map(|f| (usize::from(u16::from_le_bytes([f[0], f[1]])) * (stream.len() + 1)) >> 16)
             .collect();
         cuts.sort_unstable();
         cuts.dedup();

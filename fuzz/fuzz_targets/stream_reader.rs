@@ -30,7 +30,7 @@ use arbitrary::Arbitrary;
 use futures_io::AsyncBufRead;
 use libfuzzer_sys::fuzz_target;
 
-use model::{Got, Item, Model, Read};
+use model::{Call, Got, Item, Model};
 
 /// Bytes fed are drawn from this alphabet, so separators and line ends are common.
 const ALPHABET: &[u8; 4] = b"ab\r\n";
@@ -116,30 +116,33 @@ impl IntoReadError for io::Error {
 /// Starts the task doing `read`. `lines` collects what a `lines()` read yields as it
 /// goes; `buf_reader` is the one handle used for `AsyncBufRead`, so its lent window
 /// is reused across reads (and must notice when other reads moved the stream on).
+// The BufRead task holds `buf_reader` borrowed while it waits: one read runs at a
+// time, and a cancelled one gives the borrow back with its future.
+#[allow(clippy::await_holding_refcell_ref)]
 fn start(
     reader: &StreamReader,
     buf_reader: &Rc<RefCell<StreamReader>>,
-    read: &Read,
+    read: &Call,
     lines: &Rc<RefCell<Vec<Item>>>,
 ) -> Task<Got> {
     let r = reader.clone();
     match read.clone() {
-        Read::Read(n) => {
+        Call::Read(n) => {
             aloop::create_task(async move { r.read(n).await.map_or_else(got_io, Got::Bytes) })
         }
-        Read::ReadInto(n) => aloop::create_task(async move {
+        Call::ReadInto(n) => aloop::create_task(async move {
             let mut buf = vec![0xEE; n];
             match r.read_into(&mut buf).await {
                 Ok(k) => Got::Bytes(buf[..k].to_vec()),
                 Err(e) => got_io(e),
             }
         }),
-        Read::ReadExactly(n) => {
+        Call::ReadExactly(n) => {
             aloop::create_task(
                 async move { r.readexactly(n).await.map_or_else(got_err, Got::Bytes) },
             )
         }
-        Read::ReadExactlyInto(n) => aloop::create_task(async move {
+        Call::ReadExactlyInto(n) => aloop::create_task(async move {
             let mut buf = vec![0xEE; n];
             match r.readexactly_into(&mut buf).await {
                 Ok(()) => Got::Bytes(buf),
@@ -154,18 +157,18 @@ fn start(
                 Err(e) => got_err(e),
             }
         }),
-        Read::ReadUntil(sep) => {
+        Call::ReadUntil(sep) => {
             aloop::create_task(
                 async move { r.readuntil(&sep).await.map_or_else(got_err, Got::Bytes) },
             )
         }
-        Read::ReadLine => {
+        Call::ReadLine => {
             aloop::create_task(async move { r.readline().await.map_or_else(got_err, Got::Bytes) })
         }
-        Read::ReadToEof => {
+        Call::ReadToEof => {
             aloop::create_task(async move { r.read_to_eof().await.map_or_else(got_io, Got::Bytes) })
         }
-        Read::Lines(n) => {
+        Call::Lines(n) => {
             let out = lines.clone();
             out.borrow_mut().clear();
             aloop::create_task(async move {
@@ -187,7 +190,7 @@ fn start(
                 Got::LinesDone
             })
         }
-        Read::BufRead(n) => {
+        Call::BufRead(n) => {
             let shared = buf_reader.clone();
             aloop::create_task(async move {
                 let mut r = shared.borrow_mut();
@@ -221,21 +224,21 @@ async fn settle() {
 /// The read in flight: its task, what the model says of it.
 struct InFlight {
     task: Task<Got>,
-    read: Read,
+    read: Call,
 }
 
-fn read_of(step: &Step) -> Option<Read> {
+fn read_of(step: &Step) -> Option<Call> {
     let n = |n: &u16| usize::from(*n);
     Some(match step {
-        Step::Read(k) => Read::Read(n(k)),
-        Step::ReadInto(k) => Read::ReadInto(n(k)),
-        Step::ReadExactly(k) => Read::ReadExactly(n(k)),
-        Step::ReadExactlyInto(k) => Read::ReadExactlyInto(n(k)),
-        Step::ReadUntil(sep) => Read::ReadUntil(bytes(&sep[..sep.len().min(4)])),
-        Step::ReadLine => Read::ReadLine,
-        Step::ReadToEof => Read::ReadToEof,
-        Step::Lines(k) => Read::Lines(usize::from(k % 8)),
-        Step::BufRead(k) => Read::BufRead(n(k)),
+        Step::Read(k) => Call::Read(n(k)),
+        Step::ReadInto(k) => Call::ReadInto(n(k)),
+        Step::ReadExactly(k) => Call::ReadExactly(n(k)),
+        Step::ReadExactlyInto(k) => Call::ReadExactlyInto(n(k)),
+        Step::ReadUntil(sep) => Call::ReadUntil(bytes(&sep[..sep.len().min(4)])),
+        Step::ReadLine => Call::ReadLine,
+        Step::ReadToEof => Call::ReadToEof,
+        Step::Lines(k) => Call::Lines(usize::from(k % 8)),
+        Step::BufRead(k) => Call::BufRead(n(k)),
         _ => return None,
     })
 }
@@ -244,7 +247,7 @@ fn read_of(step: &Step) -> Option<Read> {
 /// answer, with its answer. Returns whether it is still in flight.
 fn check_read(model: &mut Model, flight: &InFlight, lines: &Rc<RefCell<Vec<Item>>>) -> bool {
     let want = model.poll(&flight.read);
-    if let Read::Lines(_) = flight.read {
+    if let Call::Lines(_) = flight.read {
         assert_eq!(*lines.borrow(), model.lines, "lines() so far");
     }
     match want {
@@ -267,7 +270,7 @@ fn check_read(model: &mut Model, flight: &InFlight, lines: &Rc<RefCell<Vec<Item>
             match (&flight.read, &want, &got) {
                 // AsyncBufRead may lend less than is buffered (a window it lent
                 // before), but never nothing when there is something.
-                (Read::BufRead(_), Got::Bytes(most), Got::Bytes(lent)) => {
+                (Call::BufRead(_), Got::Bytes(most), Got::Bytes(lent)) => {
                     assert!(most.starts_with(lent), "lent {lent:?}, buffered {most:?}");
                     assert_eq!(lent.is_empty(), most.is_empty(), "lent {lent:?}");
                     model.consume(lent.len());
@@ -359,7 +362,7 @@ async fn run(input: Input) {
     }
     check_state(&reader, &model);
     let rest = reader.read_to_eof().await.map_or_else(got_io, Got::Bytes);
-    assert_eq!(rest, model.poll(&Read::ReadToEof).expect("at EOF"));
+    assert_eq!(rest, model.poll(&Call::ReadToEof).expect("at EOF"));
     if !model.has_exception() {
         assert!(reader.at_eof());
     }

@@ -48,7 +48,7 @@ impl Span {
             _ => {
                 // Spread the 32 input bits over the range.
                 let max = MAX_NS[scale];
-                let ns = (u128::from(self.value) * u128::from(max) >> 32) as u64;
+                let ns = ((u128::from(self.value) * u128::from(max)) >> 32) as u64;
                 Duration::from_nanos(ns)
             }
         }

@@ -14,9 +14,9 @@
 
 use std::io::ErrorKind;
 
-/// A read, as the fuzz target starts it.
+/// A read, named after the method the fuzz target calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Read {
+pub enum Call {
     Read(usize),
     ReadInto(usize),
     ReadExactly(usize),
@@ -62,7 +62,7 @@ pub struct Model {
     exception: Option<ErrorKind>,
     limit: usize,
     /// The read started and not yet answered.
-    in_flight: Option<Read>,
+    in_flight: Option<Call>,
     /// What the current `lines()` read yielded so far, and whether it ended.
     pub lines: Vec<Item>,
     lines_ended: bool,
@@ -99,9 +99,9 @@ impl Model {
         self.exception.is_some()
     }
 
-    pub fn start(&mut self, read: &Read) {
+    pub fn start(&mut self, read: &Call) {
         self.in_flight = Some(read.clone());
-        if let Read::Lines(_) = read {
+        if let Call::Lines(_) = read {
             self.lines.clear();
             self.lines_ended = false;
         }
@@ -109,7 +109,7 @@ impl Model {
 
     /// A read in flight was cancelled: a waiting read has taken nothing (the bytes a
     /// `readexactly_into` held go back), lines already yielded stay taken.
-    pub fn cancel(&mut self, read: &Read) {
+    pub fn cancel(&mut self, read: &Call) {
         assert_eq!(self.in_flight.as_ref(), Some(read));
         self.in_flight = None;
     }
@@ -118,7 +118,7 @@ impl Model {
     /// byte in the caller's buffer.
     pub fn visible_len(&self) -> usize {
         match self.in_flight {
-            Some(Read::ReadExactlyInto(_)) => 0,
+            Some(Call::ReadExactlyInto(_)) => 0,
             _ => self.buf.len(),
         }
     }
@@ -139,7 +139,7 @@ impl Model {
     /// The answer to `read` now, `None` while it waits. Answering ends the read.
     /// A `BufRead` answer is the longest window allowed, not consumed: the caller
     /// checks what was lent against it and calls [`consume`](Self::consume).
-    pub fn poll(&mut self, read: &Read) -> Option<Got> {
+    pub fn poll(&mut self, read: &Call) -> Option<Got> {
         let answer = self.answer(read);
         if answer.is_some() {
             self.in_flight = None;
@@ -147,13 +147,13 @@ impl Model {
         answer
     }
 
-    fn answer(&mut self, read: &Read) -> Option<Got> {
-        if let Read::ReadUntil(sep) = read {
+    fn answer(&mut self, read: &Call) -> Option<Got> {
+        if let Call::ReadUntil(sep) = read {
             if sep.is_empty() {
                 return Some(Got::EmptySeparator);
             }
         }
-        if let Read::Lines(n) = read {
+        if let Call::Lines(n) = read {
             return self.lines_step(*n);
         }
         if let Some(kind) = self.exception {
@@ -161,10 +161,10 @@ impl Model {
         }
         let len = self.buf.len();
         match read {
-            Read::Read(n) | Read::ReadInto(n) | Read::BufRead(n) => {
+            Call::Read(n) | Call::ReadInto(n) | Call::BufRead(n) => {
                 // poll_fill_buf knows nothing of the `n` consumed after it: it waits
                 // for data even then.
-                let asks_nothing = *n == 0 && !matches!(read, Read::BufRead(_));
+                let asks_nothing = *n == 0 && !matches!(read, Call::BufRead(_));
                 if asks_nothing || (self.eof && len == 0) {
                     return Some(Got::Bytes(Vec::new()));
                 }
@@ -173,11 +173,11 @@ impl Model {
                 }
                 let k = (*n).min(len);
                 Some(Got::Bytes(match read {
-                    Read::BufRead(_) => self.buf[..k].to_vec(),
+                    Call::BufRead(_) => self.buf[..k].to_vec(),
                     _ => self.take(k),
                 }))
             }
-            Read::ReadExactly(n) | Read::ReadExactlyInto(n) => {
+            Call::ReadExactly(n) | Call::ReadExactlyInto(n) => {
                 if len >= *n {
                     return Some(Got::Bytes(self.take(*n)));
                 }
@@ -189,10 +189,10 @@ impl Model {
                 }
                 None
             }
-            Read::ReadToEof => self.eof.then(|| Got::Bytes(self.take(len))),
-            Read::ReadUntil(sep) => self.readuntil(sep),
-            Read::ReadLine => self.readline(),
-            Read::Lines(_) => unreachable!("answered above"),
+            Call::ReadToEof => self.eof.then(|| Got::Bytes(self.take(len))),
+            Call::ReadUntil(sep) => self.readuntil(sep),
+            Call::ReadLine => self.readline(),
+            Call::Lines(_) => unreachable!("answered above"),
         }
     }
 

@@ -2,6 +2,7 @@
 # Runs aloop's fuzz targets (cargo fuzz, libFuzzer); see docs/fuzzing.md.
 #
 #   fuzz/run.sh TARGET SECONDS   one target for SECONDS (wall clock)
+#   fuzz/run.sh TARGET 600cpu    one target until it used 600 CPU-seconds
 #   fuzz/run.sh all SECONDS      every target, one after the other, SECONDS each
 #   fuzz/run.sh build            build every target, run none
 #   fuzz/run.sh list             the targets
@@ -33,6 +34,8 @@ sanitizer() {
 }
 
 export RUSTC_BOOTSTRAP=1
+CPU_LOG=$(mktemp)
+trap 'rm -f "$CPU_LOG"' EXIT
 
 ensure_cargo_fuzz() {
   if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -55,27 +58,47 @@ build() {
   cargo fuzz build $(flags "$target") "$target"
 }
 
-run() {
+# One libFuzzer run of `seconds` wall-clock seconds; prints the CPU time it used.
+run_once() {
   local target=$1 seconds=$2
   shift 2
   mkdir -p "fuzz/corpus/$target"
-  local seeds=()
+  local seeds=() dict=()
   [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
-  build "$target"
-  echo "== $target: ${seconds}s"
-  local dict=()
   [ -f "fuzz/dict/$target.dict" ] && dict=("-dict=fuzz/dict/$target.dict")
+  echo "== $target: ${seconds}s"
   # New inputs go to the first directory (corpus/), seeds/ is only read.
-  /usr/bin/time -f "== $target: %U s user + %S s system CPU, %e s wall" \
+  # shellcheck disable=SC2046
+  /usr/bin/time -o "$CPU_LOG" -f "%U %S %e" \
     cargo fuzz run $(flags "$target") "$target" \
     "fuzz/corpus/$target" "${seeds[@]}" -- \
     -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" "$@"
+  read -r user sys wall <"$CPU_LOG"
+  echo "== $target: $user s user + $sys s system CPU, $wall s wall"
+}
+
+# SECONDS of wall clock, or Ncpu: slices of 300 s (FUZZ_SLICE) until the runs used N
+# CPU-seconds in all (what counts on a machine shared with other work).
+run() {
+  local target=$1 seconds=$2
+  shift 2
+  build "$target"
+  if [[ "$seconds" == *cpu ]]; then
+    local want=${seconds%cpu} used=0
+    while awk -v a="$used" -v b="$want" 'BEGIN { exit !(a < b) }'; do
+      run_once "$target" "${FUZZ_SLICE:-300}" "$@"
+      used=$(awk -v a="$used" -v u="$user" -v s="$sys" 'BEGIN { print a + u + s }')
+      echo "== $target: $used of $want CPU-seconds"
+    done
+  else
+    run_once "$target" "$seconds" "$@"
+  fi
   echo "== $target: corpus $(find "fuzz/corpus/$target" -type f | wc -l) files," \
     "$(du -sb "fuzz/corpus/$target" | cut -f1) bytes"
 }
 
 usage() {
-  sed -n '2,8p' "$0" >&2
+  sed -n '2,9p' "$0" >&2
   exit 2
 }
 

@@ -132,6 +132,11 @@ impl Inner {
         }
     }
 
+    /// Whether an error is stored (every read fails with it).
+    pub(super) fn has_exception(&self) -> bool {
+        self.state.borrow().exception.is_some()
+    }
+
     /// The stream position of the first buffered byte.
     pub(super) fn position(&self) -> u64 {
         self.state.borrow().buf.consumed()

@@ -271,6 +271,12 @@ impl TaskRef {
         self.header().state.load(Acquire) & CANCELLED != 0
     }
 
+    /// Whether a step of the task is queued (it was woken, or spawned, and has not run
+    /// since): a task dump tells a task that is ready from one that waits.
+    pub fn is_scheduled(&self) -> bool {
+        self.header().state.load(Acquire) & (SCHEDULED | RUNNING) == SCHEDULED
+    }
+
     /// An address identifying the task while it is alive.
     pub fn task_id(&self) -> usize {
         self.ptr.as_ptr() as usize

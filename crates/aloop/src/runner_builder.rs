@@ -92,6 +92,7 @@ impl RunnerBuilder {
     /// # Panics
     /// If called while an event loop runs on this thread, or if `future`'s task
     /// panicked.
+    #[track_caller]
     pub fn run<F>(self, future: F) -> F::Output
     where
         F: Future + 'static,
@@ -113,6 +114,7 @@ impl RunnerBuilder {
 
     /// [`run`](Self::run), returning failures as a [`RunError`] instead of panicking
     /// ([`aloop::try_run`](crate::try_run) on a loop set up as asked).
+    #[track_caller]
     pub fn try_run<F>(self, future: F) -> Result<F::Output, RunError>
     where
         F: Future + 'static,

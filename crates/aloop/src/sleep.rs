@@ -14,6 +14,7 @@ use aloop_timer::TimerKey;
 
 use crate::loop_state::TimerEntry;
 use crate::running::running_state;
+use crate::task::note_sleep;
 
 enum State {
     /// Not polled yet.
@@ -35,6 +36,9 @@ pub struct Sleep {
     /// Made outside a running loop: the delay, counted from the first poll.
     from_first_poll: Option<Duration>,
     state: State,
+    /// A combinator's deadline (`deadline`): the task waits on what the combinator
+    /// runs, not on this timer, so the sleep tells task dumps nothing.
+    quiet: bool,
 }
 
 /// Suspends the current task for `delay` (asyncio's `asyncio.sleep`).
@@ -59,6 +63,7 @@ pub fn sleep(delay: Duration) -> Sleep {
             deadline: None,
             from_first_poll: None,
             state: State::Idle,
+            quiet: false,
         };
     }
     // Made inside a running loop: from its clock now (virtual or real). Made outside
@@ -70,6 +75,7 @@ pub fn sleep(delay: Duration) -> Sleep {
         deadline: Some(crate::running::loop_now() + delay),
         from_first_poll: from_first_poll.then_some(delay),
         state: State::Idle,
+        quiet: false,
     }
 }
 
@@ -79,7 +85,16 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         deadline: Some(deadline),
         from_first_poll: None,
         state: State::Idle,
+        quiet: false,
     }
+}
+
+/// A combinator's timer (`timeout`, `wait_for`, `wait`, `as_completed`): `sleep_until`
+/// that task dumps do not see, since the task waits on the work, not on the timer.
+pub(crate) fn deadline(when: Instant) -> Sleep {
+    let mut sleep = sleep_until(when);
+    sleep.quiet = true;
+    sleep
 }
 
 impl Sleep {
@@ -116,6 +131,9 @@ impl Future for Sleep {
                     loop_id: state.id(),
                     key,
                 };
+                if !this.quiet {
+                    note_sleep(true, deadline);
+                }
                 Poll::Pending
             }
             State::Yielded | State::Done => {
@@ -137,6 +155,9 @@ impl Future for Sleep {
                 let deadline = this.deadline.unwrap_or_else(Instant::now);
                 let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
                 this.state = State::Armed { loop_id, key };
+                if !this.quiet {
+                    note_sleep(false, deadline);
+                }
                 Poll::Pending
             }
         }

@@ -18,6 +18,7 @@ mod ready;
 mod registry;
 mod run_once;
 mod shared;
+mod stamps;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -34,13 +35,14 @@ use aloop_timer::{TimerKey, TimerWheel};
 use self::driver::Driver;
 use self::fd_watches::FdWatches;
 use self::registry::TaskRegistry;
+use self::stamps::Epoch;
 use crate::callback::{Callback, CallbackCell};
 use crate::error::PanicPayload;
 use crate::exception::{default_exception_handler, ExceptionContext};
 
 pub(crate) use self::fd_watches::Direction;
 pub(crate) use self::ready::{Ready, Remote, TimerEntry};
-pub(crate) use self::shared::Shared;
+pub(crate) use self::shared::{live_loops, Shared};
 
 /// The loop's counters (read as `LoopMetrics` by `LoopRef::metrics`). Counting costs
 /// an increment per callback and task step; the times (per step, blocked) are only
@@ -108,6 +110,8 @@ pub(crate) struct LoopState {
     /// Virtual time (`use_virtual_time`): the loop's clock, which stands still and
     /// jumps to the next timer when the loop has nothing else to do. `None`: real time.
     virtual_now: Cell<Option<Instant>>,
+    /// Where the loop's wait stamps count from (`stamps.rs`).
+    epoch: Epoch,
     /// The names given with `set_name`, by task number: most tasks have none, and a
     /// name kept in each task would cost every task a word.
     task_names: RefCell<HashMap<u64, String>>,
@@ -138,10 +142,12 @@ impl LoopState {
             end_on_close: RefCell::new(Vec::new()),
             counters: Counters::default(),
             virtual_now: Cell::new(None),
+            epoch: Epoch::now(),
             task_names: RefCell::new(HashMap::new()),
             self_weak: weak.clone(),
         });
         state.shared.set_state(Rc::as_ptr(&state).cast());
+        shared::register_loop(&state.shared);
         Ok(state)
     }
 
@@ -233,6 +239,7 @@ impl LoopState {
     /// `stop()` (`false`). Only `running.rs`'s guard calls this.
     pub(crate) fn set_running(&self, running: bool) {
         self.running.set(running);
+        self.shared.set_running(running);
         if !running {
             self.stopping.set(false);
         }
@@ -376,6 +383,26 @@ impl LoopState {
             Some(now) => now,
             None => Instant::now(),
         }
+    }
+
+    /// The loop's clock now, cheaply (to a few ms on real time, exact on virtual time):
+    /// when a wait starts (`stamps.rs`).
+    #[inline]
+    pub(crate) fn coarse_now(&self) -> Instant {
+        match self.virtual_now.get() {
+            Some(now) => now,
+            None => self.epoch.coarse_now(),
+        }
+    }
+
+    /// `at` as a wait stamp (`stamps.rs`).
+    pub(crate) fn stamp_of(&self, at: Instant) -> u32 {
+        self.epoch.stamp_of(at)
+    }
+
+    /// The instant a wait stamp taken at most 49.7 days before `now` stands for.
+    pub(crate) fn instant_of_stamp(&self, stamp: u32, now: Instant) -> Instant {
+        self.epoch.instant_of_stamp(stamp, now)
     }
 
     /// Switches to virtual time, starting at the real clock's present.

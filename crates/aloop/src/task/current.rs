@@ -11,6 +11,7 @@ use aloop_executor::TaskRef;
 use super::any_task::AnyTask;
 use super::await_target::{AwaitTarget, CancelTarget};
 use super::meta::TaskMeta;
+use super::wait_note::WaitKind;
 use crate::error::NoRunningLoop;
 use crate::running::is_loop_running;
 
@@ -88,6 +89,29 @@ pub(super) fn set_awaiting_target(target: Option<AwaitTarget>) {
     if let Some(task) = CURRENT_TASK.with(|c| c.get()) {
         task.meta().set_awaiting(target);
     }
+}
+
+/// The running task's current leaf future waits on `kind` (see `wait_note.rs`);
+/// `starts`: this poll begins the wait. Nothing outside a task.
+#[inline]
+pub(crate) fn note_wait(kind: WaitKind, starts: bool) {
+    if let Some(task) = CURRENT_TASK.with(|c| c.get()) {
+        task.meta().note_wait(kind, starts, None);
+    }
+}
+
+/// `note_wait` for a sleep ending at `until`.
+#[inline]
+pub(crate) fn note_sleep(starts: bool, until: std::time::Instant) {
+    if let Some(task) = CURRENT_TASK.with(|c| c.get()) {
+        task.meta().note_wait(WaitKind::Sleep, starts, Some(until));
+    }
+}
+
+/// The wait hook aloop lends `aloop-sync` on its loops' threads
+/// (`aloop_sync::set_wait_hook`).
+pub(crate) fn sync_wait_hook(on: aloop_sync::WaitingOn, starts: bool) {
+    note_wait(WaitKind::Sync(on), starts);
 }
 
 /// Forgets what the current task waits on (used by `shield`).

@@ -105,10 +105,14 @@ impl<T: 'static> TaskRecord<T> {
     }
 
     /// Registers the waker of a task awaiting this one (one slot, as asyncio keeps one
-    /// wakeup per awaiting `await`).
-    pub(super) fn set_awaiter(&self, waker: &Waker) {
+    /// wakeup per awaiting `await`); returns whether it is new (the wait starts).
+    pub(super) fn set_awaiter(&self, waker: &Waker) -> bool {
+        let mut new = true;
         let next = match self.waiters.take() {
-            Waiters::One(current) if current.will_wake(waker) => Waiters::One(current),
+            Waiters::One(current) if current.will_wake(waker) => {
+                new = false;
+                Waiters::One(current)
+            }
             Waiters::One(_) | Waiters::Many(None) => Waiters::One(waker.clone()),
             Waiters::Many(Some(list)) if list.is_empty() => Waiters::One(waker.clone()),
             // Callbacks came first: the awaiter queues behind them.
@@ -118,7 +122,7 @@ impl<T: 'static> TaskRecord<T> {
                     Waiter::Callback(..) => None,
                 });
                 match mine {
-                    Some(k) if k.will_wake(waker) => {}
+                    Some(k) if k.will_wake(waker) => new = false,
                     Some(k) => *k = waker.clone(),
                     None => list.push(Waiter::Waker(waker.clone())),
                 }
@@ -126,6 +130,7 @@ impl<T: 'static> TaskRecord<T> {
             }
         };
         self.waiters.set(next);
+        new
     }
 
     /// Adds a done callback for a pending task; returns its id.

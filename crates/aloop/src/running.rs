@@ -60,7 +60,7 @@ impl Drop for LoopGuard {
 
 /// Runs `f` on the running loop's state, if a loop runs on this thread: no reference
 /// count is touched.
-pub(crate) fn with_running<R>(f: impl FnOnce(&LoopState) -> R) -> Option<R> {
+fn with_running<R>(f: impl FnOnce(&LoopState) -> R) -> Option<R> {
     RUNNING.with(|r| {
         let ptr = r.get();
         if ptr.is_null() {

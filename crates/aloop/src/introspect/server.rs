@@ -155,10 +155,10 @@ fn answer(client: UnixStream) -> io::Result<()> {
 
 /// Every loop's snapshot, formatted by `format`, one section per loop.
 fn report(format: fn(&LoopSnapshot) -> String) -> String {
-    let asked: Vec<(usize, Option<mpsc::Receiver<LoopSnapshot>>)> = live_loops()
+    let asked: Vec<(String, Option<mpsc::Receiver<LoopSnapshot>>)> = live_loops()
         .into_iter()
         .map(|shared| {
-            let id = shared.id();
+            let id = format!("loop {} (thread {})", shared.id(), shared.thread());
             if !shared.is_running() {
                 return (id, None);
             }
@@ -172,35 +172,39 @@ fn report(format: fn(&LoopSnapshot) -> String) -> String {
         })
         .collect();
     let deadline = Instant::now() + ANSWER_WITHIN;
+    let n = asked.len();
     let mut out = format!(
-        "aloop process {}: {} loop{}\n",
+        "aloop process {}: {n} loop{}\n",
         std::process::id(),
-        asked.len(),
-        if asked.len() == 1 { "" } else { "s" }
+        plural(n)
     );
     for (id, rx) in asked {
         out.push('\n');
         let Some(rx) = rx else {
-            out.push_str(&format!("loop {id}: not running\n"));
+            out.push_str(&format!("{id}: not running\n"));
             continue;
         };
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(snapshot) => {
                 let n = snapshot.tasks.len();
-                out.push_str(&format!(
-                    "loop {id} (thread {}): {n} task{}\n",
-                    snapshot.thread,
-                    if n == 1 { "" } else { "s" }
-                ));
+                out.push_str(&format!("{id}: {n} task{}\n", plural(n)));
                 out.push_str(&format(&snapshot));
             }
             Err(_) => out.push_str(&format!(
-                "loop {id}: no answer within {} s (stuck in one callback or task step, or it just stopped)\n",
+                "{id}: no answer within {} s (stuck in one callback or task step, or it just stopped)\n",
                 ANSWER_WITHIN.as_secs()
             )),
         }
     }
     out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// Whether the peer runs as this process's user (Linux: `SO_PEERCRED`; elsewhere the

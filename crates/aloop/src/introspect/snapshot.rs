@@ -166,13 +166,9 @@ pub(crate) fn capture(state: &LoopState) -> LoopSnapshot {
         })
         .collect();
     tasks.sort_by_key(|t| t.id);
-    let thread = std::thread::current();
     LoopSnapshot {
         loop_id: state.id(),
-        thread: match thread.name() {
-            Some(name) => name.to_owned(),
-            None => format!("{:?}", thread.id()),
-        },
+        thread: state.shared().thread().to_owned(),
         now,
         tasks,
     }

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     /// Whether a run is in progress (read by the introspection server, which does not
     /// ask a loop that cannot answer).
     running: AtomicBool,
+    /// The name of the loop's thread (the one that made it: a loop is `!Send`), or its
+    /// id: how the introspection server names a loop that does not answer.
+    thread: String,
 }
 
 impl Shared {
@@ -55,6 +58,13 @@ impl Shared {
             polling: AtomicBool::new(false),
             state: AtomicPtr::new(std::ptr::null_mut()),
             running: AtomicBool::new(false),
+            thread: {
+                let thread = std::thread::current();
+                match thread.name() {
+                    Some(name) => name.to_owned(),
+                    None => format!("{:?}", thread.id()),
+                }
+            },
         }
     }
 
@@ -118,6 +128,11 @@ impl Shared {
 
     pub(super) fn set_running(&self, running: bool) {
         self.running.store(running, Ordering::Relaxed);
+    }
+
+    /// The name of the loop's thread.
+    pub(crate) fn thread(&self) -> &str {
+        &self.thread
     }
 
     /// Whether a run of the loop is in progress.

@@ -43,23 +43,30 @@ impl Epoch {
         }
     }
 
-    /// The real clock now, to the kernel tick.
+    /// Milliseconds of the real clock since the epoch, to the kernel tick.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    pub(super) fn coarse_now(&self) -> Instant {
-        let ns = clock_ns(libc::CLOCK_MONOTONIC_COARSE).saturating_sub(self.monotonic_ns);
-        self.at + Duration::from_nanos(ns)
+    #[inline]
+    pub(super) fn coarse_ms(&self) -> u64 {
+        clock_ns(libc::CLOCK_MONOTONIC_COARSE).saturating_sub(self.monotonic_ns) / 1_000_000
     }
 
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    pub(super) fn coarse_now(&self) -> Instant {
-        Instant::now()
+    pub(super) fn coarse_ms(&self) -> u64 {
+        self.ms_of(Instant::now())
     }
-}
 
-impl Epoch {
+    /// Milliseconds from the epoch to `at` (0 before it).
+    #[inline]
+    pub(super) fn ms_of(&self, at: Instant) -> u64 {
+        let d = at.saturating_duration_since(self.at);
+        d.as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_millis()))
+    }
+
     /// `at` as a stamp (wrapping every 49.7 days).
     pub(super) fn stamp_of(&self, at: Instant) -> u32 {
-        at.saturating_duration_since(self.at).as_millis() as u32
+        self.ms_of(at) as u32
     }
 
     /// The instant a stamp taken at most 49.7 days before `now` stands for.
@@ -79,7 +86,7 @@ mod tests {
     #[test]
     fn a_stamp_reads_back_as_the_moment_it_was_taken() {
         let state = Epoch::now();
-        let start = state.coarse_now();
+        let start = state.at + Duration::from_millis(state.coarse_ms());
         let stamp = state.stamp_of(start);
         let later = start + Duration::from_secs(3600);
         let back = state.instant_of_stamp(stamp, later);
@@ -95,7 +102,7 @@ mod tests {
     fn the_coarse_clock_keeps_up_with_the_precise_one() {
         let state = Epoch::now();
         std::thread::sleep(Duration::from_millis(30));
-        let coarse = state.coarse_now();
+        let coarse = state.at + Duration::from_millis(state.coarse_ms());
         let precise = std::time::Instant::now();
         // The coarse clock lags by at most a kernel tick (1-10 ms); never ahead.
         assert!(coarse <= precise + Duration::from_millis(1));

@@ -19,7 +19,6 @@ use aloop_executor::TaskRef;
 use super::await_target::{AwaitTarget, Awaited};
 use super::wait_note::WaitKind;
 use crate::loop_state::{LoopState, Shared};
-use crate::running::with_running;
 
 /// The meta of a task made by `spawn_on`.
 pub(crate) fn meta_of(task: &TaskRef) -> &TaskMeta {
@@ -87,20 +86,13 @@ impl TaskMeta {
     }
 
     /// A step starts: what the task awaits is forgotten (it is running), and the
-    /// leaves polled in this step may note their wait again.
+    /// leaves polled in this step may note their wait again. The last note stays, so
+    /// that a wait that goes on keeps its start; a step that ends with no note leaves
+    /// `NOTED` clear, and `leaf_wait` then says `Nothing`.
     #[inline]
     pub(super) fn start_step(&self) {
         self.set_awaiting(None);
         self.flags.set(self.flags.get() & !NOTED);
-    }
-
-    /// A step ended `Pending`: if no leaf said what it waits on, the task waits on
-    /// something the dump cannot name (and not on the last step's leaf).
-    #[inline]
-    pub(super) fn end_pending_step(&self) {
-        if !self.flag(NOTED) {
-            self.wait.set(WaitKind::Nothing);
-        }
     }
 
     /// The task's loop, if it is still alive. The task's own thread only (every caller
@@ -112,30 +104,32 @@ impl TaskMeta {
     /// A leaf polled in this task's step waits on `kind` (`wait_note.rs`): `starts`, this
     /// poll begins the wait (a fresh stamp); else the wait goes on, and the stamp is kept
     /// if the kind is the same. The step's first note wins. `until`: a sleep's end.
+    #[inline]
     pub(super) fn note_wait(&self, kind: WaitKind, starts: bool, until: Option<Instant>) {
-        if self.flag(NOTED) {
+        let flags = self.flags.get();
+        if flags & NOTED != 0 {
             return;
         }
-        self.set_flag(NOTED);
+        self.flags.set(flags | NOTED);
         if !starts && self.wait.get() == kind {
             return;
         }
         self.wait.set(kind);
-        with_running(|state| {
-            let now = state.coarse_now();
-            self.wait_since.set(state.stamp_of(now));
-            let length = until.map_or(0, |until| {
-                let ms = until.saturating_duration_since(now).as_millis();
-                u32::try_from(ms).unwrap_or(u32::MAX)
-            });
+        LoopState::with_shared(&self.shared, |state| {
+            let (since, length) = state.wait_stamp(until);
+            self.wait_since.set(since);
             self.wait_for.set(length);
         });
     }
 
     /// What the task waits on at the leaf, since when (a loop stamp), and for how long
-    /// (a sleep's length in ms, else 0).
+    /// (a sleep's length in ms, else 0): `Nothing` if its last step noted nothing.
     pub(crate) fn leaf_wait(&self) -> (WaitKind, u32, u32) {
-        (self.wait.get(), self.wait_since.get(), self.wait_for.get())
+        let kind = match self.flag(NOTED) {
+            true => self.wait.get(),
+            false => WaitKind::Nothing,
+        };
+        (kind, self.wait_since.get(), self.wait_for.get())
     }
 
     pub(crate) fn created_at(&self) -> &'static Location<'static> {

@@ -6,6 +6,7 @@
 //! - `meta.rs`: the output-independent part of a task, and `cancel`;
 //! - `any_task.rs`: `AnyTask`, the untyped handle;
 //! - `current.rs`: the task being polled (`current_task()`, "now awaiting");
+//! - `waiters.rs`: a task's awaiter and done callbacks, in one word;
 //! - `record.rs`: `TaskRecord<T>`: outcome, awaiter, done callbacks, `complete`;
 //! - `task_handle.rs`: `Task<T>`, the typed handle;
 //! - `spawn.rs`: `spawn_on` (and `spawn_unlisted`, for the loop's own machinery), which
@@ -19,6 +20,7 @@ mod record;
 mod spawn;
 mod task_handle;
 mod wait_note;
+mod waiters;
 
 pub use self::any_task::AnyTask;
 pub use self::current::current_task;

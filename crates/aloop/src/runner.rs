@@ -8,10 +8,14 @@ use std::future::Future;
 use std::panic::Location;
 use std::task::Poll;
 
-use crate::error::{RunError, TaskError};
+use crate::error::RunError;
+#[cfg(feature = "process")]
+use crate::error::TaskError;
 use crate::event_loop::{EventLoop, LoopRef};
 use crate::runner_builder::RunnerBuilder;
-use crate::running::{is_loop_running, running_state};
+#[cfg(feature = "process")]
+use crate::running::is_loop_running;
+use crate::running::running_state;
 use crate::task::{spawn_at, spawn_eager, spawn_on, AnyTask, Task};
 
 /// One event loop for several [`run`](Runner::run) calls, closed by [`close`](Runner::close)

@@ -106,6 +106,8 @@ impl RunnerBuilder {
             },
             #[cfg(feature = "process")]
             Err(RunError::Interrupted) => {
+                // Dying by the signal skips `atexit`: the socket goes first.
+                crate::introspect::remove_socket();
                 aloop_process::exit_by_signal(aloop_process::signum::SIGINT)
             }
             Err(e) => panic!("aloop::run: {e}"),

@@ -1,6 +1,7 @@
 //! A task handle awaited through a combinator's own waker (not the awaiting task's):
 //! the task keeps that waker (`task/waiters.rs`), wakes it, and its done callbacks
 //! still run before the awaiter, in registration order.
+
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;

@@ -43,5 +43,7 @@ mod snapshot;
 pub use server::{serve, socket_path, ANSWER_WITHIN};
 pub use snapshot::{Awaiting, LoopSnapshot, TaskSnapshot, TaskState};
 
+#[cfg(feature = "process")]
+pub(crate) use server::remove_socket;
 pub(crate) use server::serve_if_asked;
 pub(crate) use snapshot::capture;

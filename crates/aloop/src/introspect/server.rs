@@ -86,9 +86,9 @@ pub fn serve() -> io::Result<PathBuf> {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     if let Ok(c_path) = CString::new(path.as_os_str().as_bytes()) {
         if TO_REMOVE.set((c_path, pid)).is_ok() {
-            // SAFETY: `remove_socket` is an `extern "C" fn()` that only reads a
+            // SAFETY: `remove_socket_at_exit` is an `extern "C" fn()` that only reads a
             // `OnceLock` set before this call and calls `unlink`.
-            unsafe { libc::atexit(remove_socket) };
+            unsafe { libc::atexit(remove_socket_at_exit) };
         }
     }
     std::thread::Builder::new()
@@ -114,13 +114,20 @@ pub(crate) fn serve_if_asked() {
     });
 }
 
-extern "C" fn remove_socket() {
+/// Removes the socket, if this process serves one (at exit, and before `aloop::run`
+/// ends the process by re-raising Ctrl-C's SIGINT, which skips `atexit`).
+#[cfg_attr(not(feature = "process"), allow(dead_code))]
+pub(crate) fn remove_socket() {
     if let Some((path, pid)) = TO_REMOVE.get() {
         if *pid == std::process::id() {
             // SAFETY: `path` is a valid NUL-terminated string that lives forever.
             unsafe { libc::unlink(path.as_ptr()) };
         }
     }
+}
+
+extern "C" fn remove_socket_at_exit() {
+    remove_socket();
 }
 
 fn accept_loop(listener: UnixListener) {

@@ -115,6 +115,7 @@ impl Runtime {
     /// Builds a task on loop `index` (modulo the number of loops) with `make`, which
     /// runs on that loop's thread, and returns a handle to its output that any thread
     /// can wait on or await. Errors once the runtime is shutting down.
+    #[track_caller]
     pub fn spawn_on<M, F>(
         &self,
         index: usize,
@@ -130,6 +131,7 @@ impl Runtime {
 
     /// Runs a task built by `make` on the first loop and waits for its output (a
     /// panic in it is returned as `TaskError::Panicked`).
+    #[track_caller]
     pub fn block_on<M, F>(&self, make: M) -> Result<F::Output, crate::TaskError>
     where
         M: FnOnce() -> F + Send + 'static,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use super::deadline_after;
-use crate::sleep::{sleep_until, Sleep};
+use crate::sleep::{deadline, Sleep};
 
 /// The deadline passed before the operation finished (asyncio's builtin `TimeoutError`).
 ///
@@ -290,7 +290,7 @@ impl<F: Future> Future for TimeoutFuture<F> {
                 None => *this.sleep = None,
                 Some(when) => {
                     if this.sleep.as_ref().and_then(Sleep::deadline) != Some(when) {
-                        *this.sleep = Some(sleep_until(when));
+                        *this.sleep = Some(deadline(when));
                     }
                     if let Some(sleep) = this.sleep.as_mut() {
                         expired = Pin::new(sleep).poll(cx).is_ready();

@@ -1,5 +1,6 @@
 //! `cell report <raw.jsonl> <out.json>`: reads every JSON line the cells printed (several
-//! runs per cell, plus `echo-syscalls` / `echo-sockets-syscalls` lines), takes per-cell
+//! runs per cell, plus `echo-syscalls` / `echo-sockets-syscalls` / `tls-echo-syscalls`
+//! lines), takes per-cell
 //! medians, prints the markdown tables (ops/s with each runtime's ratio to aloop, the
 //! issue's targets, idle memory, syscalls per echo round trip) and writes the medians
 //! to `out.json`.
@@ -25,6 +26,8 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("echo", Some(1.0)),
     ("echo-vec", None),
     ("echo-sockets", None),
+    // The target: aloop's TLS ≥ tokio + tokio-rustls (smol has no TLS here).
+    ("tls-echo", Some(1.0)),
     ("queue", Some(1.0)),
     ("lock", Some(1.0)),
     ("lock-uncontended", Some(1.0)),
@@ -62,6 +65,11 @@ const DETAILS: &[(&str, &str, &str)] = &[
         "echo-sockets",
         "us_per_round_trip",
         "µs per round trip (aloop: raw sockets; peers: echo)",
+    ),
+    (
+        "tls-echo",
+        "us_per_round_trip",
+        "µs per round trip (16 KiB over TLS 1.3, 50 in parallel)",
     ),
 ];
 
@@ -204,7 +212,8 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
             "echo-sockets-syscalls",
             "aloop",
             "aloop (echo-sockets)".to_string(),
-        )]);
+        )])
+        .chain(["aloop", "tokio-ct"].map(|r| ("tls-echo-syscalls", r, format!("{r} (tls-echo)"))));
     for (w, r, label) in rows {
         if !cells.contains_key(&(w.to_string(), r.to_string())) {
             continue;

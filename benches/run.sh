@@ -6,6 +6,8 @@
 #                             → benches/results/latest.{md,json,jsonl}
 #   benches/run.sh --quick    smoke test: 1 run, sizes ÷ 10 → benches/results/quick.*
 #   benches/run.sh --runs 5   full sizes, 5 runs per cell
+#   BENCH_ONLY="tls-echo" benches/run.sh   only these workloads (and their strace
+#                             counts) → benches/results/latest-tls-echo.* (quick-...)
 #
 # Builds once in release (CARGO_TARGET_DIR if set, else target/), then runs the cells
 # interleaved — run 1 of every cell, then run 2, ... — so a burst of outside load hits
@@ -44,6 +46,11 @@ load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
 workloads=(spawn spawn-warm spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets tls-echo queue lock lock-uncontended blocking idle-mem)
+if [ -n "${BENCH_ONLY:-}" ]; then
+  read -ra workloads <<<"$BENCH_ONLY"
+  # A partial run does not overwrite the whole run's results.
+  name="$name-${BENCH_ONLY// /-}"
+fi
 
 cargo build --release -p aloop-benches
 bin="${CARGO_TARGET_DIR:-target}/release/cell"
@@ -78,6 +85,7 @@ if command -v strace >/dev/null; then
   trap 'rm -rf "$tmp"' EXIT
   for cell in aloop:echo tokio-ct:echo tokio-mt:echo smol:echo aloop:echo-sockets aloop:tls-echo tokio-ct:tls-echo; do
     r="${cell%%:*}" w="${cell#*:}"
+    [[ " ${workloads[*]} " == *" $w "* ]] || continue
     line="$(strace -f -c -o "$tmp/$r-$w.txt" "$bin" "$r" "$w" --scale "$strace_scale")"
     trips="$(sed -n 's/.*"round_trips":\([0-9.e+]*\).*/\1/p' <<<"$line")"
     "$bin" syscalls "$r" "$tmp/$r-$w.txt" "$trips" "$w" >>"$raw"

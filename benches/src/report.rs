@@ -181,6 +181,10 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
         "\n| detail (median) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n",
     );
     for (w, key, label) in DETAILS {
+        // A run of some workloads only (run.sh's BENCH_ONLY) shows only theirs.
+        if RUNTIMES.iter().all(|r| get(w, r).is_none()) {
+            continue;
+        }
         let _ = write!(md, "| {w}: {label} |");
         for r in RUNTIMES {
             let v = get(w, r).and_then(|c| c.median(key));
@@ -190,16 +194,18 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
     }
 
     // Idle memory: the target is aloop <= tokio.
-    md.push_str("\n| idle task memory (bytes/task) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n| RSS growth ÷ tasks spawned |");
     let mem = |r: &str| get("idle-mem", r).and_then(|c| c.median("bytes_per_task"));
-    for r in RUNTIMES {
-        let _ = write!(
-            md,
-            " {} |",
-            mem(r).map_or("n/a".into(), |b| format!("{b:.0}"))
-        );
+    if RUNTIMES.iter().any(|r| mem(r).is_some()) {
+        md.push_str("\n| idle task memory (bytes/task) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n| RSS growth ÷ tasks spawned |");
+        for r in RUNTIMES {
+            let _ = write!(
+                md,
+                " {} |",
+                mem(r).map_or("n/a".into(), |b| format!("{b:.0}"))
+            );
+        }
+        md.push('\n');
     }
-    md.push('\n');
     let mem_met = mem("aloop").zip(mem("tokio-ct")).map(|(a, t)| a <= t);
 
     // Syscalls per echo round trip: every runtime's echo, then aloop's sockets cell.

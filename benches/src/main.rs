@@ -120,6 +120,18 @@ impl Outcome {
     }
 }
 
+/// CPU time (ns) of every thread of process `pid` (`self` for this one), from
+/// `/proc/<pid>/task/*/schedstat`: the time they ran, whatever else shared the cores.
+pub fn cpu_ns_threads(pid: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return f64::NAN;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum()
+}
+
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
 <spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-vec|echo-sockets|tls-echo|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets|tls-echo]\n\

@@ -71,6 +71,11 @@ const DETAILS: &[(&str, &str, &str)] = &[
         "us_per_round_trip",
         "µs per round trip (16 KiB over TLS 1.3, 50 in parallel)",
     ),
+    (
+        "tls-echo",
+        "cpu_us_per_round_trip",
+        "CPU µs per round trip (the process's threads, schedstat)",
+    ),
 ];
 
 /// The workload whose cells stand in for `runtime`'s missing `workload` cell: the peers'

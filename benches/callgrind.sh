@@ -11,6 +11,8 @@
 #   benches/callgrind.sh --mt         tokio-mt too (its idle workers' spinning and
 #                                     parking is counted, and depends on scheduling)
 #   benches/callgrind.sh --quick      smoke test: base 0.1, → benches/results/callgrind-quick.*
+#   BENCH_ONLY="tls-echo" benches/callgrind.sh   only these workloads
+#                                     → benches/results/callgrind-tls-echo.*
 #
 # Not run: `blocking` (a thread pool: valgrind runs one thread at a time, so the count
 # depends on how it interleaves them), `idle-mem` (measures memory, not work) and
@@ -41,6 +43,11 @@ if ! command -v valgrind >/dev/null; then
 fi
 
 workloads=(spawn spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets tls-echo queue lock lock-uncontended)
+if [ -n "${BENCH_ONLY:-}" ]; then
+  read -ra workloads <<<"$BENCH_ONLY"
+  # A partial run does not overwrite the whole run's results.
+  name="$name-${BENCH_ONLY// /-}"
+fi
 
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
@@ -96,7 +103,7 @@ done
 {
   echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
   echo "revision: $revision"
-  echo "valgrind: $(valgrind --version); base scale $base, tenth $tenth; $((SECONDS - started)) s"
+  echo "valgrind: $(valgrind --version); base scale $base, tenth $tenth (tls-echo: a fifth of both); $((SECONDS - started)) s"
   echo "load average: start $start_load; end $(cat /proc/loadavg)"
   echo
   "$bin" callgrind-report "$raw" "$out/$name.json"

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Throughput and tail latency of the line echo server (issue 16), on 127.0.0.1 only:
-# aloop on a Runtime of 1 and 2 loops against tokio multi_thread(2) and current_thread,
+# aloop on a Runtime of 1 and 2 loops (2 also pinned to a CPU each) against tokio
+# multi_thread(2) and current_thread,
 # loaded by `loadgen` (src/loadgen/: aloop's own generator, in a process of its own).
 #
 #   1. peak: `loadgen run --closed` (each of 50 connections sends its next 64 B line
 #      when the reply is in), round trips/s;
 #   2. fixed rate: `loadgen run --rate R` (open loop: every request sent at its due
 #      time whatever the replies do, latency counted from that due time), R = half the
-#      lower of aloop-2's and tokio-mt2's peak medians unless --rate is given:
-#      p50/p99/p99.9/max.
+#      lower of aloop-2's and tokio-mt2's peak medians (issue 16's rate) and a quarter
+#      of it, unless --rate is given: p50/p99/p99.9/max. A quarter too, because on 2
+#      cores shared by server and generator half the closed-loop peak is not half load:
+#      an open loop batches less, so each request costs both sides more CPU.
 # Beside each figure, the server's CPU per request: its threads' time on CPU
 # (/proc/<pid>/task/*/schedstat, ns, as servers.sh measures it) over the load ÷ replies.
 #
@@ -16,11 +19,20 @@
 #                                      rotates each run) → benches/results/latency.{md,jsonl}
 #   benches/latency.sh --quick         1 run, short loads → benches/results/latency-quick.*
 #   benches/latency.sh --runs 5 --rate 20000
-#   LATENCY_NICE=-10 benches/latency.sh   server and generator at nice -10 (root), so
-#                                      other work on the machine interrupts them less
+#   LATENCY_RT=1 benches/latency.sh    server and generator in the real-time class
+#                                      (`chrt -f 10`, root): other work on a shared machine
+#                                      no longer preempts them (see below);
+#                                      → benches/results/latency-rt.*
 #   LATENCY_THREADS=2 ...              generator loops (default 1)
 #
-# About 5 minutes with 3 runs. Every server exits by itself after 600 s at most (and is
+# Why real time: on a shared machine the other processes' time slices show up as
+# milliseconds of latency at p99 (the generator's own send lag says so), whatever
+# server runs. `nice` does not help across sessions where the kernel groups processes
+# by session (sched_autogroup_enabled=1); SCHED_FIFO does. The kernel's RT throttle
+# (sched_rt_runtime_us, 95 %) still leaves the others a share, and everything ends with
+# the run.
+#
+# About 10 minutes with 3 runs. Every server exits by itself after 600 s at most (and is
 # killed at the end of its cell); every load is bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,11 +55,13 @@ done
 conns=50
 size=64
 threads="${LATENCY_THREADS:-1}"
-nice_prefix=()
-if [ -n "${LATENCY_NICE:-}" ]; then nice_prefix=(nice -n "$LATENCY_NICE"); fi
+sched=()
+if [ "${LATENCY_RT:-}" = 1 ]; then sched=(chrt -f 10) name="$name-rt"; fi
 
 # label:loadgen serve arguments
-servers=("aloop-1:aloop --loops 1" "aloop-2:aloop --loops 2" "tokio-mt2:tokio-mt --loops 2" "tokio-ct:tokio-ct")
+# aloop-2p: the 2 loops pinned to a CPU each (Runtime::new_pinned).
+servers=("aloop-1:aloop --loops 1" "aloop-2:aloop --loops 2" "aloop-2p:aloop --loops 2 --pin"
+  "tokio-mt2:tokio-mt --loops 2" "tokio-ct:tokio-ct")
 
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain -- crates benches/src/loadgen 2>/dev/null)" ]; then
@@ -80,7 +94,7 @@ cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { 
 start_server() {
   : >"$tmp/port"
   port=
-  "${nice_prefix[@]}" "$bin" serve "$@" --secs 600 >"$tmp/port" 2>"$tmp/server.err" &
+  "${sched[@]}" "$bin" serve "$@" --secs 600 >"$tmp/port" 2>"$tmp/server.err" &
   server_pid=$!
   for _ in $(seq 100); do
     port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/port")"
@@ -109,7 +123,7 @@ run_cell() {
   start_server $args || return 1
   ns0="$(cpu_ns "$server_pid")"
   if [ "$1" = --closed ]; then secs=$peak_secs; else secs=$open_secs; fi
-  if ! line="$(timeout $((secs + 30)) "${nice_prefix[@]}" "$bin" run --port "$port" "$@" \
+  if ! line="$(timeout $((secs + 30)) "${sched[@]}" "$bin" run --port "$port" "$@" \
     --conns "$conns" --size "$size" --threads "$threads" --secs "$secs" --warmup "$warmup" \
     --label "$label")"; then
     ok=false
@@ -153,16 +167,20 @@ if [ -z "$rate" ]; then
     echo "no peak for aloop-2 or tokio-mt2: give --rate" >&2
     exit 1
   fi
-  rate="$(awk -v a="$a" -v t="$t" 'BEGIN { printf "%.0f", (a < t ? a : t) / 2 }')"
+  rates="$(awk -v a="$a" -v t="$t" 'BEGIN { m = a < t ? a : t; printf "%.0f %.0f", m / 2, m / 4 }')"
+else
+  rates="$rate"
 fi
-echo "fixed rate: $rate requests/s" >&2
-each_run --rate "$rate"
+for rate in $rates; do
+  echo "fixed rate: $rate requests/s" >&2
+  each_run --rate "$rate"
+done
 
 {
   echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
   echo "revision: $revision"
   echo "load average: before build $load_before_build; start $start_load; end $(cat /proc/loadavg)"
-  echo "generator: loadgen on aloop, $threads loop(s), $conns connections, $size B lines, in its own process on the same cores as the server${LATENCY_NICE:+; server and generator at nice $LATENCY_NICE}"
+  echo "generator: loadgen on aloop, $threads loop(s), $conns connections, $size B lines, in its own process on the same cores as the server${sched:+; server and generator in SCHED_FIFO (${sched[*]})}"
   echo "runs per cell: $runs (medians, min–max); peak ${peak_secs}s, fixed rate ${open_secs}s, the first ${warmup}s of each not counted; $((SECONDS - started)) s"
   "$bin" report "$raw"
 } | tee "$out/$name.md"

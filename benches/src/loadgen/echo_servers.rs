@@ -1,10 +1,11 @@
-//! `loadgen serve <aloop|tokio-ct|tokio-mt> [--loops N] [--port P] [--secs N]`: line
+//! `loadgen serve <aloop|tokio-ct|tokio-mt> [--loops N] [--pin] [--port P] [--secs N]`: line
 //! echo servers for `loadgen run` (generate.rs), each written as that runtime's users
 //! write one, on 127.0.0.1.
 //!
 //! * `aloop`: an `aloop::Runtime` of `--loops` loops (default 1), `start_server` on
-//!   every loop (one `SO_REUSEPORT` listener each); per connection `readline` + `write`
-//!   + `drain`, asyncio's echo server.
+//!   every loop (one `SO_REUSEPORT` listener each); per connection `readline`, `write`
+//!   and `drain`, asyncio's echo server. `--pin`: `Runtime::new_pinned`, each loop on
+//!   a CPU of its own.
 //! * `tokio-ct` / `tokio-mt`: a `TcpListener` accept loop spawning a task per
 //!   connection, `BufReader::read_until(b'\n')` + `write_all`; on a current_thread
 //!   runtime, or a multi_thread one of `--loops` workers (default 2).
@@ -22,9 +23,13 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 /// Parses the arguments after `serve` and runs the server; `Err` is a usage problem.
 pub fn main(args: &[&str]) -> Result<ExitCode, String> {
     let (kind, rest) = args.split_first().ok_or("serve needs a server")?;
-    let (mut loops, mut port, mut secs) = (None, 0u16, 300u64);
+    let (mut loops, mut port, mut secs, mut pin) = (None, 0u16, 300u64, false);
     let mut it = rest.iter();
     while let Some(&flag) = it.next() {
+        if flag == "--pin" {
+            pin = true;
+            continue;
+        }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag {
             "--loops" => loops = Some(crate::parse::<usize>(flag, value)?),
@@ -43,14 +48,14 @@ pub fn main(args: &[&str]) -> Result<ExitCode, String> {
         std::process::exit(0);
     });
     match *kind {
-        "aloop" => Ok(aloop_server(loops.unwrap_or(1), port)),
-        "tokio-ct" if loops.is_none() => {
+        "aloop" => Ok(aloop_server(loops.unwrap_or(1), pin, port)),
+        "tokio-ct" if loops.is_none() && !pin => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build();
             Ok(tokio_server(rt, port))
         }
-        "tokio-mt" => {
+        "tokio-mt" if !pin => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(loops.unwrap_or(2))
                 .enable_all()
@@ -58,7 +63,7 @@ pub fn main(args: &[&str]) -> Result<ExitCode, String> {
             Ok(tokio_server(rt, port))
         }
         _ => Err(format!(
-            "unknown server {kind:?} (or --loops given to tokio-ct)"
+            "unknown server {kind:?} (or --loops given to tokio-ct, or --pin to tokio)"
         )),
     }
 }
@@ -70,8 +75,13 @@ fn listening(port: u16) {
     let _ = out.flush();
 }
 
-fn aloop_server(loops: usize, port: u16) -> ExitCode {
-    let rt = match aloop::Runtime::new(loops) {
+fn aloop_server(loops: usize, pin: bool, port: u16) -> ExitCode {
+    let rt = if pin {
+        aloop::Runtime::new_pinned(loops)
+    } else {
+        aloop::Runtime::new(loops)
+    };
+    let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("loadgen serve: the runtime did not start: {e}");

@@ -5,7 +5,7 @@
 //! ```text
 //! loadgen run --port P (--rate R | --closed) [--conns 50] [--size 64] [--secs 10]
 //!             [--warmup 1] [--threads 1] [--label NAME]
-//! loadgen serve <aloop|tokio-ct|tokio-mt> [--loops N] [--port P] [--secs N]
+//! loadgen serve <aloop|tokio-ct|tokio-mt> [--loops N] [--pin] [--port P] [--secs N]
 //! loadgen report RAW.jsonl
 //! ```
 //!
@@ -30,7 +30,7 @@ use std::time::Duration;
 use generate::{Config, Mode};
 
 const USAGE: &str = "usage: loadgen run --port P (--rate R | --closed) [--conns N] [--size BYTES] [--secs S] [--warmup S] [--threads T] [--label NAME]
-       loadgen serve <aloop|tokio-ct|tokio-mt> [--loops N] [--port P] [--secs N]
+       loadgen serve <aloop|tokio-ct|tokio-mt> [--loops N] [--pin] [--port P] [--secs N]
        loadgen report RAW.jsonl";
 
 fn main() -> ExitCode {

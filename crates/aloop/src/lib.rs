@@ -58,6 +58,7 @@ mod runner;
 mod runner_builder;
 mod running;
 mod runtime;
+mod runtime_pin;
 mod runtime_server;
 mod sendfile;
 mod shield;

@@ -20,7 +20,8 @@ use pin_project_lite::pin_project;
 
 use super::WakerSlot;
 use crate::error::{PanicPayload, TaskError};
-use crate::task::{set_awaiting, AnyTask, CancelOps, CancelTarget, Task};
+use crate::running::running_state;
+use crate::task::{set_awaiting, spawn_on, AnyTask, CancelOps, CancelTarget, Task};
 
 /// `repr(C)`, `cancel_ops` first: the task awaiting the group keeps a thin pointer to it.
 #[repr(C)]
@@ -153,8 +154,8 @@ impl TaskGroup {
     /// returns its handle, which may be awaited as any task's.
     ///
     /// Once the group is shutting down (after a failure or cancellation) or has been
-    /// joined, the task is returned already cancelled and its future never runs (asyncio
-    /// raises `RuntimeError` there).
+    /// joined, the task is returned already cancelled and its future never runs, even
+    /// under the eager task factory (asyncio raises `RuntimeError` there).
     ///
     /// The group reads each child's outcome in a done callback queued before any awaiter
     /// of the returned handle resumes, so awaiting the handle does not hide a panic from
@@ -177,11 +178,16 @@ impl TaskGroup {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let task = crate::create_task(future);
         if self.inner.aborting.get() || self.inner.closed.get() {
+            // Queued, never eager: under the eager task factory the first step would run
+            // inside `create_task`, before this cancel could stop it.
+            let state = running_state()
+                .expect("aloop::TaskGroup::create_task called outside a running aloop event loop");
+            let task = spawn_on(&state, future);
             task.cancel();
             return task;
         }
+        let task = crate::create_task(future);
         let view = task.as_any();
         let id = view.id();
         self.inner.children.borrow_mut().insert(id, view);

@@ -20,6 +20,7 @@ use pin_project_lite::pin_project;
 
 use super::WakerSlot;
 use crate::error::{PanicPayload, TaskError};
+use crate::exception::{default_exception_handler, ExceptionContext};
 use crate::running::running_state;
 use crate::task::{set_awaiting, spawn_on, AnyTask, CancelOps, CancelTarget, Task};
 
@@ -99,6 +100,20 @@ impl Drop for Inner {
         for child in self.children.get_mut().values() {
             child.cancel();
         }
+        // Failures collected but never returned (the group was dropped unjoined, or while
+        // being awaited, e.g. by an outer group's failure): report them, as a task's
+        // unretrieved panic is, rather than lose them.
+        for panic in self.errors.get_mut().drain(..) {
+            let context = ExceptionContext {
+                message: "TaskGroup exception was never retrieved".into(),
+                panic: Some(panic),
+                task_name: None,
+            };
+            match running_state() {
+                Some(state) => state.call_exception_handler(&context),
+                None => default_exception_handler(&context),
+            }
+        }
     }
 }
 
@@ -109,7 +124,9 @@ impl Drop for Inner {
 /// or the [`task_group`] scope) waits until every child has ended and returns every
 /// panic at once. Cancelling the task awaiting the group cancels its children; dropping
 /// the last handle cancels the unfinished ones. A handle kept inside one of the group's
-/// own tasks keeps the group alive until that task ends.
+/// own tasks keeps the group alive until that task ends. Panics the group collected but
+/// never returned (dropped unjoined, or while being awaited) go to the loop's exception
+/// handler as "TaskGroup exception was never retrieved".
 ///
 /// ```
 /// use std::time::Duration;

@@ -12,7 +12,7 @@ use aloop_executor::TaskRef;
 
 use super::any_task::AnyTask;
 use super::await_target::AwaitTarget;
-use super::current::set_awaiting_target;
+use super::current::{is_current, set_awaiting_target};
 use super::record::TaskRecord;
 use crate::error::{InvalidStateError, TaskError};
 
@@ -21,7 +21,8 @@ use crate::error::{InvalidStateError, TaskError};
 /// Await it for `Result<T, TaskError>`: the output, or why there is none
 /// ([`TaskError::Cancelled`], [`TaskError::Panicked`]). Awaiting moves the output out of
 /// the task. Dropping the handle does not cancel the task: the loop keeps it alive until
-/// it finishes.
+/// it finishes. A task that awaits its own handle panics there (it would wait for itself
+/// forever; asyncio raises `RuntimeError`).
 ///
 /// ```
 /// let lp = aloop::new_event_loop();
@@ -187,6 +188,11 @@ impl<T: 'static> Future for Task<T> {
         assert!(
             !self.done(),
             "aloop: a Task was awaited after its output had been taken"
+        );
+        // It would wait for itself forever; asyncio raises RuntimeError in the task.
+        assert!(
+            !is_current(&self.record().meta),
+            "aloop: a Task cannot await on itself"
         );
         self.record().set_awaiter(cx.waker());
         set_awaiting_target(Some(AwaitTarget::task(self.raw.clone())));

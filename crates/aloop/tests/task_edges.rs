@@ -1,0 +1,26 @@
+//! Task edge cases that CPython's test_tasks.py checks (tests/cpython/tasks has the port):
+//! a task awaiting itself fails instead of hanging; `cancel()` of a task that already
+//! failed counts as looking at the failure; a task cancelled during its last step ends
+//! cancelled; a cancel requested while the task runs reaches what it awaits next.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// `test_task_awaits_on_itself`: the task fails at that await (asyncio: RuntimeError).
+#[test]
+fn a_task_awaiting_itself_panics_there() {
+    aloop::run(async {
+        let slot: Rc<RefCell<Option<aloop::Task<()>>>> = Rc::default();
+        let me = slot.clone();
+        let task = aloop::create_task(async move {
+            let own = me.borrow_mut().take().unwrap();
+            let _ = own.await;
+        });
+        let view = task.as_any();
+        *slot.borrow_mut() = Some(task);
+        aloop::sleep(Duration::from_millis(10)).await;
+        assert!(view.done(), "the task still waits for itself");
+        assert!(!view.cancelled());
+    });
+}

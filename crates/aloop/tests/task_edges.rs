@@ -24,3 +24,25 @@ fn a_task_awaiting_itself_panics_there() {
         assert!(!view.cancelled());
     });
 }
+
+/// `test_tb_logger_not_called_after_cancel`: `cancel()` on a task that already panicked
+/// returns false and silences the "never retrieved" report, as asyncio's does.
+#[test]
+fn cancelling_a_task_that_already_failed_silences_its_report() {
+    let reports: Rc<RefCell<Vec<String>>> = Rc::default();
+    let sink = reports.clone();
+    aloop::run(async move {
+        aloop::get_running_loop()
+            .unwrap()
+            .set_exception_handler(Some(move |ctx: &aloop::ExceptionContext| {
+                sink.borrow_mut().push(ctx.to_string())
+            }));
+        let task = aloop::create_task(async { panic!("TypeError") });
+        aloop::sleep(Duration::from_millis(5)).await;
+        assert!(task.done());
+        assert!(!task.cancel());
+        drop(task);
+        aloop::sleep(Duration::ZERO).await;
+    });
+    assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
+}

@@ -152,9 +152,12 @@ impl TaskMeta {
     }
 
     /// asyncio's `Task.cancel`: count the request, forward it to what the task awaits,
-    /// and have the executor drop the future at the task's next step.
+    /// and have the executor drop the future at the task's next step. On a task that is
+    /// done it only marks the outcome seen, as asyncio's clears `_log_traceback`: whoever
+    /// cancels a task has given up on its result, so a panic there goes unreported.
     pub(super) fn cancel(&self, task: &TaskRef) -> bool {
         if self.done() {
+            self.set_flag(RETRIEVED);
             return false;
         }
         self.cancelling.set(self.cancelling.get().saturating_add(1));

@@ -67,9 +67,10 @@ impl<T> Task<T> {
 
 impl<T: 'static> Task<T> {
     /// Requests cancellation (asyncio's `Task.cancel`). Returns `false` if the task is
-    /// already done. The future is dropped at the task's next step (its destructors are
-    /// its cleanup); whatever task or future it is awaiting is cancelled too, unless it
-    /// was wrapped in [`shield`](crate::shield).
+    /// already done; then, as in asyncio, a panic it ended with is no longer reported as
+    /// never retrieved. The future is dropped at the task's next step (its destructors
+    /// are its cleanup); whatever task or future it is awaiting is cancelled too, unless
+    /// it was wrapped in [`shield`](crate::shield).
     pub fn cancel(&self) -> bool {
         self.record().meta.cancel(&self.raw)
     }

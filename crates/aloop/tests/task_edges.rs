@@ -46,3 +46,42 @@ fn cancelling_a_task_that_already_failed_silences_its_report() {
     });
     assert!(reports.borrow().is_empty(), "{:?}", reports.borrow());
 }
+
+/// `test_cancel_at_end`: a task that cancels itself and returns without awaiting again
+/// ends cancelled, its output dropped.
+#[test]
+fn a_task_cancelled_during_its_last_step_ends_cancelled() {
+    aloop::run(async {
+        let task = aloop::create_task(async {
+            aloop::current_task().unwrap().unwrap().cancel();
+            12
+        });
+        let view = task.as_any();
+        assert!(task.await.unwrap_err().is_cancelled());
+        assert!(view.cancelled());
+        assert!(!view.cancel());
+    });
+}
+
+/// `test_cancel_awaited_task` (bpo-34872): a task that cancels itself and then awaits a
+/// sub-task cancels the sub-task, which cancels the promise it awaits.
+#[test]
+fn a_cancel_requested_while_running_reaches_what_the_step_awaits_next() {
+    aloop::run(async {
+        let fut = aloop::get_running_loop().unwrap().create_future::<()>();
+        let nested_view = Rc::new(RefCell::new(None));
+        let (awaited, slot) = (fut.clone(), nested_view.clone());
+        let task = aloop::create_task(async move {
+            let nested = aloop::create_task(awaited);
+            *slot.borrow_mut() = Some(nested.as_any());
+            aloop::sleep(Duration::ZERO).await;
+            aloop::current_task().unwrap().unwrap().cancel();
+            let _ = nested.await;
+        });
+        assert!(task.await.unwrap_err().is_cancelled());
+        aloop::sleep(Duration::ZERO).await;
+        let nested = nested_view.borrow().clone().unwrap();
+        assert!(nested.cancelled(), "the sub-task was left running");
+        assert!(fut.cancelled());
+    });
+}

@@ -31,6 +31,9 @@ const ENDED_CANCELLED: u8 = 1 << 1;
 pub(super) const RETRIEVED: u8 = 1 << 2;
 /// `set_name` was called: the loop keeps the name (`LoopState::set_task_name`).
 pub(super) const NAMED: u8 = 1 << 3;
+/// `cancel()` was accepted: the task ends cancelled, whatever its current step does
+/// (asyncio's `_must_cancel`).
+pub(super) const MUST_CANCEL: u8 = 1 << 4;
 
 /// The part of a task that does not depend on its output type. 32 bytes: with the
 /// outcome and the waiters, a trivial task's cell is one 112-byte malloc chunk.
@@ -161,13 +164,21 @@ impl TaskMeta {
             return false;
         }
         self.cancelling.set(self.cancelling.get().saturating_add(1));
-        let target = self.awaiting.take();
-        if let Some(target) = target {
+        self.set_flag(MUST_CANCEL);
+        self.forward_cancel();
+        task.cancel()
+    }
+
+    /// Cancels what the task awaits, if anything: at `cancel()`, and at the end of a step
+    /// in which the task, already asked to cancel, started awaiting something new (a
+    /// task that cancels itself and then awaits a sub-task cancels that sub-task, as
+    /// asyncio does; bpo-34872).
+    pub(super) fn forward_cancel(&self) {
+        if let Some(target) = self.awaiting.take() {
             target.cancel(|task| {
                 meta_of(task).cancel(task);
             });
         }
-        task.cancel()
     }
 }
 

@@ -70,7 +70,9 @@ impl<T: 'static> Task<T> {
     /// already done; then, as in asyncio, a panic it ended with is no longer reported as
     /// never retrieved. The future is dropped at the task's next step (its destructors
     /// are its cleanup); whatever task or future it is awaiting is cancelled too, unless
-    /// it was wrapped in [`shield`](crate::shield).
+    /// it was wrapped in [`shield`](crate::shield). Requested while the task runs (it
+    /// cancels itself), the cancel also reaches what that step starts to await, and a
+    /// task that finishes in that same step ends cancelled, its output dropped.
     pub fn cancel(&self) -> bool {
         self.record().meta.cancel(&self.raw)
     }

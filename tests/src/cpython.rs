@@ -88,6 +88,31 @@ impl<G> Held<G> {
     }
 }
 
+/// Runs its closure when dropped unless [`finish`](IfCancelled::finish) was called
+/// first: a coroutine's `except CancelledError:` clause. A future dropped at an `await`
+/// (its task cancelled, or a timeout or task group dropping it) never reaches `finish`.
+pub struct IfCancelled<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> IfCancelled<F> {
+    /// Arms `on_cancel`.
+    pub fn new(on_cancel: F) -> Self {
+        IfCancelled(Some(on_cancel))
+    }
+
+    /// The code got past the awaits: disarms the clause.
+    pub fn finish(mut self) {
+        self.0 = None;
+    }
+}
+
+impl<F: FnOnce()> Drop for IfCancelled<F> {
+    fn drop(&mut self) {
+        if let Some(on_cancel) = self.0.take() {
+            on_cancel();
+        }
+    }
+}
+
 /// `asyncio.gather(*tasks, return_exceptions=True)` over tasks already created: each
 /// task's outcome, in order.
 pub async fn gather_tasks<T: 'static>(

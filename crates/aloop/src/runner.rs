@@ -49,8 +49,9 @@ impl Runner {
     /// it leaves running stay on the loop for the next `run`, until the runner closes.
     ///
     /// Errors as [`LoopRef::run_until_complete`]: [`RunError::Closed`] after
-    /// [`close`](Runner::close), [`RunError::AnotherLoopRunning`] from inside a running
-    /// loop (asyncio: "Runner.run() cannot be called from a running event loop"), or the
+    /// [`close`](Runner::close), [`RunError::AlreadyRunning`] from inside the runner's
+    /// own running loop and [`RunError::AnotherLoopRunning`] from inside another one
+    /// (asyncio: "Runner.run() cannot be called from a running event loop"), or the
     /// future's own cancellation or panic.
     ///
     /// On the main thread, while SIGINT has its default disposition, Ctrl-C cancels

@@ -133,3 +133,22 @@ fn an_eager_step_that_panics_gives_a_panicked_task_and_the_loop_runs_on() {
         assert_eq!(aloop::create_eager_task(async { 5 }).await.unwrap(), 5);
     });
 }
+
+/// A task offered to a task group that is finished (or failing) is returned cancelled and
+/// its future never runs, also when the eager factory would start it inside
+/// `create_task` (CPython's test_taskgroups, `TestEagerTaskTaskGroup.test_taskgroup_finished`).
+#[test]
+fn a_finished_task_group_never_runs_an_offered_task_under_the_eager_factory() {
+    aloop::run(async {
+        aloop::get_running_loop()
+            .unwrap()
+            .set_eager_task_factory(true);
+        let tg = aloop::TaskGroup::new();
+        tg.clone().join().await.unwrap();
+        let ran = Rc::new(std::cell::Cell::new(false));
+        let r = ran.clone();
+        let late = tg.create_task(async move { r.set(true) });
+        assert!(matches!(late.await, Err(aloop::TaskError::Cancelled)));
+        assert!(!ran.get(), "the offered future ran");
+    });
+}

@@ -20,7 +20,11 @@ use pin_project_lite::pin_project;
 
 use super::WakerSlot;
 use crate::error::{PanicPayload, TaskError};
-use crate::task::{note_wait, set_awaiting, AnyTask, CancelOps, CancelTarget, Task, WaitKind};
+use crate::exception::{default_exception_handler, ExceptionContext};
+use crate::running::running_state;
+use crate::task::{
+    note_wait, set_awaiting, spawn_on, AnyTask, CancelOps, CancelTarget, Task, WaitKind,
+};
 
 /// `repr(C)`, `cancel_ops` first: the task awaiting the group keeps a thin pointer to it.
 #[repr(C)]
@@ -104,6 +108,20 @@ impl Drop for Inner {
         for child in self.children.get_mut().values() {
             child.cancel();
         }
+        // Failures collected but never returned (the group was dropped unjoined, or while
+        // being awaited, e.g. by an outer group's failure): report them, as a task's
+        // unretrieved panic is, rather than lose them.
+        for panic in self.errors.get_mut().drain(..) {
+            let context = ExceptionContext {
+                message: "TaskGroup exception was never retrieved".into(),
+                panic: Some(panic),
+                task_name: None,
+            };
+            match running_state() {
+                Some(state) => state.call_exception_handler(&context),
+                None => default_exception_handler(&context),
+            }
+        }
     }
 }
 
@@ -114,7 +132,9 @@ impl Drop for Inner {
 /// or the [`task_group`] scope) waits until every child has ended and returns every
 /// panic at once. Cancelling the task awaiting the group cancels its children; dropping
 /// the last handle cancels the unfinished ones. A handle kept inside one of the group's
-/// own tasks keeps the group alive until that task ends.
+/// own tasks keeps the group alive until that task ends. Panics the group collected but
+/// never returned (dropped unjoined, or while being awaited) go to the loop's exception
+/// handler as "TaskGroup exception was never retrieved".
 ///
 /// ```
 /// use std::time::Duration;
@@ -159,8 +179,8 @@ impl TaskGroup {
     /// returns its handle, which may be awaited as any task's.
     ///
     /// Once the group is shutting down (after a failure or cancellation) or has been
-    /// joined, the task is returned already cancelled and its future never runs (asyncio
-    /// raises `RuntimeError` there).
+    /// joined, the task is returned already cancelled and its future never runs, even
+    /// under the eager task factory (asyncio raises `RuntimeError` there).
     ///
     /// The group reads each child's outcome in a done callback queued before any awaiter
     /// of the returned handle resumes, so awaiting the handle does not hide a panic from
@@ -184,11 +204,16 @@ impl TaskGroup {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let task = crate::create_task(future);
         if self.inner.aborting.get() || self.inner.closed.get() {
+            // Queued, never eager: under the eager task factory the first step would run
+            // inside `create_task`, before this cancel could stop it.
+            let state = running_state()
+                .expect("aloop::TaskGroup::create_task called outside a running aloop event loop");
+            let task = spawn_on(&state, future);
             task.cancel();
             return task;
         }
+        let task = crate::create_task(future);
         let view = task.as_any();
         let id = view.id();
         self.inner.children.borrow_mut().insert(id, view);

@@ -123,6 +123,13 @@ pub(crate) fn sync_wait_hook(on: aloop_sync::WaitingOn, starts: bool) {
     note_wait(WaitKind::Sync(on), starts);
 }
 
+/// Whether `meta` is the current task's (a task polling its own handle).
+pub(super) fn is_current(meta: &TaskMeta) -> bool {
+    CURRENT_TASK
+        .with(|c| c.get())
+        .is_some_and(|task| std::ptr::eq(task.meta.as_ptr(), meta))
+}
+
 /// Forgets what the current task waits on (used by `shield`).
 pub(crate) fn clear_awaiting() {
     set_awaiting_target(None);

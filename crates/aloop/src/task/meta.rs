@@ -38,6 +38,9 @@ pub(super) const NAMED: u8 = 1 << 3;
 /// A leaf noted what the running step waits on (`wait_note.rs`); cleared as a step
 /// starts.
 pub(super) const NOTED: u8 = 1 << 4;
+/// `cancel()` was accepted: the task ends cancelled, whatever its current step does
+/// (asyncio's `_must_cancel`).
+pub(super) const MUST_CANCEL: u8 = 1 << 5;
 
 /// The part of a task that does not depend on its output type. 48 bytes: with the
 /// outcome and the waiters, a trivial task's cell is one 128-byte malloc chunk.
@@ -224,19 +227,30 @@ impl TaskMeta {
     }
 
     /// asyncio's `Task.cancel`: count the request, forward it to what the task awaits,
-    /// and have the executor drop the future at the task's next step.
+    /// and have the executor drop the future at the task's next step. On a task that is
+    /// done it only marks the outcome seen, as asyncio's clears `_log_traceback`: whoever
+    /// cancels a task has given up on its result, so a panic there goes unreported.
     pub(super) fn cancel(&self, task: &TaskRef) -> bool {
         if self.done() {
+            self.set_flag(RETRIEVED);
             return false;
         }
         self.cancelling.set(self.cancelling.get().saturating_add(1));
-        let target = self.awaiting.take();
-        if let Some(target) = target {
+        self.set_flag(MUST_CANCEL);
+        self.forward_cancel();
+        task.cancel()
+    }
+
+    /// Cancels what the task awaits, if anything: at `cancel()`, and at the end of a step
+    /// in which the task, already asked to cancel, started awaiting something new (a
+    /// task that cancels itself and then awaits a sub-task cancels that sub-task, as
+    /// asyncio does; bpo-34872).
+    pub(super) fn forward_cancel(&self) {
+        if let Some(target) = self.awaiting.take() {
             target.cancel(|task| {
                 meta_of(task).cancel(task);
             });
         }
-        task.cancel()
     }
 }
 

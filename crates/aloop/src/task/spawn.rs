@@ -13,7 +13,7 @@ use aloop_executor::{Runnable, Schedule, TaskRef};
 use pin_project_lite::pin_project;
 
 use super::current::{CurrentTask, TaskGuard};
-use super::meta::TaskMeta;
+use super::meta::{TaskMeta, MUST_CANCEL};
 use super::record::TaskRecord;
 use super::task_handle::Task;
 use crate::error::{PanicPayload, TaskError};
@@ -124,8 +124,18 @@ where
         let guard = TaskGuard::enter(current_of(ptr));
         let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
         drop(guard);
+        let must_cancel = record.meta.flag(MUST_CANCEL);
         let result = match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Pending) => {
+                if must_cancel {
+                    // Cancelled during this step: what the step began to await goes too.
+                    record.meta.forward_cancel();
+                }
+                return Poll::Pending;
+            }
+            // Cancelled during its last step: it ends cancelled and its output is
+            // dropped, as asyncio's task does.
+            Ok(Poll::Ready(_)) if must_cancel => Err(TaskError::Cancelled),
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(TaskError::Panicked(PanicPayload::new(payload))),
         };

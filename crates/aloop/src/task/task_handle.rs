@@ -12,7 +12,7 @@ use aloop_executor::TaskRef;
 
 use super::any_task::AnyTask;
 use super::await_target::AwaitTarget;
-use super::current::{note_wait, set_awaiting_target};
+use super::current::{is_current, note_wait, set_awaiting_target};
 use super::record::TaskRecord;
 use super::wait_note::WaitKind;
 use crate::error::{InvalidStateError, TaskError};
@@ -22,7 +22,8 @@ use crate::error::{InvalidStateError, TaskError};
 /// Await it for `Result<T, TaskError>`: the output, or why there is none
 /// ([`TaskError::Cancelled`], [`TaskError::Panicked`]). Awaiting moves the output out of
 /// the task. Dropping the handle does not cancel the task: the loop keeps it alive until
-/// it finishes.
+/// it finishes. A task that awaits its own handle panics there (it would wait for itself
+/// forever; asyncio raises `RuntimeError`).
 ///
 /// ```
 /// let lp = aloop::new_event_loop();
@@ -67,9 +68,12 @@ impl<T> Task<T> {
 
 impl<T: 'static> Task<T> {
     /// Requests cancellation (asyncio's `Task.cancel`). Returns `false` if the task is
-    /// already done. The future is dropped at the task's next step (its destructors are
-    /// its cleanup); whatever task or future it is awaiting is cancelled too, unless it
-    /// was wrapped in [`shield`](crate::shield).
+    /// already done; then, as in asyncio, a panic it ended with is no longer reported as
+    /// never retrieved. The future is dropped at the task's next step (its destructors
+    /// are its cleanup); whatever task or future it is awaiting is cancelled too, unless
+    /// it was wrapped in [`shield`](crate::shield). Requested while the task runs (it
+    /// cancels itself), the cancel also reaches what that step starts to await, and a
+    /// task that finishes in that same step ends cancelled, its output dropped.
     pub fn cancel(&self) -> bool {
         self.record().meta.cancel(&self.raw)
     }
@@ -188,6 +192,11 @@ impl<T: 'static> Future for Task<T> {
         assert!(
             !self.done(),
             "aloop: a Task was awaited after its output had been taken"
+        );
+        // It would wait for itself forever; asyncio raises RuntimeError in the task.
+        assert!(
+            !is_current(&self.record().meta),
+            "aloop: a Task cannot await on itself"
         );
         let starts = self.record().set_awaiter(cx.waker());
         set_awaiting_target(Some(AwaitTarget::task(self.raw.clone())));

@@ -51,6 +51,7 @@ pub mod introspect;
 mod lookup;
 mod loop_handle;
 mod loop_state;
+mod noop_waker;
 mod promise;
 mod protocols;
 mod run_in_executor;

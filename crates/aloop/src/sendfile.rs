@@ -12,7 +12,7 @@ use std::os::unix::io::{AsFd, AsRawFd};
 
 use crate::event_loop::LoopRef;
 use crate::protocols::Transport;
-use crate::streams::raw_stream::sendfile_once;
+use crate::streams::socket::sendfile_once;
 use crate::streams::StreamWriter;
 
 /// How much one `sendfile` call or one fallback read moves.

@@ -233,7 +233,7 @@ where
     });
     #[cfg(feature = "tls")]
     if let Some(tls) = options.ssl.clone() {
-        return crate::tls::handshake::accepting(plain, tls);
+        return crate::tls::accept::accepting(plain, tls);
     }
     let _ = options;
     plain

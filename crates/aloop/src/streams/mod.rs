@@ -16,6 +16,7 @@ mod reader;
 mod search;
 pub(crate) mod send_queue;
 pub(crate) mod server;
+pub(crate) mod socket;
 mod start_server;
 pub(crate) use start_server::serve_client;
 mod writer;

@@ -20,15 +20,15 @@
 use std::cell::{RefCell, RefMut};
 use std::future::poll_fn;
 use std::io;
-use std::mem::ManuallyDrop;
 use std::net::Shutdown;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, Waker};
 
 use super::buffer::WriteBuffer;
 use super::error::StoredError;
 use super::raw_stream::RawStream;
 use crate::loop_state::{AfterBatch, LoopState};
+use crate::noop_waker::noop_waker;
 use crate::task::spawn_on;
 
 /// asyncio's default high-water mark for a transport's write buffer (64 KiB).
@@ -101,20 +101,6 @@ pub(super) fn register(list: &mut Vec<Waker>, waker: &Waker) {
 
 pub(super) fn wake_all(list: Vec<Waker>) {
     list.into_iter().for_each(Waker::wake);
-}
-
-/// A waker that does nothing, for the one-shot write attempts (`Waker::noop` is newer
-/// than this crate's minimum Rust version). No allocation: a static table of no-ops.
-/// `ManuallyDrop`: its drop does nothing, and skipping it saves an indirect call per send.
-pub(crate) fn noop_waker() -> ManuallyDrop<Waker> {
-    fn clone(_: *const ()) -> RawWaker {
-        RawWaker::new(std::ptr::null(), &NOOP)
-    }
-    fn noop(_: *const ()) {}
-    static NOOP: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    // SAFETY: every function of the table ignores the data pointer (null here) and
-    // does nothing, which fulfils RawWaker's contract trivially.
-    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &NOOP)) })
 }
 
 /// One `send` that registers nothing (polled with a no-op waker): how many bytes the

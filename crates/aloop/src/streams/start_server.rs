@@ -171,7 +171,7 @@ where
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
         #[cfg(feature = "tls")]
         let acceptor = match options.ssl.clone() {
-            Some(tls) => crate::tls::handshake::accepting(acceptor, tls),
+            Some(tls) => crate::tls::accept::accepting(acceptor, tls),
             None => acceptor,
         };
         start_accepting(listeners, bound, None, acceptor, options.start_serving)
@@ -211,7 +211,7 @@ where
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
         #[cfg(feature = "tls")]
         let acceptor = match options.ssl.clone() {
-            Some(tls) => crate::tls::handshake::accepting(acceptor, tls),
+            Some(tls) => crate::tls::accept::accepting(acceptor, tls),
             None => acceptor,
         };
         start_accepting(

@@ -1,22 +1,18 @@
 //! The TLS handshake on a connected socket, bounded by the handshake timeout: for
 //! `open_connection`/`create_connection` (client), for each connection a TLS server
-//! accepts, and for `start_tls` on a connection that began in plain text. On success
+//! accepts (`accept.rs`), and for `start_tls` on a connection that began in plain text. On success
 //! the session goes into the `RawStream`, and every read and write uses it from then on.
 
 use std::future::poll_fn;
 use std::io;
-use std::rc::Rc;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, Connection, ServerConnection};
 
-use super::config::{ServerConfig, TlsConfig};
+use super::config::TlsConfig;
 use super::error::TlsError;
 use super::session::TlsSession;
-use crate::event_loop::LoopRef;
-use crate::exception::ExceptionContext;
 use crate::streams::raw_stream::RawStream;
-use crate::streams::server::{Acceptor, ClientSlot};
 
 /// Runs the handshake over `raw`'s socket as `config`'s side; `host` is the name
 /// connected to, the client's default `server_hostname`.
@@ -65,33 +61,4 @@ pub(crate) async fn handshake(
         Err(crate::TimeoutError) => return Err(TlsError::handshake_timeout(handshake_limit).into()),
     }
     raw.set_tls(session)
-}
-
-/// A TLS server's acceptor: each accepted connection's handshake runs in a task of its
-/// own (a slow client never holds up the accept loop), then the connection goes to
-/// `inner` (the stream callback's or the protocol's acceptor) as usual. A failed or
-/// timed-out handshake closes the connection; it is reported only in debug mode, as
-/// asyncio does, since any client on the network can cause it.
-pub(crate) fn accepting(inner: Acceptor, config: ServerConfig) -> Acceptor {
-    let config = TlsConfig::Server(config);
-    Rc::new(move |raw: RawStream, lp: &LoopRef, slot: ClientSlot| {
-        let inner = inner.clone();
-        let config = config.clone();
-        let lp2 = lp.clone();
-        let task = lp.create_task(async move {
-            match handshake(&raw, &config, None).await {
-                Ok(()) => inner(raw, &lp2, slot),
-                Err(e) if lp2.get_debug() => {
-                    let peer = raw
-                        .peer_addr()
-                        .map_or_else(|| "a client".to_owned(), |a| a.to_string());
-                    lp2.call_exception_handler(&ExceptionContext::new(format!(
-                        "TLS handshake failed with {peer}: {e}"
-                    )));
-                }
-                Err(_) => {}
-            }
-        });
-        task.set_name("aloop-tls-handshake");
-    })
 }

@@ -59,6 +59,7 @@
 //! [`LoopRef::start_tls`]: crate::LoopRef::start_tls
 //! [`StreamWriter::start_tls`]: crate::StreamWriter::start_tls
 
+pub(crate) mod accept;
 mod config;
 mod error;
 pub(crate) mod handshake;

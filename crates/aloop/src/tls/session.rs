@@ -25,7 +25,7 @@ use rustls::Connection;
 
 use super::error::TlsError;
 use super::info::TlsInfo;
-use crate::streams::raw_stream::Socket;
+use crate::streams::socket::Socket;
 
 /// Plaintext encrypted per `poll_write`: four full records.
 const MAX_ENCRYPT: usize = 64 * 1024;
@@ -351,7 +351,7 @@ impl TlsSession {
             conn.send_close_notify();
         }
         self.pending_shutdown.set(Some(how));
-        let waker = crate::streams::send_queue::noop_waker();
+        let waker = crate::noop_waker::noop_waker();
         let mut cx = Context::from_waker(&waker);
         match flush_records(&mut conn, socket, &mut cx) {
             Poll::Ready(Ok(())) => {

@@ -35,6 +35,31 @@ fn tls_connect_options(config: ClientConfig) -> ConnectOptions {
     }
 }
 
+/// A TLS server on 127.0.0.1 presenting `leaf`, running `callback` per connection.
+async fn tls_server<F, Fut>(leaf: &Leaf, callback: F) -> aloop::Server
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + 'static,
+    Fut: std::future::Future + 'static,
+    Fut::Output: aloop::ClientOutcome,
+{
+    aloop::start_server_with(
+        callback,
+        "127.0.0.1",
+        0,
+        tls_server_options(server_config(leaf)),
+    )
+    .await
+    .unwrap()
+}
+
+/// A TLS connection to 127.0.0.1:`port`, trusting `ca`, checked against "localhost".
+async fn connect_localhost(ca: &TestCa, port: u16) -> (StreamReader, StreamWriter) {
+    let config = client_config(ca).server_hostname("localhost");
+    aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
+        .await
+        .unwrap()
+}
+
 /// An echo server over TLS: lines back until end-of-stream, then close.
 async fn echo_server(config: ServerConfig) -> aloop::Server {
     aloop::start_server_with(
@@ -342,10 +367,7 @@ fn a_peer_ending_without_close_notify_is_truncation() {
     let (ca, leaf) = localhost();
     let (port, thread) = truncating_server(&leaf, b"partial data\n");
     aloop::run(async move {
-        let config = client_config(&ca).server_hostname("localhost");
-        let (r, w) = aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
-            .await
-            .unwrap();
+        let (r, w) = connect_localhost(&ca, port).await;
         assert_eq!(r.readline().await.unwrap(), b"partial data\n");
         let err = r.read(100).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
@@ -359,25 +381,16 @@ fn a_peer_ending_without_close_notify_is_truncation() {
 fn half_close_the_peer_answers_after_our_close_notify() {
     let (ca, leaf) = localhost();
     aloop::run(async move {
-        let server = aloop::start_server_with(
-            |r: StreamReader, w: StreamWriter| async move {
-                // Everything until the client's close_notify, then the answer.
-                let all = r.read_to_eof().await?;
-                w.write(format!("got {} bytes\n", all.len()).as_bytes())?;
-                w.close();
-                w.wait_closed().await
-            },
-            "127.0.0.1",
-            0,
-            tls_server_options(server_config(&leaf)),
-        )
-        .await
-        .unwrap();
+        let server = tls_server(&leaf, |r: StreamReader, w: StreamWriter| async move {
+            // Everything until the client's close_notify, then the answer.
+            let all = r.read_to_eof().await?;
+            w.write(format!("got {} bytes\n", all.len()).as_bytes())?;
+            w.close();
+            w.wait_closed().await
+        })
+        .await;
         let port = server.sockets()[0].port();
-        let config = client_config(&ca).server_hostname("localhost");
-        let (r, w) = aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
-            .await
-            .unwrap();
+        let (r, w) = connect_localhost(&ca, port).await;
         w.write(&[7u8; 100_000]).unwrap();
         w.write_eof().unwrap();
         assert!(w.write(b"more").is_err());
@@ -402,33 +415,24 @@ fn a_slow_reader_makes_drain_wait_and_the_buffer_stays_bounded() {
     aloop::run(async move {
         let progress = Rc::new(RefCell::new((0usize, 0usize))); // (written, max buffered)
         let progress2 = progress.clone();
-        let server = aloop::start_server_with(
-            move |_r: StreamReader, w: StreamWriter| {
-                let progress = progress2.clone();
-                async move {
-                    let data = pattern(TOTAL, 1);
-                    for chunk in data.chunks(64 * 1024) {
-                        w.write(chunk)?;
-                        w.drain().await?;
-                        let mut p = progress.borrow_mut();
-                        p.0 += chunk.len();
-                        p.1 = p.1.max(w.get_write_buffer_size());
-                    }
-                    w.close();
-                    w.wait_closed().await
+        let server = tls_server(&leaf, move |_r: StreamReader, w: StreamWriter| {
+            let progress = progress2.clone();
+            async move {
+                let data = pattern(TOTAL, 1);
+                for chunk in data.chunks(64 * 1024) {
+                    w.write(chunk)?;
+                    w.drain().await?;
+                    let mut p = progress.borrow_mut();
+                    p.0 += chunk.len();
+                    p.1 = p.1.max(w.get_write_buffer_size());
                 }
-            },
-            "127.0.0.1",
-            0,
-            tls_server_options(server_config(&leaf)),
-        )
-        .await
-        .unwrap();
+                w.close();
+                w.wait_closed().await
+            }
+        })
+        .await;
         let port = server.sockets()[0].port();
-        let config = client_config(&ca).server_hostname("localhost");
-        let (r, _w) = aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
-            .await
-            .unwrap();
+        let (r, _w) = connect_localhost(&ca, port).await;
         // Not reading: the server must stall well before the end.
         aloop::sleep(Duration::from_millis(300)).await;
         let stalled_at = progress.borrow().0;
@@ -455,25 +459,16 @@ fn sixteen_mib_each_way_in_large_writes() {
     let (ca, leaf) = localhost();
     const LEN: usize = 16 << 20;
     aloop::run(async move {
-        let server = aloop::start_server_with(
-            |r: StreamReader, w: StreamWriter| async move {
-                // Read it all (the client half-closes), then send it back in one write.
-                let all = r.read_to_eof().await?;
-                w.write(&all)?;
-                w.close();
-                w.wait_closed().await
-            },
-            "127.0.0.1",
-            0,
-            tls_server_options(server_config(&leaf)),
-        )
-        .await
-        .unwrap();
+        let server = tls_server(&leaf, |r: StreamReader, w: StreamWriter| async move {
+            // Read it all (the client half-closes), then send it back in one write.
+            let all = r.read_to_eof().await?;
+            w.write(&all)?;
+            w.close();
+            w.wait_closed().await
+        })
+        .await;
         let port = server.sockets()[0].port();
-        let config = client_config(&ca).server_hostname("localhost");
-        let (r, w) = aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
-            .await
-            .unwrap();
+        let (r, w) = connect_localhost(&ca, port).await;
         let data = pattern(LEN, 9);
         // One write far larger than the socket's buffer and a TLS record.
         w.write(&data).unwrap();
@@ -540,10 +535,7 @@ fn protocols_over_tls_create_server_and_create_connection() {
             .await
             .unwrap();
         let port = server.sockets()[0].port();
-        let config = client_config(&ca).server_hostname("localhost");
-        let (r, w) = aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
-            .await
-            .unwrap();
+        let (r, w) = connect_localhost(&ca, port).await;
         w.write(b"hello protocol\n").unwrap();
         assert_eq!(r.readline().await.unwrap(), b"HELLO PROTOCOL\n");
 
@@ -700,10 +692,7 @@ fn a_client_speaking_plain_text_to_a_tls_server_is_dropped_and_reported_in_debug
             "{report}"
         );
         // The server keeps serving TLS clients.
-        let config = client_config(&ca).server_hostname("localhost");
-        let (r, w) = aloop::open_connection_with("127.0.0.1", port, tls_connect_options(config))
-            .await
-            .unwrap();
+        let (r, w) = connect_localhost(&ca, port).await;
         w.write(b"still here\n").unwrap();
         assert_eq!(r.readline().await.unwrap(), b"still here\n");
         w.close();

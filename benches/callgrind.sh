@@ -11,12 +11,15 @@
 #   benches/callgrind.sh --mt         tokio-mt too (its idle workers' spinning and
 #                                     parking is counted, and depends on scheduling)
 #   benches/callgrind.sh --quick      smoke test: base 0.1, → benches/results/callgrind-quick.*
+#   BENCH_ONLY="tls-echo" benches/callgrind.sh   only these workloads
+#                                     → benches/results/callgrind-tls-echo.*
 #
 # Not run: `blocking` (a thread pool: valgrind runs one thread at a time, so the count
 # depends on how it interleaves them), `idle-mem` (measures memory, not work) and
 # `spawn-warm` (the same code path as `spawn` twice; what it shows is page faults).
 # Ir counts user-space instructions only: the kernel's share (most of echo) is not in
-# it; see docs/benchmarks.md. About 2.5 minutes on 2 cores at the default size.
+# it; see docs/benchmarks.md. `tls-echo` (aloop, tokio-ct) runs at a fifth of the sizes.
+# About 3 minutes on 2 cores at the default size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +42,12 @@ if ! command -v valgrind >/dev/null; then
   exit 0
 fi
 
-workloads=(spawn spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended)
+workloads=(spawn spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets tls-echo queue lock lock-uncontended)
+if [ -n "${BENCH_ONLY:-}" ]; then
+  read -ra workloads <<<"$BENCH_ONLY"
+  # A partial run does not overwrite the whole run's results.
+  name="$name-${BENCH_ONLY// /-}"
+fi
 
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
@@ -64,7 +72,14 @@ for w in "${workloads[@]}"; do
   for r in "${runtimes[@]}"; do
     # tokio's and smol's echo is their sockets already (see src/echo.rs).
     if [[ "$w" = echo-sockets || "$w" = echo-vec ]] && [ "$r" != aloop ]; then continue; fi
-    for s in "$base" "$tenth"; do
+    if [ "$w" = tls-echo ] && [ "$r" = smol ]; then continue; fi # no TLS of smol's here
+    sizes=("$base" "$tenth")
+    # tls-echo at a fifth of both sizes: ~350 k instructions per round trip (the
+    # encryption), so 2,000 round trips give the slope as well in a fifth of the time.
+    if [ "$w" = tls-echo ]; then
+      sizes=("$(awk -v b="$base" 'BEGIN { printf "%g", b / 5 }')" "$(awk -v b="$base" 'BEGIN { printf "%g", b / 50 }')")
+    fi
+    for s in "${sizes[@]}"; do
       # The cell's JSON line on stdout; valgrind's summary in its own log file.
       if ! line="$(timeout 600 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
         --log-file="$tmp/vg.log" "$bin" "$r" "$w" --scale "$s")"; then
@@ -88,7 +103,7 @@ done
 {
   echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
   echo "revision: $revision"
-  echo "valgrind: $(valgrind --version); base scale $base, tenth $tenth; $((SECONDS - started)) s"
+  echo "valgrind: $(valgrind --version); base scale $base, tenth $tenth (tls-echo: a fifth of both); $((SECONDS - started)) s"
   echo "load average: start $start_load; end $(cat /proc/loadavg)"
   echo
   "$bin" callgrind-report "$raw" "$out/$name.json"

@@ -6,13 +6,18 @@
 #                             → benches/results/latest.{md,json,jsonl}
 #   benches/run.sh --quick    smoke test: 1 run, sizes ÷ 10 → benches/results/quick.*
 #   benches/run.sh --runs 5   full sizes, 5 runs per cell
+#   BENCH_ONLY="tls-echo" benches/run.sh   only these workloads (and their strace
+#                             counts) → benches/results/latest-tls-echo.* (quick-...)
 #
 # Builds once in release (CARGO_TARGET_DIR if set, else target/), then runs the cells
 # interleaved — run 1 of every cell, then run 2, ... — so a burst of outside load hits
 # all runtimes alike instead of one cell's three runs. Echo also runs once per runtime
 # under `strace -c -f` (at a fifth of its size: the counts are per round trip) for
-# syscalls per round trip, and aloop's echo-sockets once more. A full run takes a few
-# minutes on 2 cores.
+# syscalls per round trip, and aloop's echo-sockets once more, and tls-echo for aloop
+# and tokio-ct. A full run takes a few minutes on 2 cores.
+#
+# "tls-echo" is echo over TLS 1.3 (16 KiB messages): aloop's `tls` feature against
+# tokio + tokio-rustls, both on rustls with ring (smol is not run: no TLS of its own).
 #
 # "echo" is aloop's streams (start_server / open_connection); "echo-sockets" is aloop's
 # raw reactor sockets, run for aloop only: tokio's and smol's echo is their sockets
@@ -40,7 +45,12 @@ fi
 load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
-workloads=(spawn spawn-warm spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets queue lock lock-uncontended blocking idle-mem)
+workloads=(spawn spawn-warm spawn-eager callbacks yield timers timer-tasks echo echo-vec echo-sockets tls-echo queue lock lock-uncontended blocking idle-mem)
+if [ -n "${BENCH_ONLY:-}" ]; then
+  read -ra workloads <<<"$BENCH_ONLY"
+  # A partial run does not overwrite the whole run's results.
+  name="$name-${BENCH_ONLY// /-}"
+fi
 
 cargo build --release -p aloop-benches
 bin="${CARGO_TARGET_DIR:-target}/release/cell"
@@ -58,6 +68,7 @@ for ((run = 1; run <= runs; run++)); do
   for w in "${workloads[@]}"; do
     for r in "${runtimes[@]}"; do
       if [[ "$w" = echo-sockets || "$w" = echo-vec ]] && [ "$r" != aloop ]; then continue; fi
+      if [ "$w" = tls-echo ] && [ "$r" = smol ]; then continue; fi # no TLS of smol's here
       # A cell that fails its checks still prints its line (checks_passed: false) and
       # exits 1; the report marks it. A hang is cut off.
       if ! timeout 300 "$bin" "$r" "$w" "${size[@]}" >>"$raw"; then
@@ -72,8 +83,9 @@ done
 if command -v strace >/dev/null; then
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
-  for cell in aloop:echo tokio-ct:echo tokio-mt:echo smol:echo aloop:echo-sockets; do
+  for cell in aloop:echo tokio-ct:echo tokio-mt:echo smol:echo aloop:echo-sockets aloop:tls-echo tokio-ct:tls-echo; do
     r="${cell%%:*}" w="${cell#*:}"
+    [[ " ${workloads[*]} " == *" $w "* ]] || continue
     line="$(strace -f -c -o "$tmp/$r-$w.txt" "$bin" "$r" "$w" --scale "$strace_scale")"
     trips="$(sed -n 's/.*"round_trips":\([0-9.e+]*\).*/\1/p' <<<"$line")"
     "$bin" syscalls "$r" "$tmp/$r-$w.txt" "$trips" "$w" >>"$raw"

@@ -12,7 +12,10 @@
 #
 # Cells:
 #   http: `wrk -t1 -c50 -d5s http://127.0.0.1:PORT/` against `cell serve http aloop`
-#         (asyncio-style streams) and `cell serve http tokio-ct`.
+#         (asyncio-style streams), the real `examples/http_server` binary
+#         (`aloop-example`), `cell serve http tokio-ct`, a Python uvloop Protocol server
+#         with httptools (`uvloop`, src/servers/http_uvloop.py), and hyper on both
+#         runtimes (`cell serve http hyper-aloop` / `hyper-tokio`).
 #   resp: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get -q`, without
 #         pipelining and with `-P 16`, against `cell serve resp aloop` (plain asyncio:
 #         a write + drain per command), `aloop-batched` (replies of a read's commands
@@ -22,14 +25,16 @@
 #         written the asyncio way, examples/mini_redis/) and Debian's real redis-server
 #         (`redis-server --port P --save '' --appendonly no`, started here, never as a
 #         service).
-# wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`, and
-# redis-server from `apt-get install -y redis-server`; a missing tool skips its cells,
-# with the reason. `SERVERS_ONLY="redis"` (any of http, resp, redis) runs only those,
-# into benches/results/servers-redis.* (servers-quick-redis.* with --quick). `SERVERS_LOOPS=2 benches/servers.sh`
+# wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`,
+# redis-server from `apt-get install -y redis-server`, uvloop and httptools from PyPI
+# (`pip install uvloop httptools`); a missing tool skips its cells, with the reason.
+# `SERVERS_ONLY="redis"` (any of http, resp, redis) runs only those, into
+# benches/results/servers-redis.* (servers-quick-redis.* with --quick);
+# `SERVERS_HTTP_ONLY=1`, the older spelling, is `SERVERS_ONLY=http`. `SERVERS_LOOPS=2 benches/servers.sh`
 # runs only HTTP, with aloop on 1 and 2 loops (`aloop-rt2`: a `Runtime`, a reuse_port
 # listener per loop) against tokio current_thread and multi_thread(2) (`tokio-mt2`). Every server exits by itself after
 # --secs (a bound for one left behind); each load is bounded by `timeout`.
-# About 5 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
+# About 6 minutes on 2 cores (most of it the un-pipelined redis-benchmark runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,11 +49,13 @@ case "${1:-}" in
   *) echo "usage: $0 [--quick | --runs N]" >&2; exit 2 ;;
 esac
 
+if [ -n "${SERVERS_HTTP_ONLY:-}" ] && [ -z "${SERVERS_ONLY:-}" ]; then SERVERS_ONLY=http; fi
 only="${SERVERS_ONLY:-http resp redis}"
 # A partial run does not overwrite the whole run's results.
 if [ -n "${SERVERS_ONLY:-}" ]; then name="$name-${only// /-}"; fi
 wanted() { [[ " $only " == *" $1 "* ]]; }
 cells=()
+http_example= mini_redis=
 if ! wanted http; then
   :
 elif command -v wrk >/dev/null; then
@@ -57,12 +64,18 @@ elif command -v wrk >/dev/null; then
     # multi_thread(2).
     cells+=(http:aloop:1 http:aloop-rt2:1 http:tokio-ct:1 http:tokio-mt2:1)
   else
-    cells+=(http:aloop:1 http:tokio-ct:1)
+    cells+=(http:aloop:1 http:aloop-example:1 http:tokio-ct:1)
+    http_example=yes
+    if python3 -c 'import uvloop, httptools' 2>/dev/null; then
+      cells+=(http:uvloop:1)
+    else
+      echo "skipped http uvloop: python3 cannot import uvloop and httptools (pip install uvloop httptools)" >&2
+    fi
+    cells+=(http:hyper-aloop:1 http:hyper-tokio:1)
   fi
 else
   echo "skipped http: wrk not found (apt-get install -y wrk)" >&2
 fi
-mini_redis=
 if [ "${SERVERS_LOOPS:-}" = 2 ]; then
   : # the thread-per-core comparison is HTTP only
 elif command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
@@ -90,6 +103,7 @@ if [ -n "$(git status --porcelain -- crates 2>/dev/null)" ]; then
 fi
 load_before_build="$(cat /proc/loadavg)"
 cargo build --release -p aloop-benches
+if [ -n "$http_example" ]; then cargo build --release -p aloop-examples --example http_server; fi
 if [ -n "$mini_redis" ]; then cargo build --release -p aloop-examples --example mini_redis; fi
 out=benches/results
 mkdir -p "$out"
@@ -107,6 +121,7 @@ trap cleanup EXIT
 # A copy: a rebuild in the same target dir during the run must not change what is measured.
 bin="$tmp/cell"
 cp "${CARGO_TARGET_DIR:-target}/release/cell" "$bin"
+if [ -n "$http_example" ]; then cp "${CARGO_TARGET_DIR:-target}/release/examples/http_server" "$tmp/http_server"; fi
 if [ -n "$mini_redis" ]; then cp "${CARGO_TARGET_DIR:-target}/release/examples/mini_redis" "$tmp/mini_redis"; fi
 clk_tck="$(getconf CLK_TCK)"
 start_load="$(cat /proc/loadavg)"
@@ -119,12 +134,16 @@ cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # (%.0f, not %d: mawk's %d stops at 2^31.)
 cpu_ns() { cat "/proc/$1/task/"*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) printf "%.0f", s }'; }
 
-# Starts `cell serve $1 $2`, the mini_redis example or redis-server; sets server_pid
-# and port.
+# Starts `cell serve $1 $2`, the http_server or mini_redis example, the Python uvloop
+# server or redis-server; sets server_pid and port.
 start_server() {
+  # Emptied here, not by the redirections below: those happen in the background child,
+  # which may run after the loop below has read the last server's port.
   : >"$tmp/port"
   port=
   case "$2" in
+    aloop-example) "$tmp/http_server" 0 >"$tmp/port" 2>"$tmp/server.err" & ;;
+    uvloop) python3 benches/src/servers/http_uvloop.py --secs 600 >"$tmp/port" 2>"$tmp/server.err" & ;;
     mini-redis) "$tmp/mini_redis" 0 >"$tmp/port" 2>"$tmp/server.err" & ;;
     redis-server)
       # redis-server cannot pick a free port itself (--port 0 turns TCP off): try one.
@@ -135,7 +154,7 @@ start_server() {
     *) "$bin" serve "$1" "$2" --secs 600 >"$tmp/port" 2>"$tmp/server.err" & ;;
   esac
   server_pid=$!
-  # The example and redis-server have no time limit of their own: a watchdog is it
+  # The examples and redis-server have no time limit of their own: a watchdog is it
   # (its sleep ends with it).
   (sleep 600 & nap=$!; trap 'kill $nap 2>/dev/null; exit 0' TERM; wait $nap; kill "$server_pid" 2>/dev/null) &
   watchdog_pid=$!
@@ -153,6 +172,7 @@ start_server() {
 # Whether server $1 (just started) answers; sets port for those that print it.
 server_ready() {
   case "$1" in
+    aloop-example) port="$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\)/.*#\1#p' "$tmp/port")" ;;
     mini-redis) port="$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/port")" ;;
     redis-server) [ "$(timeout 2 redis-cli -p "$port" PING 2>/dev/null)" = PONG ] || return 1 ;;
     *) port="$(sed -n 's/^port \([0-9]*\)$/\1/p' "$tmp/port")" ;;
@@ -219,7 +239,7 @@ run_cell() {
   stop_server
   if [ -z "$requests" ] || [ "$requests" -eq 0 ] || [ -z "$rps" ]; then
     echo "cell $bench $server -P $pipeline: no result" >&2
-    cat "$tmp/load.txt" >&2
+    cat "$tmp/load.txt" "$tmp/server.err" >&2
     requests=0 rps=0 ok=false
   fi
   local utime=$((${after% *} - ${before% *})) stime=$((${after#* } - ${before#* }))

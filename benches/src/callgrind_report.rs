@@ -25,6 +25,7 @@ const WORKLOADS: &[&str] = &[
     "echo",
     "echo-vec",
     "echo-sockets",
+    "tls-echo",
     "queue",
     "lock",
     "lock-uncontended",

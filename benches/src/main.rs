@@ -10,7 +10,8 @@
 //!     workload: spawn | spawn-warm | spawn-eager | callbacks | yield | timers | timer-tasks | echo
 //!               | echo-vec | echo-sockets | queue | lock | lock-uncontended | blocking
 //!               | idle-mem | pg (aloop and tokio-ct only; compat.sh)
-//! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets]
+//!               | tls-echo (aloop, tokio-ct and tokio-mt: TLS over rustls)
+//! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets|tls-echo]
 //!     (one JSON line)
 //! cell report <raw.jsonl> <out.json>   (medians → markdown table on stdout + JSON file)
 //! cell callgrind-report <raw.jsonl> <out.json>   (callgrind.sh: instructions per op)
@@ -40,6 +41,7 @@ mod servers_report;
 mod spawn;
 mod syscalls;
 mod timers;
+mod tls_echo;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -118,9 +120,21 @@ impl Outcome {
     }
 }
 
+/// CPU time (ns) of every thread of process `pid` (`self` for this one), from
+/// `/proc/<pid>/task/*/schedstat`: the time they ran, whatever else shared the cores.
+pub fn cpu_ns_threads(pid: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return f64::NAN;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum()
+}
+
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-vec|echo-sockets|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
-       cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets]\n\
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-vec|echo-sockets|tls-echo|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
+       cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets|tls-echo]\n\
        cell report <raw.jsonl> <out.json>\n\
        cell callgrind-report <raw.jsonl> <out.json>\n\
        cell serve <http|resp> <server> [--port P] [--secs N]\n\
@@ -137,7 +151,7 @@ fn main() -> ExitCode {
         ["compat-report", raw, out] => compat_report::main(raw, out),
         ["serve", rest @ ..] => servers::main(rest),
         ["syscalls", rt, file, trips] => syscalls::main(rt, file, trips, "echo"),
-        ["syscalls", rt, file, trips, w @ ("echo" | "echo-sockets")] => {
+        ["syscalls", rt, file, trips, w @ ("echo" | "echo-sockets" | "tls-echo")] => {
             syscalls::main(rt, file, trips, w)
         }
         [rt, workload, rest @ ..] => match (Runtime::parse(rt), parse_scale(rest)) {
@@ -174,6 +188,10 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "echo" => echo::run(rt, scale, echo::Api::Streams),
         "echo-vec" => echo::run(rt, scale, echo::Api::StreamsVec),
         "echo-sockets" => echo::run(rt, scale, echo::Api::Sockets),
+        "tls-echo" => match tls_echo::run(rt, scale) {
+            Some(out) => out,
+            None => return usage(),
+        },
         "queue" => queue::run(rt, scale),
         "lock" => lock::run(rt, scale),
         "lock-uncontended" => lock_uncontended::run(rt, scale),

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use aloop::compat::Compat;
 use tokio_postgres::{Client, NoTls, Statement};
 
-use crate::{rt, Outcome, Runtime, Scale};
+use crate::{cpu_ns_threads, rt, Outcome, Runtime, Scale};
 
 /// The default server, as the compat tests' (`tests/compat/postgres.rs`).
 pub const DEFAULT_PG: &str = "host=127.0.0.1 user=postgres password=postgres dbname=postgres";
@@ -95,17 +95,6 @@ async fn round_trips(client: Arc<Client>, stmt: Statement, first: u64, n: u64) -
         }
     }
     ok
-}
-
-/// CPU time (ns) of every thread of process `pid` (`self` for this one).
-fn cpu_ns_threads(pid: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return f64::NAN;
-    };
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// Wall clock, this process's CPU and the backend's CPU over one phase.

@@ -1,5 +1,6 @@
 //! `cell report <raw.jsonl> <out.json>`: reads every JSON line the cells printed (several
-//! runs per cell, plus `echo-syscalls` / `echo-sockets-syscalls` lines), takes per-cell
+//! runs per cell, plus `echo-syscalls` / `echo-sockets-syscalls` / `tls-echo-syscalls`
+//! lines), takes per-cell
 //! medians, prints the markdown tables (ops/s with each runtime's ratio to aloop, the
 //! issue's targets, idle memory, syscalls per echo round trip) and writes the medians
 //! to `out.json`.
@@ -25,6 +26,8 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("echo", Some(1.0)),
     ("echo-vec", None),
     ("echo-sockets", None),
+    // The target: aloop's TLS ≥ tokio + tokio-rustls (smol has no TLS here).
+    ("tls-echo", Some(1.0)),
     ("queue", Some(1.0)),
     ("lock", Some(1.0)),
     ("lock-uncontended", Some(1.0)),
@@ -62,6 +65,16 @@ const DETAILS: &[(&str, &str, &str)] = &[
         "echo-sockets",
         "us_per_round_trip",
         "µs per round trip (aloop: raw sockets; peers: echo)",
+    ),
+    (
+        "tls-echo",
+        "us_per_round_trip",
+        "µs per round trip (16 KiB over TLS 1.3, 50 in parallel)",
+    ),
+    (
+        "tls-echo",
+        "cpu_us_per_round_trip",
+        "CPU µs per round trip (the process's threads, schedstat)",
     ),
 ];
 
@@ -173,6 +186,10 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
         "\n| detail (median) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n",
     );
     for (w, key, label) in DETAILS {
+        // A run of some workloads only (run.sh's BENCH_ONLY) shows only theirs.
+        if RUNTIMES.iter().all(|r| get(w, r).is_none()) {
+            continue;
+        }
         let _ = write!(md, "| {w}: {label} |");
         for r in RUNTIMES {
             let v = get(w, r).and_then(|c| c.median(key));
@@ -182,16 +199,18 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
     }
 
     // Idle memory: the target is aloop <= tokio.
-    md.push_str("\n| idle task memory (bytes/task) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n| RSS growth ÷ tasks spawned |");
     let mem = |r: &str| get("idle-mem", r).and_then(|c| c.median("bytes_per_task"));
-    for r in RUNTIMES {
-        let _ = write!(
-            md,
-            " {} |",
-            mem(r).map_or("n/a".into(), |b| format!("{b:.0}"))
-        );
+    if RUNTIMES.iter().any(|r| mem(r).is_some()) {
+        md.push_str("\n| idle task memory (bytes/task) | aloop | tokio-ct | tokio-mt | smol |\n|---|---:|---:|---:|---:|\n| RSS growth ÷ tasks spawned |");
+        for r in RUNTIMES {
+            let _ = write!(
+                md,
+                " {} |",
+                mem(r).map_or("n/a".into(), |b| format!("{b:.0}"))
+            );
+        }
+        md.push('\n');
     }
-    md.push('\n');
     let mem_met = mem("aloop").zip(mem("tokio-ct")).map(|(a, t)| a <= t);
 
     // Syscalls per echo round trip: every runtime's echo, then aloop's sockets cell.
@@ -204,7 +223,8 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
             "echo-sockets-syscalls",
             "aloop",
             "aloop (echo-sockets)".to_string(),
-        )]);
+        )])
+        .chain(["aloop", "tokio-ct"].map(|r| ("tls-echo-syscalls", r, format!("{r} (tls-echo)"))));
     for (w, r, label) in rows {
         if !cells.contains_key(&(w.to_string(), r.to_string())) {
             continue;

@@ -14,7 +14,25 @@ type Row = BTreeMap<String, Value>;
 /// (bench, server, pipeline) → its runs.
 type Cells = BTreeMap<(String, String, u64), Vec<Row>>;
 
-const HTTP_SERVERS: &[&str] = &["aloop", "tokio-ct"];
+const HTTP_SERVERS: &[&str] = &[
+    "aloop",
+    "aloop-example",
+    "tokio-ct",
+    "uvloop",
+    "aloop-rt2",
+    "tokio-mt2",
+    "hyper-aloop",
+    "hyper-tokio",
+];
+
+/// The server an HTTP server is compared with: the same kind of server on tokio.
+fn http_peer(server: &str) -> &'static str {
+    match server {
+        "hyper-aloop" | "hyper-tokio" => "hyper-tokio",
+        "aloop-rt2" | "tokio-mt2" => "tokio-mt2",
+        _ => "tokio-ct",
+    }
+}
 
 /// A table of redis-benchmark results: one row per server and pipeline depth.
 struct RespTable {
@@ -176,20 +194,24 @@ pub fn main(raw: &str, out: &str) -> ExitCode {
 
     let mut md = String::new();
     if HTTP_SERVERS.iter().any(|s| get("http", s, 1).is_some()) {
-        md.push_str("| HTTP hello (`wrk -t1 -c50`) | requests/s | server CPU µs/request | CPU ÷ tokio-ct |\n|---|---:|---:|---:|\n");
-        let base = med("http", "tokio-ct", 1, "cpu_us_per_req");
+        md.push_str("| HTTP hello (`wrk -t1 -c50`) | requests/s | server CPU µs/request | requests/s ÷ peer | CPU ÷ peer | peer |\n|---|---:|---:|---:|---:|---|\n");
         for s in HTTP_SERVERS {
             let Some(runs) = get("http", s, 1) else {
                 continue;
             };
-            let cpu = med("http", s, 1, "cpu_us_per_req");
+            let peer = http_peer(s);
+            let (rps, cpu) = (
+                med("http", s, 1, "rps"),
+                med("http", s, 1, "cpu_us_per_req"),
+            );
             let _ = writeln!(
                 md,
-                "| {s}{} | {} | {} | {} |",
+                "| {s}{} | {} | {} | {} | {} | {peer} |",
                 failed(runs),
-                rate(med("http", s, 1, "rps")),
+                rate(rps),
                 us(cpu),
-                ratio(cpu, base)
+                ratio(rps, med("http", peer, 1, "rps")),
+                ratio(cpu, med("http", peer, 1, "cpu_us_per_req"))
             );
         }
         md.push('\n');

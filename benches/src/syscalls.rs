@@ -1,8 +1,10 @@
-//! `cell syscalls <runtime> <file> <round trips> [echo | echo-sockets]`: turns the summary
-//! that `strace -c -f` wrote for an echo cell into syscalls per round trip, one JSON line
-//! (workload `echo-syscalls` or `echo-sockets-syscalls`).
+//! `cell syscalls <runtime> <file> <round trips> [echo | echo-sockets | tls-echo]`: turns
+//! the summary that `strace -c -f` wrote for an echo cell into syscalls per round trip,
+//! one JSON line (workload `echo-syscalls`, `echo-sockets-syscalls` or
+//! `tls-echo-syscalls`).
 //!
-//! A round trip is one 1 KiB message client → server → client, so the floor is 4 socket
+//! A round trip is one message client → server → client (1 KiB; 16 KiB, one TLS record,
+//! for tls-echo), so the floor is 4 socket
 //! calls (per side: one read and one write of the message) plus the poller's waits,
 //! which batching across 50 connections amortizes. Reads that failed (EAGAIN: the
 //! runtime had to try a read to learn the socket was drained) are counted separately.

@@ -81,6 +81,16 @@ pub fn parse_head(buf: &[u8], max_body: u64) -> Result<Parsed<RequestHead<'_>>, 
         Err(httparse::Error::TooManyHeaders) => return Err(RequestError::HeadTooLarge),
         Err(e) => return Err(RequestError::Malformed(reason(e))),
     };
+    // httparse also ends a head at a blank line written with a bare LF (`\n\n`,
+    // `\r\n\n`), but the connection takes a head up to the first `\r\n\r\n`: the two
+    // would disagree on where the head ends (lines after it ignored, its body read
+    // from the next request), so such a head is refused. Found by the http_request
+    // fuzz target.
+    if !buf[..len].ends_with(b"\r\n\r\n") {
+        return Err(RequestError::Malformed(
+            "head not ended by an empty CRLF line",
+        ));
+    }
     // Complete means httparse filled these in.
     let (Some(method), Some(path), Some(minor_version)) = (req.method, req.path, req.version)
     else {
@@ -295,6 +305,23 @@ mod tests {
             assert!(matches!(e, RequestError::Malformed(_)), "{bad:?}: {e:?}");
             assert_eq!(e.status(), (400, "Bad Request"));
         }
+    }
+
+    #[test]
+    fn a_head_ends_only_at_an_empty_crlf_line() {
+        // httparse ends these heads at the bare-LF blank line; the connection frames
+        // heads by "\r\n\r\n", so the lines after it would be dropped and "hello"
+        // read as the next request.
+        for bad in [
+            "POST /echo HTTP/1.0\r\n\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+            "GET / HTTP/1.1\nHost: a\n\nX\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\n\nX\r\n\r\n",
+            "GET / HTTP/1.1\nHost: a\n\r\n\r\n",
+        ] {
+            assert!(matches!(error(bad), RequestError::Malformed(_)), "{bad:?}");
+        }
+        // Bare LFs inside a head that ends with "\r\n\r\n" frame the same either way.
+        assert_eq!(head("GET / HTTP/1.1\nHost: a\r\n\r\n").path, "/");
     }
 
     #[test]

@@ -125,6 +125,11 @@ fn inline_request(input: &[u8]) -> Parsed<'_> {
             needed: input.len() + 1,
         };
     };
+    // A line that long is refused even when its newline came in the same read (redis
+    // takes it then): otherwise the answer would depend on how the bytes were split.
+    if newline > INLINE_MAX {
+        return Parsed::Error(ProtocolError::TooBigInline);
+    }
     let line = &input[..newline];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     match inline::split(line) {
@@ -149,6 +154,10 @@ fn header(
             Ok(None)
         };
     };
+    // The same error whether or not the `\r` is already there.
+    if cr > INLINE_MAX {
+        return Err(too_long);
+    }
     match rest.get(cr + 1) {
         None => Ok(None),
         Some(b'\n') => {

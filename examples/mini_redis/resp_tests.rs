@@ -104,6 +104,31 @@ fn malformed_requests_get_redis_errors() {
 }
 
 #[test]
+fn an_over_long_line_is_refused_however_it_arrives() {
+    // Found by the resp_parser fuzz target: a 64 KiB+ inline line was an error while
+    // its newline had not arrived, but a command when it came in the same read.
+    use ProtocolError::*;
+    let mut line = vec![b'a'; INLINE_MAX + 1];
+    line.extend_from_slice(b"\r\n");
+    assert_eq!(error(&line[..INLINE_MAX + 1]), TooBigInline);
+    assert_eq!(error(&line), TooBigInline);
+    // The bound counts the bytes before the `\n`, as when none has come yet.
+    let at_bound = [&line[..INLINE_MAX], b"\n"].concat();
+    assert_eq!(complete(&at_bound).1, INLINE_MAX + 1);
+    // The same for a `*N` / `$N` line whose `\r` comes past the bound.
+    for (prefix, want) in [
+        (&b"*"[..], TooBigMultibulkCount),
+        (b"*1\r\n$", TooBigBulkCount),
+    ] {
+        let mut header = prefix.to_vec();
+        header.extend(vec![b'1'; INLINE_MAX + 1]);
+        header.extend_from_slice(b"\r\n");
+        assert_eq!(error(&header[..header.len() - 2]), want);
+        assert_eq!(error(&header), want);
+    }
+}
+
+#[test]
 fn error_texts_are_redis_texts() {
     assert_eq!(
         ProtocolError::InvalidMultibulkLength.to_string(),

@@ -4,10 +4,11 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::error::TaskError;
 use crate::raw::{self, Awaiter, Header};
@@ -271,9 +272,32 @@ impl TaskRef {
         self.header().state.load(Acquire) & CANCELLED != 0
     }
 
+    /// Whether a step of the task is queued (it was woken, or spawned, and has not run
+    /// since): a task dump tells a task that is ready from one that waits.
+    pub fn is_scheduled(&self) -> bool {
+        self.header().state.load(Acquire) & (SCHEDULED | RUNNING) == SCHEDULED
+    }
+
     /// An address identifying the task while it is alive.
     pub fn task_id(&self) -> usize {
         self.ptr.as_ptr() as usize
+    }
+
+    /// Whether `waker` is this task's own waker (the one its polls are given), so that
+    /// keeping this reference instead of the waker wakes the same task.
+    pub fn is_waker_of(&self, waker: &Waker) -> bool {
+        // SAFETY: a borrowed waker over our reference: never woken, cloned or dropped
+        // (`ManuallyDrop`), only compared.
+        let mine = ManuallyDrop::new(unsafe { Waker::from_raw(raw::raw_waker(self.ptr)) });
+        waker.will_wake(&mine)
+    }
+
+    /// This task's waker, holding this reference.
+    pub fn into_waker(self) -> Waker {
+        let ptr = self.ptr;
+        std::mem::forget(self);
+        // SAFETY: the reference `self` held moves into the waker, which releases it.
+        unsafe { Waker::from_raw(raw::raw_waker(ptr)) }
     }
 }
 

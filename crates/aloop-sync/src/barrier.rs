@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::sync::{lock, Mutex};
+use crate::wait_hook::{waiting, WaitingOn};
 use crate::waiters::{WaitList, WakeSet};
 
 /// Error of [`Barrier::wait`]: the barrier was aborted or reset while waiting, or is
@@ -166,7 +167,9 @@ impl Future for BarrierWait<'_> {
                     let key = inner
                         .waiters
                         .push_back(Some(cx.waker().clone()), Outcome::Waiting);
+                    drop(inner);
                     self.state = WaitState::Waiting { key, index };
+                    waiting(WaitingOn::Barrier, true);
                     return Poll::Pending;
                 }
                 inner.count = 0;
@@ -184,6 +187,8 @@ impl Future for BarrierWait<'_> {
                 let result = match inner.waiters.node(key).data {
                     Outcome::Waiting => {
                         inner.waiters.update_waker(key, cx.waker());
+                        drop(inner);
+                        waiting(WaitingOn::Barrier, false);
                         return Poll::Pending;
                     }
                     Outcome::Passed => Ok(index),

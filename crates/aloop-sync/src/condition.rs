@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 
 use crate::lock::{Acquire, Lock, LockGuard};
 use crate::sync::{lock, Mutex};
+use crate::wait_hook::{waiting, WaitingOn};
 use crate::waiters::{WaitList, WakeSet};
 
 /// An async condition variable, asyncio's `Condition`.
@@ -280,6 +281,7 @@ impl<'a> Future for CondWait<'a> {
                     if let WaitState::Start(guard) = old {
                         drop(guard); // releases the lock
                     }
+                    waiting(WaitingOn::Condition, true);
                     return Poll::Pending;
                 }
                 WaitState::Waiting(key) => {
@@ -287,6 +289,8 @@ impl<'a> Future for CondWait<'a> {
                     let mut list = lock(&cond.waiters);
                     if !list.node(key).data {
                         list.update_waker(key, cx.waker());
+                        drop(list);
+                        waiting(WaitingOn::Condition, false);
                         return Poll::Pending;
                     }
                     list.remove(key);

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::sync::{lock, AtomicBool, Mutex, Ordering};
+use crate::wait_hook::{waiting, WaitingOn};
 use crate::waiters::{WaitList, WakeSet};
 
 /// An async event flag, asyncio's `Event`.
@@ -119,6 +120,8 @@ impl Future for EventWait<'_> {
                     return Poll::Ready(());
                 }
                 self.key = Some(list.push_back(Some(cx.waker().clone()), false));
+                drop(list);
+                waiting(WaitingOn::Event, true);
                 Poll::Pending
             }
             Some(key) => {
@@ -130,6 +133,8 @@ impl Future for EventWait<'_> {
                     Poll::Ready(())
                 } else {
                     list.update_waker(key, cx.waker());
+                    drop(list);
+                    waiting(WaitingOn::Event, false);
                     Poll::Pending
                 }
             }

@@ -29,6 +29,7 @@ mod queue;
 mod raw_semaphore;
 mod semaphore;
 mod sync;
+mod wait_hook;
 mod waiters;
 
 pub use barrier::{Barrier, BarrierWait, BrokenBarrierError};
@@ -43,6 +44,7 @@ pub use semaphore::{
     BoundedReleaseError, BoundedSemaphore, OwnedSemaphoreAcquire, OwnedSemaphorePermit, Semaphore,
     SemaphoreAcquire, SemaphorePermit,
 };
+pub use wait_hook::{set_wait_hook, WaitHook, WaitingOn};
 
 #[cfg(test)]
 mod assert_traits {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::raw_semaphore::{RawAcquire, RawSemaphore, SemHandle};
+use crate::wait_hook::WaitingOn;
 
 /// An async mutual-exclusion lock, asyncio's `Lock`.
 ///
@@ -171,7 +172,7 @@ impl Future for OwnedAcquire {
     type Output = OwnedLockGuard;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedLockGuard> {
-        match self.raw.poll_acquire(cx) {
+        match self.raw.poll_acquire(cx, WaitingOn::Lock) {
             Poll::Ready(()) => Poll::Ready(OwnedLockGuard {
                 lock: self.raw.handle().0.clone(),
             }),
@@ -202,7 +203,9 @@ impl<'a> Future for Acquire<'a> {
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a>> {
         let lock = self.lock;
-        self.raw.poll_acquire(cx).map(|()| LockGuard { lock })
+        self.raw
+            .poll_acquire(cx, WaitingOn::Lock)
+            .map(|()| LockGuard { lock })
     }
 }
 

@@ -14,6 +14,7 @@
 use std::task::{Context, Poll, Waker};
 
 use crate::sync::{lock, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::wait_hook::{waiting, WaitingOn};
 use crate::waiters::WaitList;
 
 /// Set while the waiter list is non-empty.
@@ -210,8 +211,9 @@ impl<H: SemHandle> RawAcquire<H> {
     }
 
     /// Polls for one permit. After `Ready` the caller owns the permit; a spent future
-    /// stays `Pending` rather than hand out a second permit.
-    pub(crate) fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// stays `Pending` rather than hand out a second permit. `on` is what a wait is
+    /// reported as (`wait_hook.rs`): the lock or the semaphore built on this.
+    pub(crate) fn poll_acquire(&mut self, cx: &mut Context<'_>, on: WaitingOn) -> Poll<()> {
         let sem = self.handle.sem();
         match self.state {
             AcqState::Idle => {
@@ -242,7 +244,9 @@ impl<H: SemHandle> RawAcquire<H> {
                     }
                 }
                 let key = list.push_back(Some(cx.waker().clone()), false);
+                drop(list);
                 self.state = AcqState::Waiting(key);
+                waiting(on, true);
                 Poll::Pending
             }
             AcqState::Waiting(key) => {
@@ -253,6 +257,8 @@ impl<H: SemHandle> RawAcquire<H> {
                     Poll::Ready(())
                 } else {
                     list.update_waker(key, cx.waker());
+                    drop(list);
+                    waiting(on, false);
                     Poll::Pending
                 }
             }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::raw_semaphore::{RawAcquire, RawSemaphore, SemHandle, MAX_PERMITS};
+use crate::wait_hook::WaitingOn;
 
 /// Error of [`BoundedSemaphore::release`]: the release would raise the count above the
 /// initial value (asyncio's `ValueError`).
@@ -248,7 +249,7 @@ impl<'a> Future for SemaphoreAcquire<'a> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let (raw, bounded) = (self.sem, self.bounded);
         self.raw
-            .poll_acquire(cx)
+            .poll_acquire(cx, WaitingOn::Semaphore)
             .map(|()| SemaphorePermit { raw, bounded })
     }
 }
@@ -332,7 +333,7 @@ impl Future for OwnedSemaphoreAcquire {
     type Output = OwnedSemaphorePermit;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedSemaphorePermit> {
-        match self.raw.poll_acquire(cx) {
+        match self.raw.poll_acquire(cx, WaitingOn::Semaphore) {
             Poll::Ready(()) => Poll::Ready(OwnedSemaphorePermit::new(self.raw.handle().clone())),
             Poll::Pending => Poll::Pending,
         }

@@ -47,6 +47,7 @@ mod exception;
 mod handle;
 #[cfg(feature = "process")]
 mod interrupt;
+pub mod introspect;
 mod lookup;
 mod loop_handle;
 mod loop_state;
@@ -57,6 +58,7 @@ mod runner;
 mod runner_builder;
 mod running;
 mod runtime;
+mod runtime_pin;
 mod runtime_server;
 mod sendfile;
 mod shield;
@@ -92,10 +94,10 @@ pub mod signal {
     pub use aloop_process::signum::*;
 }
 pub use event_loop::metrics::LoopMetrics;
-pub use event_loop::task_dump::{Awaiting, TaskSnapshot, TaskState};
 pub use event_loop::{get_running_loop, new_event_loop, EventLoop, LoopRef};
 pub use exception::{default_exception_handler, ExceptionContext};
 pub use handle::{Handle, TimerHandle};
+pub use introspect::{Awaiting, LoopSnapshot, TaskSnapshot, TaskState};
 pub use lookup::{AddrInfo, AddrInfoHints, GaiError, GaiErrorKind};
 pub use loop_handle::{LoopHandle, ThreadsafeFuture};
 pub use promise::Promise;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::error::{LoopClosed, TaskError};
 use crate::loop_state::{Remote, Shared};
 use crate::running::running_state;
-use crate::task::{current_task, spawn_on};
+use crate::task::{current_task, spawn_at};
 
 /// A `Send + Sync + Clone` handle to an event loop, for other threads.
 ///
@@ -63,6 +63,7 @@ impl LoopHandle {
     /// Runs `future` as a task on the loop, from any thread (asyncio's
     /// `run_coroutine_threadsafe`). The returned [`ThreadsafeFuture`] can be awaited
     /// from any executor or blocked on with [`ThreadsafeFuture::wait`].
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Result<ThreadsafeFuture<F::Output>, LoopClosed>
     where
         F: Future + Send + 'static,
@@ -93,6 +94,7 @@ impl LoopHandle {
     /// lp.run_forever().unwrap();
     /// assert_eq!(worker.join().unwrap().unwrap(), 42);
     /// ```
+    #[track_caller]
     pub fn spawn_with<M, F>(&self, make: M) -> Result<ThreadsafeFuture<F::Output>, LoopClosed>
     where
         M: FnOnce() -> F + Send + 'static,
@@ -104,17 +106,19 @@ impl LoopHandle {
         // the done callback is dropped unrun (the loop closed first), it reports Cancelled.
         let result_slot = Fulfil(slot.clone());
         let cancel_slot = slot.clone();
+        let created_at = std::panic::Location::caller();
         self.call_soon_threadsafe(move || {
             let Some(state) = running_state() else {
                 result_slot.0.fulfil(Err(TaskError::Cancelled));
                 return;
             };
-            let task = spawn_on(
+            let task = spawn_at(
                 &state,
                 Cancellable {
                     future: make(),
                     slot: cancel_slot,
                 },
+                created_at,
             );
             task.add_done_callback(move |t| {
                 let outcome = t.take_result().unwrap_or(Err(TaskError::Cancelled));

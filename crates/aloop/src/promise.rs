@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::error::{Cancelled, InvalidStateError, PromiseError};
 use crate::loop_state::LoopState;
-use crate::task::{set_awaiting, CancelOps, CancelTarget};
+use crate::task::{note_wait, set_awaiting, CancelOps, CancelTarget, WaitKind};
 
 enum State<T> {
     Pending,
@@ -166,6 +166,7 @@ impl<T: Clone + 'static> Future for Promise<T> {
         }
         drop(waiters);
         set_awaiting(self.inner.clone());
+        note_wait(WaitKind::Promise, !known);
         Poll::Pending
     }
 }
@@ -204,7 +205,7 @@ impl<T: 'static> PromiseCore<T> {
 
 // SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `Promise::new`.
 unsafe impl<T: 'static> CancelTarget for PromiseCore<T> {
-    const KIND: &'static str = "a Promise";
+    const KIND: &'static str = "Promise";
 
     fn cancel_from_awaiter(&self) {
         self.cancel();

@@ -14,6 +14,7 @@ pub use aloop_blocking::{JobError, JobFuture, SubmitError, ThreadPoolExecutor};
 
 use crate::event_loop::LoopRef;
 use crate::running::running_state;
+use crate::task::{note_wait, WaitKind};
 
 /// Why a job sent with `run_in_executor` / `to_thread` produced no value.
 #[derive(Debug)]
@@ -69,9 +70,15 @@ impl<T> Future for RunInExecutor<T> {
     type Output = Result<T, ExecutorError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.polled = true;
+        let starts = !std::mem::replace(&mut self.polled, true);
         match &mut self.job {
-            Ok(job) => Pin::new(job).poll(cx).map_err(ExecutorError::Job),
+            Ok(job) => {
+                let polled = Pin::new(job).poll(cx).map_err(ExecutorError::Job);
+                if polled.is_pending() {
+                    note_wait(WaitKind::Thread, starts);
+                }
+                polled
+            }
             Err(e) => Poll::Ready(Err(ExecutorError::Submit(
                 e.take().unwrap_or(SubmitError::Shutdown),
             ))),

@@ -5,13 +5,18 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::task::Poll;
 
-use crate::error::{RunError, TaskError};
+use crate::error::RunError;
+#[cfg(feature = "process")]
+use crate::error::TaskError;
 use crate::event_loop::{EventLoop, LoopRef};
 use crate::runner_builder::RunnerBuilder;
-use crate::running::{is_loop_running, running_state};
-use crate::task::{spawn_eager, spawn_on, AnyTask, Task};
+#[cfg(feature = "process")]
+use crate::running::is_loop_running;
+use crate::running::running_state;
+use crate::task::{spawn_at, spawn_eager, spawn_on, AnyTask, Task};
 
 /// One event loop for several [`run`](Runner::run) calls, closed by [`close`](Runner::close)
 /// or on drop (asyncio's `asyncio.Runner`, Python 3.11).
@@ -53,6 +58,7 @@ impl Runner {
     /// the main task (its destructors run) and the run returns
     /// [`RunError::Interrupted`]; a second Ctrl-C during that cleanup ends the process.
     /// SIGINT's previous disposition is back when `run` returns (asyncio 3.11).
+    #[track_caller]
     pub fn run<F>(&self, future: F) -> Result<F::Output, RunError>
     where
         F: Future + 'static,
@@ -137,6 +143,7 @@ impl fmt::Debug for Runner {
 /// });
 /// assert_eq!(answer, 42);
 /// ```
+#[track_caller]
 pub fn run<F>(future: F) -> F::Output
 where
     F: Future + 'static,
@@ -146,6 +153,7 @@ where
 }
 
 /// [`run`], returning failures as a [`RunError`] instead of panicking.
+#[track_caller]
 pub fn try_run<F>(future: F) -> Result<F::Output, RunError>
 where
     F: Future + 'static,
@@ -179,6 +187,7 @@ fn cancel_all_tasks(lp: &LoopRef) {
 /// # Panics
 /// Outside a running aloop event loop (like `tokio::spawn` outside a runtime); use
 /// [`LoopRef::create_task`](crate::LoopRef::create_task) with an explicit loop instead.
+#[track_caller]
 pub fn create_task<F>(future: F) -> Task<F::Output>
 where
     F: Future + 'static,
@@ -192,11 +201,27 @@ where
     spawn_on(&state, future)
 }
 
+/// [`create_task`] with the creation site given (a combinator that spawns its
+/// children where its caller called it).
+pub(crate) fn create_task_at<F>(
+    future: F,
+    created_at: &'static Location<'static>,
+) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let state =
+        running_state().expect("aloop::create_task called outside a running aloop event loop");
+    spawn_at(&state, future, created_at)
+}
+
 /// [`LoopRef::create_eager_task`] on the running loop (asyncio 3.12's
 /// `create_task(coro, eager_start=True)`): the task's first step runs inside this call.
 ///
 /// # Panics
 /// Outside a running aloop event loop, as [`create_task`].
+#[track_caller]
 pub fn create_eager_task<F>(future: F) -> Task<F::Output>
 where
     F: Future + 'static,

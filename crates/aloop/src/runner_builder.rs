@@ -92,6 +92,7 @@ impl RunnerBuilder {
     /// # Panics
     /// If called while an event loop runs on this thread, or if `future`'s task
     /// panicked.
+    #[track_caller]
     pub fn run<F>(self, future: F) -> F::Output
     where
         F: Future + 'static,
@@ -105,6 +106,8 @@ impl RunnerBuilder {
             },
             #[cfg(feature = "process")]
             Err(RunError::Interrupted) => {
+                // Dying by the signal skips `atexit`: the socket goes first.
+                crate::introspect::remove_socket();
                 aloop_process::exit_by_signal(aloop_process::signum::SIGINT)
             }
             Err(e) => panic!("aloop::run: {e}"),
@@ -113,6 +116,7 @@ impl RunnerBuilder {
 
     /// [`run`](Self::run), returning failures as a [`RunError`] instead of panicking
     /// ([`aloop::try_run`](crate::try_run) on a loop set up as asked).
+    #[track_caller]
     pub fn try_run<F>(self, future: F) -> Result<F::Output, RunError>
     where
         F: Future + 'static,

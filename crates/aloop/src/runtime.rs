@@ -2,7 +2,8 @@
 //! stealing: each task lives its whole life on the loop it was spawned on, as asyncio's
 //! "one process per core" deployments and thread-per-core runtimes do. Each loop is a
 //! full `EventLoop` (its own reactor, wheel and ready queue) reached through its
-//! `LoopHandle`.
+//! `LoopHandle`. Pinning loops to CPUs (`new_pinned`) is runtime_pin.rs; serving on
+//! every loop, runtime_server.rs.
 
 use std::fmt;
 use std::future::Future;
@@ -29,6 +30,7 @@ struct LoopThread {
 /// `call_soon_threadsafe` between loops. To serve on every core, start a server on
 /// each loop with `reuse_port` (`ServerOptions`): the kernel spreads connections over
 /// the listeners, and each connection lives on one loop.
+/// [`new_pinned`](Runtime::new_pinned) also pins each loop's thread to a CPU.
 ///
 /// Dropping the runtime (or [`shutdown`](Runtime::shutdown)) stops every loop, cancels
 /// the tasks left on it (their destructors run on its thread), closes it and joins its
@@ -69,6 +71,30 @@ impl Runtime {
     /// Errors: the OS refused a thread or a loop's poller (the loops already started
     /// are stopped and joined).
     pub fn new(loops: usize) -> io::Result<Runtime> {
+        Runtime::start(loops, &[])
+    }
+
+    /// [`new`](Self::new) with loop `i` pinned to the `i`-th CPU this thread may run
+    /// on (its affinity mask, in order; round robin when there are more loops than
+    /// CPUs), so a loop's caches and its connections' data stay on one core. 0 loops
+    /// means one per allowed CPU.
+    ///
+    /// Linux only (`sched_setaffinity`); elsewhere the loops are not pinned and this is
+    /// `new`. Errors: as `new`, or the OS refused the affinity.
+    ///
+    /// ```
+    /// let rt = aloop::Runtime::new_pinned(2).unwrap();
+    /// assert_eq!(rt.len(), 2);
+    /// ```
+    pub fn new_pinned(loops: usize) -> io::Result<Runtime> {
+        let cpus = crate::runtime_pin::allowed_cpus()?;
+        let loops = if loops == 0 { cpus.len() } else { loops };
+        Runtime::start(loops, &cpus)
+    }
+
+    /// `loops` loops (0: one per core), loop `i` pinned to `cpus[i % len]` unless
+    /// `cpus` is empty.
+    fn start(loops: usize, cpus: &[usize]) -> io::Result<Runtime> {
         let count = match loops {
             0 => thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -76,9 +102,10 @@ impl Runtime {
         let mut runtime = Runtime { loops: Vec::new() };
         for i in 0..count {
             let (tx, rx) = mpsc::channel();
+            let cpu = (!cpus.is_empty()).then(|| cpus[i % cpus.len()]);
             let thread = thread::Builder::new()
                 .name(format!("aloop-loop-{i}"))
-                .spawn(move || run_loop(tx))?;
+                .spawn(move || run_loop(tx, cpu))?;
             match rx.recv() {
                 Ok(Ok(handle)) => runtime.loops.push(LoopThread {
                     handle,
@@ -115,6 +142,7 @@ impl Runtime {
     /// Builds a task on loop `index` (modulo the number of loops) with `make`, which
     /// runs on that loop's thread, and returns a handle to its output that any thread
     /// can wait on or await. Errors once the runtime is shutting down.
+    #[track_caller]
     pub fn spawn_on<M, F>(
         &self,
         index: usize,
@@ -130,6 +158,7 @@ impl Runtime {
 
     /// Runs a task built by `make` on the first loop and waits for its output (a
     /// panic in it is returned as `TaskError::Panicked`).
+    #[track_caller]
     pub fn block_on<M, F>(&self, make: M) -> Result<F::Output, crate::TaskError>
     where
         M: FnOnce() -> F + Send + 'static,
@@ -168,9 +197,13 @@ impl Drop for Runtime {
     }
 }
 
-/// One loop's thread: make the loop, hand its handle back, run until stopped, then
-/// end as `Runner::close` does (cancel the tasks left, close).
-fn run_loop(started: mpsc::Sender<io::Result<LoopHandle>>) {
+/// One loop's thread: pin it to `cpu` if given, make the loop, hand its handle back,
+/// run until stopped, then end as `Runner::close` does (cancel the tasks left, close).
+fn run_loop(started: mpsc::Sender<io::Result<LoopHandle>>, cpu: Option<usize>) {
+    if let Some(Err(e)) = cpu.map(crate::runtime_pin::pin_current_thread) {
+        let _ = started.send(Err(e));
+        return;
+    }
     let lp = match EventLoop::try_new() {
         Ok(lp) => lp,
         Err(e) => {

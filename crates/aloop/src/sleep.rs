@@ -14,6 +14,7 @@ use aloop_timer::TimerKey;
 
 use crate::loop_state::TimerEntry;
 use crate::running::running_state;
+use crate::task::note_sleep;
 
 enum State {
     /// Not polled yet.
@@ -32,9 +33,20 @@ enum State {
 #[must_use = "a sleep does nothing unless awaited"]
 pub struct Sleep {
     deadline: Option<Instant>,
-    /// Made outside a running loop: the delay, counted from the first poll.
-    from_first_poll: Option<Duration>,
+    start: Start,
     state: State,
+}
+
+/// How a sleep's deadline was set, and whether it tells task dumps about itself.
+#[derive(Clone, Copy)]
+enum Start {
+    /// At creation.
+    Made,
+    /// Made outside a running loop: the delay, counted from the first poll.
+    FirstPoll(Duration),
+    /// A combinator's deadline (`deadline`): the task waits on what the combinator
+    /// runs, not on this timer, so the sleep tells task dumps nothing.
+    Quiet,
 }
 
 /// Suspends the current task for `delay` (asyncio's `asyncio.sleep`).
@@ -57,7 +69,7 @@ pub fn sleep(delay: Duration) -> Sleep {
     if delay.is_zero() {
         return Sleep {
             deadline: None,
-            from_first_poll: None,
+            start: Start::Made,
             state: State::Idle,
         };
     }
@@ -68,7 +80,10 @@ pub fn sleep(delay: Duration) -> Sleep {
     let from_first_poll = !crate::running::is_loop_running();
     Sleep {
         deadline: Some(crate::running::loop_now() + delay),
-        from_first_poll: from_first_poll.then_some(delay),
+        start: match from_first_poll {
+            true => Start::FirstPoll(delay),
+            false => Start::Made,
+        },
         state: State::Idle,
     }
 }
@@ -77,15 +92,36 @@ pub fn sleep(delay: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline: Some(deadline),
-        from_first_poll: None,
+        start: Start::Made,
         state: State::Idle,
     }
+}
+
+/// A combinator's timer (`timeout`, `wait_for`, `wait`, `as_completed`): `sleep_until`
+/// that task dumps do not see, since the task waits on the work, not on the timer.
+pub(crate) fn deadline(when: Instant) -> Sleep {
+    let mut sleep = sleep_until(when);
+    sleep.start = Start::Quiet;
+    sleep
 }
 
 impl Sleep {
     /// When the sleep ends (`None` for a zero-length sleep).
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
+    }
+
+    /// Whether the timer of a sleep already polled once has fired (its wheel entry is
+    /// gone), without re-arming anything: `timeout` asks this instead of reading the
+    /// clock when its body is about to resume.
+    pub(crate) fn has_fired(&self) -> bool {
+        match self.state {
+            State::Armed { loop_id, key } => running_state()
+                .filter(|state| state.id() == loop_id)
+                .is_some_and(|state| !state.has_timer(key)),
+            State::Done => true,
+            State::Idle | State::Yielded => false,
+        }
     }
 }
 
@@ -103,19 +139,23 @@ impl Future for Sleep {
                 };
                 let state = running_state()
                     .expect("aloop::sleep must be awaited inside a running aloop event loop");
-                let deadline = match this.from_first_poll.take() {
-                    Some(delay) => {
+                let deadline = match this.start {
+                    Start::FirstPoll(delay) => {
                         let deadline = state.now() + delay;
                         this.deadline = Some(deadline);
+                        this.start = Start::Made;
                         deadline
                     }
-                    None => deadline,
+                    Start::Made | Start::Quiet => deadline,
                 };
                 let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
                 this.state = State::Armed {
                     loop_id: state.id(),
                     key,
                 };
+                if !matches!(this.start, Start::Quiet) {
+                    note_sleep(true, deadline);
+                }
                 Poll::Pending
             }
             State::Yielded | State::Done => {
@@ -137,6 +177,9 @@ impl Future for Sleep {
                 let deadline = this.deadline.unwrap_or_else(Instant::now);
                 let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
                 this.state = State::Armed { loop_id, key };
+                if !matches!(this.start, Start::Quiet) {
+                    note_sleep(false, deadline);
+                }
                 Poll::Pending
             }
         }

@@ -1,7 +1,7 @@
 //! `Runtime`: N loops on N threads; tasks stay on the loop they were spawned on; a
 //! server on every loop with `reuse_port`; loops talk through their handles; a panic on
 //! one loop leaves the others serving; dropping the runtime cancels what is left (on
-//! each loop's thread) and joins the threads.
+//! each loop's thread) and joins the threads; `new_pinned` pins each loop to a CPU.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -184,6 +184,48 @@ fn zero_loops_means_one_per_core() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     assert_eq!(rt.len(), cores);
     assert!(!rt.is_empty());
+}
+
+/// The CPUs in the `Cpus_allowed_list` of the calling thread ("0-3,6" → [0,1,2,3,6]).
+#[cfg(target_os = "linux")]
+fn allowed_cpus_of_this_thread() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .expect("a Cpus_allowed_list line")
+        .trim();
+    let mut cpus = Vec::new();
+    for part in list.split(',') {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        cpus.extend(lo.parse::<usize>().unwrap()..=hi.parse::<usize>().unwrap());
+    }
+    cpus
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn pinned_loops_each_run_on_one_allowed_cpu_in_turn() {
+    let allowed = allowed_cpus_of_this_thread();
+    // One loop more than there are CPUs: the last one wraps around to the first CPU.
+    let loops = allowed.len() + 1;
+    let rt = Runtime::new_pinned(loops).unwrap();
+    for i in 0..loops {
+        let mask = rt
+            .spawn_on(i, || async { allowed_cpus_of_this_thread() })
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert_eq!(mask, [allowed[i % allowed.len()]], "loop {i}");
+    }
+    // 0: one loop per allowed CPU.
+    assert_eq!(Runtime::new_pinned(0).unwrap().len(), allowed.len());
+    // Without pinning, a loop keeps the whole mask it was started with.
+    let rt = Runtime::new(1).unwrap();
+    let mask = rt
+        .block_on(|| async { allowed_cpus_of_this_thread() })
+        .unwrap();
+    assert_eq!(mask, allowed);
 }
 
 #[test]

@@ -190,3 +190,24 @@ fn async_write_waits_at_the_high_water_mark() {
         assert_eq!(reader.join().unwrap(), total);
     });
 }
+
+#[test]
+fn set_exception_fails_a_buf_read_even_with_a_window_lent_before() {
+    // Found by the stream_reader fuzz target: poll_fill_buf handed out the rest of a
+    // window it had lent before set_exception, where every other read fails (H11).
+    aloop::run(async {
+        let mut r = StreamReader::new();
+        r.feed_data(b"ab");
+        assert_eq!(r.fill_buf().await.unwrap(), b"ab");
+        Pin::new(&mut r).consume(1);
+        r.set_exception(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset",
+        ));
+        let e = r.fill_buf().await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+        assert_eq!(r.read(1).await.unwrap_err().kind(), e.kind());
+        // The byte is still buffered, as with the asyncio-style reads.
+        assert_eq!(r.buffered(), 1);
+    });
+}

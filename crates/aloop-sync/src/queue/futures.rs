@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::{BaseQueue, GetSlot, PutSlot, QueueShutDown, Storage};
+use crate::wait_hook::{waiting, WaitingOn};
 use crate::waiters::WakeSet;
 
 #[derive(Clone, Copy)]
@@ -58,13 +59,17 @@ impl<S: Storage> Future for Put<'_, S> {
                     let key = inner
                         .putters
                         .push_back(Some(cx.waker().clone()), PutSlot::Waiting);
+                    drop(inner);
                     this.state = State::Waiting(key);
+                    waiting(WaitingOn::QueuePut, true);
                     return Poll::Pending;
                 }
             }
             State::Waiting(key) => match inner.putters.node(key).data {
                 PutSlot::Waiting => {
                     inner.putters.update_waker(key, cx.waker());
+                    drop(inner);
+                    waiting(WaitingOn::QueuePut, false);
                     return Poll::Pending;
                 }
                 PutSlot::Granted => {
@@ -152,12 +157,15 @@ impl<S: Storage> Future for Get<'_, S> {
                         .push_back(Some(cx.waker().clone()), GetSlot::Waiting);
                     drop(inner);
                     self.state = State::Waiting(key);
+                    waiting(WaitingOn::QueueGet, true);
                     return Poll::Pending;
                 }
             },
             State::Waiting(key) => match inner.getters.node(key).data {
                 GetSlot::Waiting => {
                     inner.getters.update_waker(key, cx.waker());
+                    drop(inner);
+                    waiting(WaitingOn::QueueGet, false);
                     return Poll::Pending;
                 }
                 GetSlot::Item(_) => {
@@ -235,12 +243,15 @@ impl<S: Storage> Future for Join<'_, S> {
                     let key = inner.joiners.push_back(Some(cx.waker().clone()), false);
                     drop(inner);
                     self.state = State::Waiting(key);
+                    waiting(WaitingOn::QueueJoin, true);
                     return Poll::Pending;
                 }
             }
             State::Waiting(key) => {
                 if !inner.joiners.node(key).data {
                     inner.joiners.update_waker(key, cx.waker());
+                    drop(inner);
+                    waiting(WaitingOn::QueueJoin, false);
                     return Poll::Pending;
                 }
                 inner.joiners.remove(key);

@@ -18,8 +18,8 @@ use futures_core::Stream;
 use super::timeout::TimeoutError;
 use super::{deadline_after, Children, WakerSlot};
 use crate::error::TaskError;
-use crate::sleep::{sleep_until, Sleep};
-use crate::task::{set_awaiting, Task};
+use crate::sleep::{deadline, Sleep};
+use crate::task::{note_wait, set_awaiting, Task, WaitKind};
 
 struct Shared<T> {
     finished: RefCell<VecDeque<Result<T, TaskError>>>,
@@ -112,6 +112,7 @@ pub struct AsCompleted<T: 'static> {
 ///     assert_eq!(order, [10, 20, 30]);
 /// });
 /// ```
+#[track_caller]
 pub fn as_completed<I>(
     futures: I,
     timeout: impl Into<Option<Duration>>,
@@ -121,7 +122,11 @@ where
     I::Item: Future + 'static,
     <I::Item as Future>::Output: 'static,
 {
-    let tasks: Vec<_> = futures.into_iter().map(crate::create_task).collect();
+    let created_at = std::panic::Location::caller();
+    let tasks: Vec<_> = futures
+        .into_iter()
+        .map(|f| crate::runner::create_task_at(f, created_at))
+        .collect();
     AsCompleted::from_tasks(tasks, timeout)
 }
 
@@ -158,9 +163,9 @@ impl<T: 'static> AsCompleted<T> {
         AsCompleted {
             shared,
             remaining: views.len(),
-            children: Rc::new(Children::new(views)),
+            children: Rc::new(Children::new(views, "as_completed")),
             // Timing starts now, as asyncio's does when iteration starts.
-            sleep: timeout.into().and_then(deadline_after).map(sleep_until),
+            sleep: timeout.into().and_then(deadline_after).map(deadline),
             timed_out: false,
         }
     }
@@ -189,6 +194,7 @@ impl<T: 'static> Stream for AsCompleted<T> {
         let next = this.shared.finished.borrow_mut().pop_front();
         if let Some(outcome) = next {
             this.remaining -= 1;
+            this.shared.waker.end_wait();
             return Poll::Ready(Some(Ok(outcome)));
         }
         if !this.timed_out {
@@ -205,8 +211,9 @@ impl<T: 'static> Stream for AsCompleted<T> {
             this.remaining -= 1;
             return Poll::Ready(Some(Err(TimeoutError)));
         }
-        this.shared.waker.register(cx.waker());
+        let starts = this.shared.waker.register(cx.waker());
         set_awaiting(this.children.clone());
+        note_wait(WaitKind::Gather, starts);
         Poll::Pending
     }
 

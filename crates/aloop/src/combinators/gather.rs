@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 
 use super::{Children, WakerSlot};
 use crate::error::TaskError;
-use crate::task::{set_awaiting, Task};
+use crate::task::{note_wait, set_awaiting, Task, WaitKind};
 
 struct Shared<T> {
     /// Outcomes by argument position, filled as children finish.
@@ -125,7 +125,7 @@ impl<T: 'static> Gather<T> {
         }
         Gather {
             shared,
-            children: Rc::new(Children::new(views)),
+            children: Rc::new(Children::new(views, "gather")),
         }
     }
 
@@ -169,8 +169,9 @@ impl<T: 'static> Gather<T> {
 
     /// Registers the awaiting task: woken by the children, its cancel forwarded to them.
     fn park(&self, cx: &mut Context<'_>) {
-        self.shared.waker.register(cx.waker());
+        let starts = self.shared.waker.register(cx.waker());
         set_awaiting(self.children.clone());
+        note_wait(WaitKind::Gather, starts);
     }
 }
 
@@ -270,13 +271,18 @@ impl<T: 'static> fmt::Debug for GatherAll<T> {
 ///     assert_eq!(out.unwrap(), [30, 10, 20]); // argument order, not completion order
 /// });
 /// ```
+#[track_caller]
 pub fn gather<I>(futures: I) -> Gather<<I::Item as Future>::Output>
 where
     I: IntoIterator,
     I::Item: Future + 'static,
     <I::Item as Future>::Output: 'static,
 {
-    let tasks: Vec<_> = futures.into_iter().map(crate::create_task).collect();
+    let created_at = std::panic::Location::caller();
+    let tasks: Vec<_> = futures
+        .into_iter()
+        .map(|f| crate::runner::create_task_at(f, created_at))
+        .collect();
     Gather::from_tasks(tasks)
 }
 
@@ -299,6 +305,7 @@ where
 ///     assert_eq!(*out[2].as_ref().unwrap(), 3);
 /// });
 /// ```
+#[track_caller]
 pub fn gather_all<I>(futures: I) -> GatherAll<<I::Item as Future>::Output>
 where
     I: IntoIterator,

@@ -38,17 +38,26 @@ pub mod __private {
     pub use super::gather::{split, Slot, Slots};
 }
 
-/// The waker of whoever awaits a combinator, replaced on each poll and taken on wake.
+/// The waker of whoever awaits a combinator, replaced on each poll and taken on wake;
+/// and whether that wait has begun (for the task dump's "since").
 #[derive(Default)]
-pub(crate) struct WakerSlot(RefCell<Option<Waker>>);
+pub(crate) struct WakerSlot(RefCell<Option<Waker>>, Cell<bool>);
 
 impl WakerSlot {
-    pub(crate) fn register(&self, waker: &Waker) {
+    /// Registers the awaiting task's waker; returns whether its wait starts here (the
+    /// first registration since the slot was made or `end_wait`).
+    pub(crate) fn register(&self, waker: &Waker) -> bool {
         let mut slot = self.0.borrow_mut();
         match &*slot {
             Some(w) if w.will_wake(waker) => {}
             _ => *slot = Some(waker.clone()),
         }
+        !self.1.replace(true)
+    }
+
+    /// The awaiting task got what it waited for (`as_completed` yields one item).
+    pub(crate) fn end_wait(&self) {
+        self.1.set(false);
     }
 
     pub(crate) fn wake(&self) {
@@ -67,15 +76,18 @@ impl WakerSlot {
 pub(crate) struct Children {
     cancel_ops: CancelOps,
     pub(crate) tasks: Vec<AnyTask>,
+    /// Which combinator ("gather", "wait", "as_completed"), for task dumps.
+    what: &'static str,
     /// Cancel once: the forwarded cancel and the drop that follows it are one request.
     cancelled: Cell<bool>,
 }
 
 impl Children {
-    pub(crate) fn new(tasks: Vec<AnyTask>) -> Children {
+    pub(crate) fn new(tasks: Vec<AnyTask>, what: &'static str) -> Children {
         Children {
             cancel_ops: CancelOps::of::<Children>(),
             tasks,
+            what,
             cancelled: Cell::new(false),
         }
     }
@@ -94,10 +106,15 @@ impl Children {
 
 // SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `Children::new`.
 unsafe impl CancelTarget for Children {
-    const KIND: &'static str = "the tasks of a gather, wait or as_completed";
+    const KIND: &'static str = "gather";
 
     fn cancel_from_awaiter(&self) {
         self.cancel_unfinished();
+    }
+
+    fn describe(&self) -> crate::task::Description {
+        let unfinished = self.tasks.iter().filter(|t| !t.done());
+        (self.what, Some(unfinished.map(AnyTask::id).collect()))
     }
 }
 

@@ -22,7 +22,9 @@ use super::WakerSlot;
 use crate::error::{PanicPayload, TaskError};
 use crate::exception::{default_exception_handler, ExceptionContext};
 use crate::running::running_state;
-use crate::task::{set_awaiting, spawn_on, AnyTask, CancelOps, CancelTarget, Task};
+use crate::task::{
+    note_wait, set_awaiting, spawn_on, AnyTask, CancelOps, CancelTarget, Task, WaitKind,
+};
 
 /// `repr(C)`, `cancel_ops` first: the task awaiting the group keeps a thin pointer to it.
 #[repr(C)]
@@ -86,12 +88,18 @@ impl Inner {
 
 // SAFETY: `repr(C)` with `CancelOps::of::<Self>()` as first field, set in `TaskGroup::new`.
 unsafe impl CancelTarget for Inner {
-    const KIND: &'static str = "a TaskGroup";
+    const KIND: &'static str = "TaskGroup";
 
     /// The task awaiting the group was cancelled: cancel the children (asyncio's
     /// `__aexit__` on `CancelledError`).
     fn cancel_from_awaiter(&self) {
         self.abort();
+    }
+
+    fn describe(&self) -> crate::task::Description {
+        let mut ids: Vec<u64> = self.children.borrow().keys().copied().collect();
+        ids.sort_unstable();
+        (Self::KIND, Some(ids))
     }
 }
 
@@ -190,6 +198,7 @@ impl TaskGroup {
     ///     tg.join().await.unwrap();
     /// });
     /// ```
+    #[track_caller]
     pub fn create_task<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
@@ -297,8 +306,9 @@ impl Future for TaskGroupJoin {
             this.done = true;
             return Poll::Ready(inner.outcome());
         }
-        inner.waker.register(cx.waker());
+        let starts = inner.waker.register(cx.waker());
         set_awaiting(inner.clone());
+        note_wait(WaitKind::TaskGroup, starts);
         Poll::Pending
     }
 }
@@ -421,10 +431,13 @@ impl<Fut: Future> Future for TaskGroupScope<Fut> {
                 Err(e) => Err(e),
             });
         }
-        inner.waker.register(cx.waker());
         if this.body.is_none() {
             // While the body runs, a cancel goes to what the body awaits; after, to us.
+            let starts = inner.waker.register(cx.waker());
             set_awaiting(inner);
+            note_wait(WaitKind::TaskGroup, starts);
+        } else {
+            inner.waker.register(cx.waker());
         }
         Poll::Pending
     }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use pin_project_lite::pin_project;
 
 use super::deadline_after;
-use crate::sleep::{sleep_until, Sleep};
+use crate::sleep::{deadline, Sleep};
 
 /// The deadline passed before the operation finished (asyncio's builtin `TimeoutError`).
 ///
@@ -177,12 +177,15 @@ pin_project! {
             // timeout with the same deadline got there first, or the task was
             // cancelled) expired too, as asyncio's timer fired for it as well. Only
             // with a running loop: its clock (virtual or not) is the one to compare.
-            let running_past_deadline = crate::running::is_loop_running()
+            // (The clock is read only for a block dropped unfinished.)
+            if *this.started
+                && this.future.is_some()
+                && crate::running::is_loop_running()
                 && state
                     .when
                     .get()
-                    .is_some_and(|w| crate::running::loop_now() >= w);
-            if *this.started && this.future.is_some() && running_past_deadline {
+                    .is_some_and(|w| crate::running::loop_now() >= w)
+            {
                 state.expired.set(true);
             }
             state.finished.set(true);
@@ -254,10 +257,16 @@ impl<F: Future> Future for TimeoutFuture<F> {
             this.future.is_some(),
             "aloop: a timeout was polled after it returned"
         );
-        let past = |when: Option<Instant>| when.is_some_and(|w| crate::running::loop_now() >= w);
-        // After the first poll the block only resumes if the deadline has not passed
-        // (asyncio throws the cancellation in instead of resuming it).
-        let expire_now = *this.started && past(state.when.get());
+        // After the first poll the block only resumes while its deadline's timer has not
+        // fired: asyncio's timer callback cancels the task, and until that callback has
+        // run the task resumes. The armed sleep answers that without reading the clock;
+        // a deadline rescheduled since it was armed is compared with the clock.
+        let expire_now = *this.started
+            && match (state.when.get(), this.sleep.as_ref()) {
+                (None, _) => false,
+                (Some(when), Some(sleep)) if sleep.deadline() == Some(when) => sleep.has_fired(),
+                (Some(when), _) => crate::running::loop_now() >= when,
+            };
         if !expire_now {
             *this.started = true;
             let polled = match this.future.as_mut().as_pin_mut() {
@@ -271,15 +280,17 @@ impl<F: Future> Future for TimeoutFuture<F> {
                 return Poll::Ready(Ok(output));
             }
         }
-        // The block may have rescheduled: arm the timer for the deadline as it is now.
+        // The block may have rescheduled: arm the timer for the deadline as it is now. A
+        // deadline already past fires on the next iteration, as asyncio's
+        // `call_soon(_on_timeout)` for it does.
         let when = state.when.get();
-        let mut expired = expire_now || past(when);
+        let mut expired = expire_now;
         if !expired {
             match when {
                 None => *this.sleep = None,
                 Some(when) => {
                     if this.sleep.as_ref().and_then(Sleep::deadline) != Some(when) {
-                        *this.sleep = Some(sleep_until(when));
+                        *this.sleep = Some(deadline(when));
                     }
                     if let Some(sleep) = this.sleep.as_mut() {
                         expired = Pin::new(sleep).poll(cx).is_ready();
@@ -296,9 +307,13 @@ impl<F: Future> Future for TimeoutFuture<F> {
             state.waker.borrow_mut().take();
             return Poll::Ready(Err(TimeoutError));
         }
-        let mut waker = state.waker.borrow_mut();
-        if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            *waker = Some(cx.waker().clone());
+        // Only a `Timeout` handle held elsewhere (`handle()`, `wrap`) can reschedule and
+        // needs the waker; a bare `timeout(d, body)` keeps none.
+        if Rc::strong_count(state) > 1 {
+            let mut waker = state.waker.borrow_mut();
+            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *waker = Some(cx.waker().clone());
+            }
         }
         Poll::Pending
     }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use super::{deadline_after, WakerSlot};
 use crate::error::TaskError;
-use crate::sleep::{sleep_until, Sleep};
-use crate::task::Task;
+use crate::sleep::{deadline, Sleep};
+use crate::task::{note_wait, Task, WaitKind};
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
 /// `ALL_COMPLETED`).
@@ -176,7 +176,7 @@ impl<T: 'static> Wait<T> {
         }
         self.shared = Some(shared);
         // A deadline past what `Instant` holds is no deadline.
-        self.sleep = self.timeout.and_then(deadline_after).map(sleep_until);
+        self.sleep = self.timeout.and_then(deadline_after).map(deadline);
     }
 
     fn unregister(&mut self) {
@@ -217,7 +217,10 @@ impl<T: 'static> Future for Wait<T> {
             return Poll::Ready(this.finish());
         }
         if let Some(shared) = &this.shared {
-            shared.waker.register(cx.waker());
+            // No edges to the tasks in the dump: `wait` does not own them (a cancel of
+            // the waiting task does not reach them), so it registers no await target.
+            let starts = shared.waker.register(cx.waker());
+            note_wait(WaitKind::Wait, starts);
         }
         Poll::Pending
     }

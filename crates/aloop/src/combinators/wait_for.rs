@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::deadline_after;
 use super::timeout::TimeoutError;
 use crate::error::TaskError;
-use crate::sleep::{sleep_until, Sleep};
+use crate::sleep::{deadline, Sleep};
 use crate::task::Task;
 
 enum State<F: Future> {
@@ -50,6 +50,8 @@ where
 {
     state: State<F>,
     timeout: Option<Duration>,
+    /// Where `wait_for` was called: the inner task's creation site.
+    created_at: &'static std::panic::Location<'static>,
 }
 
 // `F` is never pinned: it is moved into a task before anything polls it.
@@ -87,6 +89,7 @@ impl<F: Future> Unpin for WaitFor<F> where F::Output: 'static {}
 ///     assert_eq!(slow.await, Err(aloop::TimeoutError));
 /// });
 /// ```
+#[track_caller]
 pub fn wait_for<F>(future: F, timeout: impl Into<Option<Duration>>) -> WaitFor<F>
 where
     F: Future + 'static,
@@ -95,6 +98,7 @@ where
     WaitFor {
         state: State::Idle(future),
         timeout: timeout.into(),
+        created_at: std::panic::Location::caller(),
     }
 }
 
@@ -121,8 +125,8 @@ where
                         drop(future);
                         return Poll::Ready(Err(TimeoutError));
                     }
-                    let task = crate::create_task(future);
-                    let sleep = this.timeout.and_then(deadline_after).map(sleep_until);
+                    let task = crate::runner::create_task_at(future, this.created_at);
+                    let sleep = this.timeout.and_then(deadline_after).map(deadline);
                     this.state = State::Running { task, sleep };
                 }
                 State::Running {

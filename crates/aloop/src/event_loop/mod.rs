@@ -9,7 +9,7 @@ mod fd_watch;
 pub(crate) mod metrics;
 #[cfg(feature = "process")]
 mod signal_handlers;
-pub(crate) mod task_dump;
+mod task_dump;
 
 use std::fmt;
 use std::future::Future;
@@ -80,6 +80,9 @@ impl EventLoop {
 
     /// Creates a new event loop, or says why the OS refused its poller.
     pub fn try_new() -> std::io::Result<EventLoop> {
+        // The loop runs on this thread: `aloop-sync`'s waits report to its tasks.
+        aloop_sync::set_wait_hook(Some(crate::task::sync_wait_hook));
+        crate::introspect::serve_if_asked();
         Ok(EventLoop {
             lp: LoopRef {
                 state: LoopState::new()?,
@@ -176,6 +179,7 @@ impl LoopRef {
     ///
     /// With [`set_eager_task_factory(true)`](Self::set_eager_task_factory) the task starts
     /// eagerly instead, as [`create_eager_task`](Self::create_eager_task).
+    #[track_caller]
     pub fn create_task<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
@@ -203,6 +207,7 @@ impl LoopRef {
     ///     assert_eq!(quick.await.unwrap(), 42);
     /// });
     /// ```
+    #[track_caller]
     pub fn create_eager_task<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
@@ -233,6 +238,7 @@ impl LoopRef {
     ///
     /// Errors: the loop is closed or already running, another loop runs on this thread,
     /// `stop()` was called first, or the future was cancelled or panicked.
+    #[track_caller]
     pub fn run_until_complete<F>(&self, future: F) -> Result<F::Output, RunError>
     where
         F: Future + 'static,

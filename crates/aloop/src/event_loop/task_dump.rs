@@ -1,63 +1,21 @@
-//! `lp.dump_tasks()` and `lp.format_call_graph()`: every task of the loop, what it is
-//! waiting on (another task, a `Promise`, a `gather`/`wait`, a `TaskGroup`), and the
-//! forest those "awaits" edges make (Python 3.14's `capture_call_graph` /
-//! `format_call_graph`, for the whole loop). It reads what tasks already record for
-//! cancel forwarding (`task/await_target.rs`), so it costs nothing until asked.
-
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
+//! `lp.snapshot()`, `lp.dump_tasks()`, `lp.format_call_graph()` and
+//! `lp.format_task_table()`: the loop's face of `introspect/` (which captures and
+//! formats; see its `mod.rs` for what is recorded and what it costs).
 
 use super::LoopRef;
-use crate::task::{meta_of, AnyTask, Awaited};
-
-/// Where a task stands (see [`TaskSnapshot`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TaskState {
-    /// Its step is running now (it is the one asking).
-    Running,
-    /// Not finished: waiting on something, or ready to run.
-    Pending,
-    /// Finished with an output or a panic.
-    Done,
-    /// Finished by cancellation.
-    Cancelled,
-}
-
-/// What a task waits on, as far as the loop knows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Awaiting {
-    /// Another task.
-    Task {
-        /// Its number (`AnyTask::id`).
-        id: u64,
-        /// Its name.
-        name: String,
-    },
-    /// Something else the task registered: "a Promise", "a TaskGroup", "the tasks of a
-    /// gather, wait or as_completed". A plain future (a sleep, a socket read, a lock)
-    /// is not recorded: the task shows no `awaiting` then.
-    Other(&'static str),
-}
-
-/// One task of a loop, as [`LoopRef::dump_tasks`] saw it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TaskSnapshot {
-    /// Its number.
-    pub id: u64,
-    /// Its name (`Task-N` unless set).
-    pub name: String,
-    /// Where it stands.
-    pub state: TaskState,
-    /// What it waits on, when it waits on a task or another recorded target.
-    pub awaiting: Option<Awaiting>,
-}
+use crate::introspect::{capture, LoopSnapshot, TaskSnapshot};
 
 impl LoopRef {
-    /// Every unfinished task of the loop, with what each is waiting on, in task
-    /// number order.
+    /// The loop's unfinished tasks now, with what each waits on, since when, and where
+    /// it was created (Python 3.14's `capture_call_graph`, for every task of the loop).
+    /// Call it on the loop's thread: from a task, a callback, or a callback sent with
+    /// [`LoopHandle::call_soon_threadsafe`](crate::LoopHandle::call_soon_threadsafe).
+    pub fn snapshot(&self) -> LoopSnapshot {
+        capture(&self.state)
+    }
+
+    /// Every unfinished task of the loop, with what it is waiting on, in task number
+    /// order (the tasks of [`snapshot`](Self::snapshot)).
     ///
     /// ```
     /// aloop::run(async {
@@ -69,99 +27,32 @@ impl LoopRef {
     ///     aloop::sleep(std::time::Duration::ZERO).await; // let it start waiting
     ///     let tasks = lp.dump_tasks();
     ///     let w = tasks.iter().find(|t| t.name == "waiter").unwrap();
-    ///     assert_eq!(w.awaiting, Some(aloop::Awaiting::Other("a Promise")));
+    ///     assert_eq!(w.awaiting, Some(aloop::Awaiting::Other("Promise")));
+    ///     assert!(w.created_at.file().ends_with(".rs"));
     ///     promise.set_result(1).unwrap();
     ///     waiter.await.unwrap().unwrap();
     /// });
     /// ```
     pub fn dump_tasks(&self) -> Vec<TaskSnapshot> {
-        let current = crate::current_task().ok().flatten().map(|t| t.id());
-        let mut out: Vec<TaskSnapshot> = self
-            .state
-            .tasks()
-            .into_iter()
-            .map(|raw| {
-                let awaited = meta_of(&raw).awaited();
-                let task = AnyTask::from_raw(raw);
-                let state = if Some(task.id()) == current {
-                    TaskState::Running
-                } else if task.cancelled() {
-                    TaskState::Cancelled
-                } else if task.done() {
-                    TaskState::Done
-                } else {
-                    TaskState::Pending
-                };
-                let awaiting = awaited.map(|a| match a {
-                    Awaited::Task(raw) => {
-                        let t = AnyTask::from_raw(raw);
-                        Awaiting::Task {
-                            id: t.id(),
-                            name: t.get_name(),
-                        }
-                    }
-                    Awaited::Other(kind) => Awaiting::Other(kind),
-                });
-                TaskSnapshot {
-                    id: task.id(),
-                    name: task.get_name(),
-                    state,
-                    awaiting,
-                }
-            })
-            .collect();
-        out.sort_by_key(|t| t.id);
-        out
+        self.snapshot().tasks
     }
 
-    /// The loop's tasks as a forest of "awaits" edges, one line per task, indented
-    /// under the task that awaits it (Python 3.14's `format_call_graph`, for the whole
-    /// loop). Roots are the tasks no other task awaits.
+    /// The loop's tasks as a forest of "waits on" edges, one line per task, indented
+    /// under the task that waits on it (Python 3.14's `format_call_graph`, for the whole
+    /// loop; [`LoopSnapshot::format_call_graph`]).
     ///
     /// ```text
-    /// * Task-1 (running)
-    /// * Task-2 'outer' (pending)
-    ///   * Task-3 'inner' (pending) awaits a Promise
+    /// * Task-1: running (created at src/main.rs:8)
+    /// * Task-3 'outer': waits on Task-2 'inner' for 0.500 s (created at src/main.rs:12)
+    ///   * Task-2 'inner': waits on Promise for 0.500 s (created at src/main.rs:10)
     /// ```
     pub fn format_call_graph(&self) -> String {
-        let tasks = self.dump_tasks();
-        let by_id: HashMap<u64, &TaskSnapshot> = tasks.iter().map(|t| (t.id, t)).collect();
-        let awaited: HashSet<u64> = tasks
-            .iter()
-            .filter_map(|t| match &t.awaiting {
-                Some(Awaiting::Task { id, .. }) => Some(*id),
-                _ => None,
-            })
-            .collect();
-        let mut out = String::new();
-        for root in tasks.iter().filter(|t| !awaited.contains(&t.id)) {
-            let mut node = Some(root);
-            let mut depth = 0;
-            let mut seen = HashSet::new();
-            while let Some(t) = node.filter(|t| seen.insert(t.id)) {
-                let state = match t.state {
-                    TaskState::Running => "running",
-                    TaskState::Pending => "pending",
-                    TaskState::Done => "done",
-                    TaskState::Cancelled => "cancelled",
-                };
-                let _ = write!(out, "{:indent$}* Task-{} ", "", t.id, indent = depth * 2);
-                if t.name != format!("Task-{}", t.id) {
-                    let _ = write!(out, "'{}' ", t.name);
-                }
-                let _ = write!(out, "({state})");
-                node = match &t.awaiting {
-                    Some(Awaiting::Task { id, .. }) => by_id.get(id).copied(),
-                    Some(Awaiting::Other(kind)) => {
-                        let _ = write!(out, " awaits {kind}");
-                        None
-                    }
-                    None => None,
-                };
-                out.push('\n');
-                depth += 1;
-            }
-        }
-        out
+        self.snapshot().format_call_graph()
+    }
+
+    /// The loop's tasks as a table (`python -m asyncio ps`;
+    /// [`LoopSnapshot::format_table`]).
+    pub fn format_task_table(&self) -> String {
+        self.snapshot().format_table()
     }
 }

@@ -18,6 +18,7 @@ mod ready;
 mod registry;
 mod run_once;
 mod shared;
+mod stamps;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -34,13 +35,14 @@ use aloop_timer::{TimerKey, TimerWheel};
 use self::driver::Driver;
 use self::fd_watches::FdWatches;
 use self::registry::TaskRegistry;
+use self::stamps::Epoch;
 use crate::callback::{Callback, CallbackCell};
 use crate::error::PanicPayload;
 use crate::exception::{default_exception_handler, ExceptionContext};
 
 pub(crate) use self::fd_watches::Direction;
 pub(crate) use self::ready::{Ready, Remote, TimerEntry};
-pub(crate) use self::shared::Shared;
+pub(crate) use self::shared::{live_loops, Shared};
 
 /// The loop's counters (read as `LoopMetrics` by `LoopRef::metrics`). Counting costs
 /// an increment per callback and task step; the times (per step, blocked) are only
@@ -108,6 +110,10 @@ pub(crate) struct LoopState {
     /// Virtual time (`use_virtual_time`): the loop's clock, which stands still and
     /// jumps to the next timer when the loop has nothing else to do. `None`: real time.
     virtual_now: Cell<Option<Instant>>,
+    /// Where the loop's wait stamps count from (`stamps.rs`).
+    epoch: Epoch,
+    /// The iteration whose first wait read the clock, and what it read (`wait_stamp`).
+    stamp_cache: Cell<(u64, u64)>,
     /// The names given with `set_name`, by task number: most tasks have none, and a
     /// name kept in each task would cost every task a word.
     task_names: RefCell<HashMap<u64, String>>,
@@ -138,10 +144,13 @@ impl LoopState {
             end_on_close: RefCell::new(Vec::new()),
             counters: Counters::default(),
             virtual_now: Cell::new(None),
+            epoch: Epoch::now(),
+            stamp_cache: Cell::new((u64::MAX, 0)),
             task_names: RefCell::new(HashMap::new()),
             self_weak: weak.clone(),
         });
         state.shared.set_state(Rc::as_ptr(&state).cast());
+        shared::register_loop(&state.shared);
         Ok(state)
     }
 
@@ -157,6 +166,16 @@ impl LoopState {
         // SAFETY: non-null only between `new` and the start of `drop` of the state it
         // points to, and this runs on the loop's thread, so the state is alive.
         unsafe { &*ptr }.strong()
+    }
+
+    /// Runs `f` on the loop whose shared part is `shared`, if it is still alive, without
+    /// touching its count. On the loop's own thread only, as `of_shared`.
+    #[inline]
+    pub(crate) fn with_shared<R>(shared: &Shared, f: impl FnOnce(&LoopState) -> R) -> Option<R> {
+        let ptr = shared.state().cast::<LoopState>();
+        // SAFETY: as in `of_shared`; the reference does not outlive the call, during
+        // which nothing on this thread can drop the state (`f` gets `&LoopState` only).
+        unsafe { ptr.as_ref() }.map(f)
     }
 
     // --- identity, and the parts other threads and the reactor see ---
@@ -233,6 +252,7 @@ impl LoopState {
     /// `stop()` (`false`). Only `running.rs`'s guard calls this.
     pub(crate) fn set_running(&self, running: bool) {
         self.running.set(running);
+        self.shared.set_running(running);
         if !running {
             self.stopping.set(false);
         }
@@ -378,6 +398,41 @@ impl LoopState {
         }
     }
 
+    /// When a wait starts (`stamps.rs`): the loop's clock now as a wait stamp, cheaply
+    /// (to a few ms on real time, exact on virtual time), and for a wait that ends at
+    /// `until` (a sleep), its length in ms (saturating).
+    ///
+    /// The clock is read once per iteration, by the first wait that starts in it (a
+    /// busy loop starts many): "since" is then the iteration's first wait.
+    #[inline]
+    pub(crate) fn wait_stamp(&self, until: Option<Instant>) -> (u32, u32) {
+        let iteration = self.iteration.get();
+        let now = match self.stamp_cache.get() {
+            (at, ms) if at == iteration => ms,
+            _ => self.read_stamp_clock(iteration),
+        };
+        let length = until.map_or(0, |until| {
+            let ms = self.epoch.ms_of(until).saturating_sub(now);
+            u32::try_from(ms).unwrap_or(u32::MAX)
+        });
+        (now as u32, length)
+    }
+
+    #[cold]
+    fn read_stamp_clock(&self, iteration: u64) -> u64 {
+        let ms = match self.virtual_now.get() {
+            Some(now) => self.epoch.ms_of(now),
+            None => self.epoch.coarse_ms(),
+        };
+        self.stamp_cache.set((iteration, ms));
+        ms
+    }
+
+    /// The instant a wait stamp taken at most 49.7 days before `now` stands for.
+    pub(crate) fn instant_of_stamp(&self, stamp: u32, now: Instant) -> Instant {
+        self.epoch.instant_of_stamp(stamp, now)
+    }
+
     /// Switches to virtual time, starting at the real clock's present.
     pub(crate) fn use_virtual_time(&self) {
         if self.virtual_now.get().is_none() {
@@ -395,6 +450,7 @@ impl LoopState {
             Some(now) => {
                 self.virtual_now
                     .set(Some(now.checked_add(by).unwrap_or(now)));
+                self.stamp_cache.set((u64::MAX, 0));
                 true
             }
             None => false,
@@ -405,6 +461,7 @@ impl LoopState {
     pub(super) fn jump_clock_to(&self, at: Instant) {
         if let Some(now) = self.virtual_now.get() {
             self.virtual_now.set(Some(now.max(at)));
+            self.stamp_cache.set((u64::MAX, 0));
         }
     }
 

@@ -1,8 +1,11 @@
 //! The part of the loop state other threads may touch, through a `LoopHandle` or a
-//! waker: the loop's id, the cross-thread queue and the driver's wake-up. The rest of
-//! the state (`mod.rs`) is `!Send` and stays on the loop's thread.
+//! waker: the loop's id, the cross-thread queue and the driver's wake-up, whether it
+//! runs; and the process's list of live loops, which the introspection server
+//! (`introspect/`) asks for their tasks. The rest of the state (`mod.rs`) is `!Send`
+//! and stays on the loop's thread.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use concurrent_queue::ConcurrentQueue;
 
@@ -10,6 +13,22 @@ use super::driver::Driver;
 use super::ready::Remote;
 
 static NEXT_LOOP_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// Every loop of the process, made and not yet dropped (a lock per loop made or
+/// dropped; nothing per iteration).
+static LOOPS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// Adds a new loop to the process's list.
+pub(super) fn register_loop(shared: &Arc<Shared>) {
+    let mut loops = LOOPS.lock().unwrap_or_else(PoisonError::into_inner);
+    loops.push(Arc::downgrade(shared));
+}
+
+/// The loops of the process that are still alive, oldest first.
+pub(crate) fn live_loops() -> Vec<Arc<Shared>> {
+    let loops = LOOPS.lock().unwrap_or_else(PoisonError::into_inner);
+    loops.iter().filter_map(Weak::upgrade).collect()
+}
 
 /// What a loop shares with other threads (held in an `Arc`).
 pub(crate) struct Shared {
@@ -22,6 +41,12 @@ pub(crate) struct Shared {
     /// The loop's `LoopState` while it lives, null after: how a task, which holds only
     /// this `Arc`, finds its loop (`LoopState::of_shared`, on the loop's thread only).
     state: AtomicPtr<()>,
+    /// Whether a run is in progress (read by the introspection server, which does not
+    /// ask a loop that cannot answer).
+    running: AtomicBool,
+    /// The name of the loop's thread (the one that made it: a loop is `!Send`), or its
+    /// id: how the introspection server names a loop that does not answer.
+    thread: String,
 }
 
 impl Shared {
@@ -32,6 +57,14 @@ impl Shared {
             driver,
             polling: AtomicBool::new(false),
             state: AtomicPtr::new(std::ptr::null_mut()),
+            running: AtomicBool::new(false),
+            thread: {
+                let thread = std::thread::current();
+                match thread.name() {
+                    Some(name) => name.to_owned(),
+                    None => format!("{:?}", thread.id()),
+                }
+            },
         }
     }
 
@@ -91,5 +124,28 @@ impl Shared {
     /// Whether the loop was closed (it then refuses remote work).
     pub(crate) fn is_closed(&self) -> bool {
         self.queue.is_closed()
+    }
+
+    pub(super) fn set_running(&self, running: bool) {
+        self.running.store(running, Ordering::Relaxed);
+    }
+
+    /// The name of the loop's thread.
+    pub(crate) fn thread(&self) -> &str {
+        &self.thread
+    }
+
+    /// Whether a run of the loop is in progress.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // This loop's entry (and any other dead one) goes. Nothing drops a `Shared`
+        // while holding the lock (the list holds `Weak`s only), so this cannot deadlock.
+        let mut loops = LOOPS.lock().unwrap_or_else(PoisonError::into_inner);
+        loops.retain(|w| w.strong_count() > 0);
     }
 }

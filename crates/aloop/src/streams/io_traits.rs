@@ -39,7 +39,9 @@ impl AsyncBufRead for StreamReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         let this = self.get_mut();
         let fresh = this.view_at + this.view_pos as u64 == this.inner.position();
-        if !(fresh && this.view_pos < this.view.len()) {
+        // A stored error fails this read too, even with a window still lent (as every
+        // other read fails with bytes still buffered, H11).
+        if !(fresh && this.view_pos < this.view.len()) || this.inner.has_exception() {
             this.view_at = ready!(this.inner.poll_peek(cx, &mut this.view, VIEW_MAX))?;
             this.view_pos = 0;
         }

@@ -32,6 +32,7 @@ use super::buffer::ReadBuffer;
 use super::error::{IncompleteReadError, LimitOverrunError, ReadError, StoredError};
 use super::raw_stream::RawStream;
 use super::search::{Scan, Search};
+use crate::task::{note_wait, WaitKind};
 
 pub(super) struct State {
     pub(super) buf: ReadBuffer,
@@ -79,10 +80,14 @@ impl Inner {
     /// exception and for EOF.
     fn poll_fill(&self, st: &mut State, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<()>> {
         let Some(source) = &self.source else {
-            match &mut st.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
-            }
+            let starts = match &mut st.waker {
+                Some(w) if w.will_wake(cx.waker()) => false,
+                slot => {
+                    *slot = Some(cx.waker().clone());
+                    true
+                }
+            };
+            note_wait(WaitKind::Feed, starts);
             return Poll::Pending;
         };
         let r = source.poll_read(cx, st.buf.spare(want));
@@ -130,6 +135,11 @@ impl Inner {
             }
             ready!(self.poll_fill(&mut st, cx, 0))?;
         }
+    }
+
+    /// Whether an error is stored (every read fails with it).
+    pub(super) fn has_exception(&self) -> bool {
+        self.state.borrow().exception.is_some()
     }
 
     /// The stream position of the first buffered byte.
@@ -321,7 +331,8 @@ impl Inner {
 }
 
 /// What a socket read means for the reader: 0 bytes is EOF (kept), an error is kept
-/// for every later read, `Interrupted` is retried on the next poll.
+/// for every later read, `Interrupted` is retried on the next poll. A read that must
+/// wait tells the task dump (`task/wait_note.rs`).
 fn settle(
     st: &mut State,
     cx: &mut Context<'_>,
@@ -339,6 +350,10 @@ fn settle(
         Poll::Ready(Err(e)) => {
             st.exception = Some(StoredError::new(&e));
             Poll::Ready(Err(e))
+        }
+        Poll::Pending => {
+            note_wait(WaitKind::SocketRead, true);
+            Poll::Pending
         }
         r => r,
     }

@@ -264,6 +264,25 @@ impl Socket {
         }
     }
 
+    /// One gathering write of `bufs` (TLS sends its records so); a child's stdin
+    /// takes the first non-empty buffer.
+    #[cfg(feature = "tls")]
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Socket::Tcp(s, _) => s.poll_write_vectored(cx, bufs),
+            Socket::Unix(s) => s.poll_write_vectored(cx, bufs),
+            #[cfg(feature = "process")]
+            Socket::Child(p) => {
+                let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| b);
+                p.poll_write(cx, first)
+            }
+        }
+    }
+
     /// Shuts a direction down; "not connected" (the peer already went away) is not an
     /// error here, the socket is as closed as it will get.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {

@@ -18,6 +18,7 @@ use super::raw_stream::RawStream;
 use super::send_queue::water_marks;
 use super::send_queue::{register, wake_all, Inner};
 use crate::loop_state::LoopState;
+use crate::task::{note_wait, WaitKind};
 
 pub use super::send_queue::DEFAULT_HIGH_WATER;
 
@@ -102,6 +103,7 @@ impl StreamWriter {
             return Poll::Ready(Ok(()));
         }
         register(&mut st.drain_waiters, cx.waker());
+        note_wait(WaitKind::Drain, true);
         Poll::Pending
     }
 
@@ -234,6 +236,7 @@ impl StreamWriter {
             return Poll::Ready(Ok(()));
         }
         register(&mut st.close_waiters, cx.waker());
+        note_wait(WaitKind::WaitClosed, true);
         Poll::Pending
     }
 

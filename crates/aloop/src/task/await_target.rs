@@ -19,17 +19,26 @@ use aloop_executor::TaskRef;
 /// `CancelOps::of::<Self>()` it was made with: a thin pointer to it is all an
 /// `AwaitTarget` keeps.
 pub(crate) unsafe trait CancelTarget {
-    /// What the target is, for task dumps ("a Promise", "a TaskGroup", ...).
+    /// What the target is, for task dumps ("Promise", "TaskGroup", ...).
     const KIND: &'static str;
 
     fn cancel_from_awaiter(&self);
+
+    /// What it is, and the unfinished tasks it stands for, by number, if it stands for
+    /// tasks (a gather's or a group's children: the task dump's edges).
+    fn describe(&self) -> Description {
+        (Self::KIND, None)
+    }
 }
+
+/// A target's kind, and the tasks it stands for (`CancelTarget::describe`).
+pub(crate) type Description = (&'static str, Option<Vec<u64>>);
 
 /// How to cancel and release one kind of target, through a thin pointer.
 struct TargetOps {
     cancel: unsafe fn(NonNull<()>),
     release: unsafe fn(NonNull<()>),
-    kind: &'static str,
+    describe: unsafe fn(NonNull<()>) -> Description,
 }
 
 /// The first field of every `CancelTarget`.
@@ -47,12 +56,17 @@ impl<C: CancelTarget + 'static> RcTarget<C> {
     const OPS: TargetOps = TargetOps {
         cancel: Self::cancel,
         release: Self::release,
-        kind: C::KIND,
+        describe: Self::describe,
     };
 
     unsafe fn cancel(ptr: NonNull<()>) {
         // SAFETY: `ptr` came from `Rc::<C>::into_raw` and the target still owns it.
         unsafe { ptr.cast::<C>().as_ref() }.cancel_from_awaiter();
+    }
+
+    unsafe fn describe(ptr: NonNull<()>) -> Description {
+        // SAFETY: as in `cancel`.
+        unsafe { ptr.cast::<C>().as_ref() }.describe()
     }
 
     unsafe fn release(ptr: NonNull<()>) {
@@ -118,14 +132,20 @@ impl AwaitTarget {
 /// What a task waits on, as a task dump shows it.
 pub(crate) enum Awaited {
     Task(TaskRef),
-    Other(&'static str),
+    /// Any other target: its kind, and the tasks it stands for if it stands for tasks
+    /// (a gather's children).
+    Other(&'static str, Option<Vec<u64>>),
 }
 
 impl AwaitTarget {
     /// Says what the target is (a task: another handle to it).
     pub(super) fn describe(&self) -> Awaited {
         match self.other_ptr() {
-            Some(ptr) => Awaited::Other(Self::ops(ptr).kind),
+            Some(ptr) => {
+                // SAFETY: the target keeps its pointer's reference until dropped.
+                let (kind, tasks) = unsafe { (Self::ops(ptr).describe)(ptr) };
+                Awaited::Other(kind, tasks)
+            }
             None => {
                 // SAFETY: as in `cancel`; `ManuallyDrop` keeps the target's reference, and
                 // the clone is a new one of its own.

@@ -11,6 +11,7 @@ use aloop_executor::TaskRef;
 use super::any_task::AnyTask;
 use super::await_target::{AwaitTarget, CancelTarget};
 use super::meta::TaskMeta;
+use super::wait_note::WaitKind;
 use crate::error::NoRunningLoop;
 use crate::running::is_loop_running;
 
@@ -77,6 +78,14 @@ pub fn current_task() -> Result<Option<AnyTask>, NoRunningLoop> {
     }))
 }
 
+/// A reference to the task whose step is running, if any.
+pub(super) fn current_task_ref() -> Option<TaskRef> {
+    CURRENT_TASK.with(|c| c.get()).map(|task| {
+        // SAFETY: as in `current_task`.
+        unsafe { (task.task_ref)(task.meta) }
+    })
+}
+
 /// Records that the current task is now waiting on `target`, so that cancelling the task
 /// cancels `target` too (asyncio forwards `cancel()` to the awaited future).
 pub(crate) fn set_awaiting<C: CancelTarget + 'static>(target: Rc<C>) {
@@ -95,6 +104,30 @@ pub(super) fn is_current(meta: &TaskMeta) -> bool {
     CURRENT_TASK
         .with(|c| c.get())
         .is_some_and(|task| std::ptr::eq(task.meta.as_ptr(), meta))
+}
+
+/// The running task's current leaf future waits on `kind` (see `wait_note.rs`);
+/// `starts`: this poll begins the wait. Nothing outside a task. Not inlined: the leaves'
+/// `Pending` paths call it, and their hot paths stay as small as they were.
+#[inline(never)]
+pub(crate) fn note_wait(kind: WaitKind, starts: bool) {
+    if let Some(task) = CURRENT_TASK.with(|c| c.get()) {
+        task.meta().note_wait(kind, starts, None);
+    }
+}
+
+/// `note_wait` for a sleep ending at `until`.
+#[inline(never)]
+pub(crate) fn note_sleep(starts: bool, until: std::time::Instant) {
+    if let Some(task) = CURRENT_TASK.with(|c| c.get()) {
+        task.meta().note_wait(WaitKind::Sleep, starts, Some(until));
+    }
+}
+
+/// The wait hook aloop lends `aloop-sync` on its loops' threads
+/// (`aloop_sync::set_wait_hook`).
+pub(crate) fn sync_wait_hook(on: aloop_sync::WaitingOn, starts: bool) {
+    note_wait(WaitKind::Sync(on), starts);
 }
 
 /// Forgets what the current task waits on (used by `shield`).

@@ -14,37 +14,12 @@ use std::task::Waker;
 
 use aloop_executor::TaskRef;
 
+use super::current::current_task_ref;
 use super::meta::{is_task_of, meta_of, TaskMeta, RETRIEVED};
+pub(super) use super::waiters::DoneCallback;
+use super::waiters::{Waiter, WaiterSlot, Waiters};
 use crate::error::TaskError;
 use crate::exception::ExceptionContext;
-
-/// A done callback, given a reference to the finished task (the typed handle is rebuilt
-/// from it in `task_handle.rs`).
-pub(super) type DoneCallback = Box<dyn FnOnce(TaskRef)>;
-
-/// Whoever waits for the task, in registration order: done callbacks and the waker of
-/// the task awaiting the handle. asyncio keeps both in one list (awaiting is a done
-/// callback there), so a callback added before the `await` runs before the awaiter.
-enum Waiter {
-    Waker(Waker),
-    Callback(u64, DoneCallback),
-}
-
-/// All of a task's waiters in 16 bytes (the common case, one awaiter and no callback,
-/// without an allocation).
-enum Waiters {
-    /// The awaiter's waker, alone.
-    One(Waker),
-    /// Nobody (`None`), or a list holding done callbacks and maybe the awaiter.
-    #[allow(clippy::box_collection)]
-    Many(Option<Box<Vec<Waiter>>>),
-}
-
-impl Default for Waiters {
-    fn default() -> Self {
-        Waiters::Many(None)
-    }
-}
 
 thread_local! {
     /// Done-callback ids: unique on the thread (a task and its loop live on one), so a
@@ -66,8 +41,10 @@ pub(crate) struct TaskRecord<T> {
     pub(super) meta: TaskMeta,
     /// `Some` from completion until an `await` or `take_result` moves it out.
     outcome: Cell<Option<Result<T, TaskError>>>,
-    /// The awaiter and the done callbacks, in registration order.
-    waiters: Cell<Waiters>,
+    /// The awaiter and the done callbacks, in registration order (`waiters.rs`): asyncio
+    /// keeps both in one list (awaiting is a done callback there), so a callback added
+    /// before the `await` runs before the awaiter.
+    waiters: WaiterSlot,
 }
 
 impl<T: 'static> TaskRecord<T> {
@@ -75,7 +52,7 @@ impl<T: 'static> TaskRecord<T> {
         TaskRecord {
             meta,
             outcome: Cell::new(None),
-            waiters: Cell::new(Waiters::default()),
+            waiters: WaiterSlot::default(),
         }
     }
 
@@ -105,38 +82,42 @@ impl<T: 'static> TaskRecord<T> {
     }
 
     /// Registers the waker of a task awaiting this one (one slot, as asyncio keeps one
-    /// wakeup per awaiting `await`).
-    pub(super) fn set_awaiter(&self, waker: &Waker) {
+    /// wakeup per awaiting `await`); returns whether it is new (the wait starts).
+    pub(super) fn set_awaiter(&self, waker: &Waker) -> bool {
+        let mut new = true;
         let next = match self.waiters.take() {
-            Waiters::One(current) if current.will_wake(waker) => Waiters::One(current),
-            Waiters::One(_) | Waiters::Many(None) => Waiters::One(waker.clone()),
-            Waiters::Many(Some(list)) if list.is_empty() => Waiters::One(waker.clone()),
+            same if same.wakes(waker) => {
+                new = false;
+                same
+            }
+            Waiters::List(list) if list.is_empty() => Waiters::awaiter(waker, current_task_ref()),
             // Callbacks came first: the awaiter queues behind them.
-            Waiters::Many(Some(mut list)) => {
+            Waiters::List(mut list) => {
                 let mine = list.iter_mut().find_map(|w| match w {
                     Waiter::Waker(k) => Some(k),
                     Waiter::Callback(..) => None,
                 });
                 match mine {
-                    Some(k) if k.will_wake(waker) => {}
+                    Some(k) if k.will_wake(waker) => new = false,
                     Some(k) => *k = waker.clone(),
                     None => list.push(Waiter::Waker(waker.clone())),
                 }
-                Waiters::Many(Some(list))
+                Waiters::List(list)
+            }
+            Waiters::None | Waiters::Task(_) | Waiters::Waker(_) => {
+                Waiters::awaiter(waker, current_task_ref())
             }
         };
         self.waiters.set(next);
+        new
     }
 
     /// Adds a done callback for a pending task; returns its id.
     pub(super) fn add_callback(&self, callback: DoneCallback) -> u64 {
         let id = next_callback_id();
-        let mut list = match self.waiters.take() {
-            Waiters::One(awaiter) => Box::new(vec![Waiter::Waker(awaiter)]),
-            Waiters::Many(list) => list.unwrap_or_default(),
-        };
+        let mut list = self.waiters.take().into_list();
         list.push(Waiter::Callback(id, callback));
-        self.waiters.set(Waiters::Many(Some(list)));
+        self.waiters.set(Waiters::List(list));
         id
     }
 
@@ -147,14 +128,14 @@ impl<T: 'static> TaskRecord<T> {
 
     pub(super) fn remove_callback(&self, id: u64) -> bool {
         let waiters = self.waiters.take();
-        let Waiters::Many(Some(mut list)) = waiters else {
+        let Waiters::List(mut list) = waiters else {
             self.waiters.set(waiters);
             return false;
         };
         let before = list.len();
         list.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
         let removed = before != list.len();
-        self.waiters.set(Waiters::Many(Some(list)));
+        self.waiters.set(Waiters::List(list));
         removed
     }
 
@@ -177,9 +158,10 @@ impl<T: 'static> TaskRecord<T> {
             );
         }
         let list = match self.waiters.take() {
-            Waiters::One(awaiter) => return awaiter.wake(),
-            Waiters::Many(None) => return,
-            Waiters::Many(Some(list)) => list,
+            Waiters::Task(awaiter) => return awaiter.into_waker().wake(),
+            Waiters::Waker(awaiter) => return awaiter.wake(),
+            Waiters::None => return,
+            Waiters::List(list) => list,
         };
         for waiter in *list {
             match waiter {

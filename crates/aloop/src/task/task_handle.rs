@@ -12,8 +12,9 @@ use aloop_executor::TaskRef;
 
 use super::any_task::AnyTask;
 use super::await_target::AwaitTarget;
-use super::current::{is_current, set_awaiting_target};
+use super::current::{is_current, note_wait, set_awaiting_target};
 use super::record::TaskRecord;
+use super::wait_note::WaitKind;
 use crate::error::{InvalidStateError, TaskError};
 
 /// A future running on the event loop (asyncio's `Task`).
@@ -197,8 +198,9 @@ impl<T: 'static> Future for Task<T> {
             !is_current(&self.record().meta),
             "aloop: a Task cannot await on itself"
         );
-        self.record().set_awaiter(cx.waker());
+        let starts = self.record().set_awaiter(cx.waker());
         set_awaiting_target(Some(AwaitTarget::task(self.raw.clone())));
+        note_wait(WaitKind::Task, starts);
         Poll::Pending
     }
 }

@@ -2,19 +2,21 @@
 //! is done): plaintext in and out through `&self` polls, as the socket's own, so the
 //! streams' reader, send queue and the protocols' read loop use TLS unchanged.
 //!
-//! Reads go to the socket only when rustls holds no decrypted bytes; writes encrypt
-//! at most `MAX_ENCRYPT` bytes per call and first send what earlier calls left, so the
-//! records waiting in the session stay bounded and the send queue above keeps the
-//! back-pressure (`drain`). Records the socket did not take are `has_pending_output`;
-//! the send queue's flusher finishes them through `poll_flush`. An ending asked by
-//! `shutdown` queues close_notify and shuts the socket once that record is out.
+//! Reads go to the socket only when rustls holds no decrypted bytes, and then into
+//! the session's own read-ahead buffer (`ReadAhead`), which rustls is fed from;
+//! writes encrypt at most `MAX_ENCRYPT` bytes per call and first send what earlier
+//! calls left, so the records waiting in the session stay bounded and the send queue
+//! above keeps the back-pressure (`drain`). The records go out in one gathering write.
+//! Records the socket did not take are `has_pending_output`; the send queue's flusher
+//! finishes them through `poll_flush`. An ending asked by `shutdown` queues
+//! close_notify and shuts the socket once that record is out.
 //!
 //! The reader's and the writer's tasks each pass their own `Context`; the reactor keeps
 //! a waker per task and direction, so a read that must send (an alert, a key update)
 //! never takes the writer's wake-up away.
 
 use std::cell::{Cell, RefCell};
-use std::io::{self, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::net::Shutdown;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,8 +30,28 @@ use crate::streams::raw_stream::Socket;
 /// Plaintext encrypted per `poll_write`: four full records.
 const MAX_ENCRYPT: usize = 64 * 1024;
 
+/// Ciphertext read from the socket per `recv` once the handshake is done: the largest
+/// record TLS allows on the wire (16 KiB of plaintext, 2 KiB of expansion, the 5-byte
+/// header), so a full record (16,406 bytes with TLS 1.3's AES-GCM) takes one read.
+const READ_AHEAD: usize = 16 * 1024 + 2048 + 5;
+
+/// Ciphertext taken from the socket that rustls has not read yet. rustls's
+/// `read_tls` reads at most 4 KiB per call, and starts every record with a 4 KiB
+/// read: read through it, a full 16 KiB record costs five `recv`s; read into here,
+/// one, and rustls takes its 4 KiB pieces from memory (tokio-rustls reads through
+/// `read_tls`; the `tls-echo` cell of docs/benchmarks.md compares). Allocated at the first read after the handshake and kept with the
+/// session (18 KiB), as asyncio's SSL transport keeps its (larger) read buffer.
+#[derive(Default)]
+struct ReadAhead {
+    buf: Vec<u8>,
+    /// `buf[start..end]` is what rustls has yet to read.
+    start: usize,
+    end: usize,
+}
+
 pub(crate) struct TlsSession {
     conn: RefCell<Connection>,
+    read_ahead: RefCell<ReadAhead>,
     /// A socket shutdown to carry out once close_notify is sent.
     pending_shutdown: Cell<Option<Shutdown>>,
     close_notify_sent: Cell<bool>,
@@ -66,6 +88,19 @@ impl Read for SocketIo<'_, '_> {
 impl Write for SocketIo<'_, '_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.socket.poll_write(self.cx, buf) {
+            Poll::Ready(r) => r,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    /// rustls hands every record it has waiting at once: one `writev` for them all
+    /// rather than a `send` each.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let poll = match bufs {
+            [one] => self.socket.poll_write(self.cx, one),
+            _ => self.socket.poll_write_vectored(self.cx, bufs),
+        };
+        match poll {
             Poll::Ready(r) => r,
             Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
         }
@@ -108,6 +143,7 @@ impl TlsSession {
     ) -> TlsSession {
         TlsSession {
             conn: RefCell::new(conn),
+            read_ahead: RefCell::default(),
             pending_shutdown: Cell::new(None),
             close_notify_sent: Cell::new(false),
             shutdown_timeout,
@@ -180,11 +216,11 @@ impl TlsSession {
                 }
                 Err(e) => return Poll::Ready(Err(e)),
             }
-            match conn.read_tls(&mut SocketIo { socket, cx }) {
+            match self.read_ciphertext(&mut conn, socket, cx) {
                 // End of the socket: rustls now answers the read above with
                 // close_notify's end or with truncation.
-                Ok(0) => {}
-                Ok(_) => {
+                Poll::Ready(Ok(0)) => {}
+                Poll::Ready(Ok(_)) => {
                     let processed = conn.process_new_packets();
                     if conn.wants_write() {
                         // An alert, or an answer to a key update.
@@ -194,11 +230,39 @@ impl TlsSession {
                         return Poll::Ready(Err(tls_failure(e)));
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Poll::Pending,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             }
         }
+    }
+
+    /// Gives rustls the next piece of ciphertext: from the read-ahead buffer, which
+    /// one socket read refills when it is empty. `Ok(0)` once the socket has ended
+    /// (rustls then knows it) or rustls takes no more (after close_notify).
+    fn read_ciphertext(
+        &self,
+        conn: &mut Connection,
+        socket: &Socket,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let mut ahead = self.read_ahead.borrow_mut();
+        let ReadAhead { buf, start, end } = &mut *ahead;
+        if start == end {
+            if buf.is_empty() {
+                buf.resize(READ_AHEAD, 0);
+            }
+            let n = std::task::ready!(socket.poll_read(cx, buf))?;
+            if n == 0 {
+                // An empty reader is the end of the stream to rustls.
+                return Poll::Ready(conn.read_tls(&mut io::empty()));
+            }
+            (*start, *end) = (0, n);
+        }
+        // Never an empty slice here: rustls would take it for the socket's end.
+        let n = conn.read_tls(&mut &buf[*start..*end])?;
+        *start += n;
+        Poll::Ready(Ok(n))
     }
 
     /// Fills the first non-empty buffer as `poll_read`, then the next ones from what

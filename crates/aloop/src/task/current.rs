@@ -99,6 +99,13 @@ pub(super) fn set_awaiting_target(target: Option<AwaitTarget>) {
     }
 }
 
+/// Whether `meta` is the current task's (a task polling its own handle).
+pub(super) fn is_current(meta: &TaskMeta) -> bool {
+    CURRENT_TASK
+        .with(|c| c.get())
+        .is_some_and(|task| std::ptr::eq(task.meta.as_ptr(), meta))
+}
+
 /// The running task's current leaf future waits on `kind` (see `wait_note.rs`);
 /// `starts`: this poll begins the wait. Nothing outside a task. Not inlined: the leaves'
 /// `Pending` paths call it, and their hot paths stay as small as they were.
@@ -121,13 +128,6 @@ pub(crate) fn note_sleep(starts: bool, until: std::time::Instant) {
 /// (`aloop_sync::set_wait_hook`).
 pub(crate) fn sync_wait_hook(on: aloop_sync::WaitingOn, starts: bool) {
     note_wait(WaitKind::Sync(on), starts);
-}
-
-/// Whether `meta` is the current task's (a task polling its own handle).
-pub(super) fn is_current(meta: &TaskMeta) -> bool {
-    CURRENT_TASK
-        .with(|c| c.get())
-        .is_some_and(|task| std::ptr::eq(task.meta.as_ptr(), meta))
 }
 
 /// Forgets what the current task waits on (used by `shield`).

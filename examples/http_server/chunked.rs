@@ -157,11 +157,17 @@ pub fn decode_chunked(buf: &[u8], max_body: u64) -> Result<Parsed<Vec<u8>>, Requ
         let take = match decoder.need() {
             Need::Done => return Ok(Parsed::Complete(body, pos)),
             Need::Line => match rest.windows(2).position(|w| w == b"\r\n") {
-                Some(i) => i + 2,
-                // A line can be no longer than this, whatever follows.
+                // A line can be no longer than this, whatever follows; and the same
+                // error whether its end is in `buf` or not (found by the http_request
+                // fuzz target: a long trailer line was a 431 or a 400 by where `buf`
+                // ended).
+                Some(i) if i >= MAX_CHUNK_LINE + MAX_TRAILERS => {
+                    return Err(RequestError::Malformed("chunk size line too long"))
+                }
                 None if rest.len() > MAX_CHUNK_LINE + MAX_TRAILERS => {
                     return Err(RequestError::Malformed("chunk size line too long"))
                 }
+                Some(i) => i + 2,
                 None => return Ok(Parsed::Incomplete),
             },
             Need::Bytes(n) if rest.len() >= n => n,
@@ -276,6 +282,21 @@ mod tests {
             decode_chunked(&trailers, MAX),
             Err(RequestError::HeadTooLarge)
         );
+    }
+
+    #[test]
+    fn an_over_long_line_is_the_same_error_wherever_the_buffer_ends() {
+        let mut raw = b"0\r\nX: ".to_vec();
+        raw.extend_from_slice(&[b'v'; MAX_CHUNK_LINE + MAX_TRAILERS]);
+        raw.extend_from_slice(b"\r\n\r\n");
+        let whole = decode_chunked(&raw, MAX);
+        assert!(
+            matches!(whole, Err(RequestError::Malformed(_))),
+            "{whole:?}"
+        );
+        for end in [raw.len() - 4, raw.len() - 3, raw.len()] {
+            assert_eq!(decode_chunked(&raw[..end], MAX), whole, "{end}");
+        }
     }
 
     #[test]

@@ -50,12 +50,16 @@ impl Command<'_> {
 pub enum Parsed<'a> {
     /// A whole request, and how many input bytes it took.
     Complete(Command<'a>, usize),
-    /// Not a whole request yet. No progress is possible until the input is at least
-    /// `needed` bytes long (always more than it is now): a lower bound, exact while
-    /// a bulk string's bytes are awaited, so a caller can skip parsing again until
-    /// that much has arrived, and refuse at once a request its buffer cannot hold.
+    /// Not a whole request yet, and none can be before the input is at least
+    /// `needed` bytes long (always more than it is now): a lower bound that counts
+    /// each argument still to come at its smallest (`$0\r\n\r\n`), exact while a bulk
+    /// string's bytes are awaited. A caller skips parsing until that much has arrived
+    /// (a request of many arguments is not parsed again after every read) and can
+    /// refuse at once a request its buffer cannot hold. The price: a malformed
+    /// argument arriving before that point is reported once `needed` bytes are there,
+    /// not at once as redis does (the resp_parser fuzz target checks that it is then).
     Incomplete {
-        /// Input length at which parsing can make progress.
+        /// Input length before which no whole request can be parsed.
         needed: usize,
     },
     /// The input is not RESP: answer the error and close the connection.

@@ -10,13 +10,14 @@
 //! - `Complete(_, used)`: `0 < used <= len`, and parsing `input[..used]` gives the same;
 //!   `Incomplete { needed }`: `needed > len`;
 //! - prefixes: at cut points the input picks, a prefix whose parse is
-//!   `Incomplete { needed }` is followed by `Incomplete` for every longer prefix
+//!   `Incomplete { needed }` is followed by no whole request in any longer prefix
 //!   shorter than `needed` (needed is a lower bound), and once a prefix gives a
 //!   result, every longer prefix gives the same result;
 //! - chunking: the stream cut into chunks and parsed as the server does
 //!   (`querybuf.rs`: append a chunk, skip parsing until `needed` bytes are there, take
 //!   every whole request) gives the same commands, and the same error or unparsed
-//!   rest, as the whole stream at once.
+//!   rest, as the whole stream at once (except an error that the skipping has not
+//!   looked at yet: see `same_session`).
 //!
 //! Neighbours: the other targets in this directory.
 #![no_main]
@@ -63,11 +64,33 @@ fn outcome(input: &[u8]) -> Outcome {
 }
 
 /// What a stream parses into: its commands, then an error or the unparsed rest.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 struct Session {
     commands: Vec<Vec<Vec<u8>>>,
     error: Option<ProtocolError>,
     rest: Vec<u8>,
+    /// What parsing waited for when the stream ended.
+    needed: usize,
+}
+
+/// A chunked session against the whole stream's: the same commands, and the same
+/// error or unparsed rest. One difference is allowed, by `needed`'s design: an error
+/// in an argument that came before the `needed` bytes of its request is not looked
+/// for yet, so the chunked session may still be waiting where the whole one failed;
+/// its rest must then be short of `needed` and fail the same way once parsed.
+fn same_session(chunked: &Session, whole: &Session, how: &str) {
+    assert_eq!(chunked.commands, whole.commands, "{how}: commands");
+    match (chunked.error, whole.error) {
+        (None, Some(e)) => {
+            assert_eq!(chunked.rest, whole.rest, "{how}: the rest");
+            assert!(chunked.rest.len() < chunked.needed, "{how}: {e:?} missed");
+            assert_eq!(outcome(&chunked.rest), Outcome::Error(e), "{how}: the rest");
+        }
+        _ => {
+            assert_eq!(chunked.error, whole.error, "{how}: the error");
+            assert_eq!(chunked.rest, whole.rest, "{how}: the rest");
+        }
+    }
 }
 
 /// The server's loop (`querybuf.rs`) over `stream` cut at `cuts`: each chunk appended
@@ -104,6 +127,7 @@ fn serve(stream: &[u8], cuts: &[usize]) -> Session {
                         commands,
                         error: Some(e),
                         rest,
+                        needed: 0,
                     };
                 }
             }
@@ -113,6 +137,7 @@ fn serve(stream: &[u8], cuts: &[usize]) -> Session {
         commands,
         error: None,
         rest: buf[start..].to_vec(),
+        needed,
     }
 }
 
@@ -135,8 +160,9 @@ fuzz_target!(|data: &[u8]| {
         let now = outcome(&stream[..end]);
         if let Some((at, before)) = &previous {
             match before {
+                // No whole request before `needed` (an error may come sooner).
                 Outcome::Incomplete(needed) if end < *needed => assert!(
-                    matches!(now, Outcome::Incomplete(_)),
+                    !matches!(now, Outcome::Complete(..)),
                     "prefix {at} needs {needed}, but prefix {end} gives {now:?}"
                 ),
                 Outcome::Incomplete(_) => {}
@@ -148,9 +174,9 @@ fuzz_target!(|data: &[u8]| {
 
     // Chunkings: whole, cut where the input says, and byte by byte for short streams.
     let at_once = serve(&stream, &[]);
-    assert_eq!(serve(&stream, &cuts), at_once, "chunked at {cuts:?}");
+    same_session(&serve(&stream, &cuts), &at_once, "chunked at the cuts");
     if stream.len() <= 256 {
         let every: Vec<usize> = (1..stream.len()).collect();
-        assert_eq!(serve(&stream, &every), at_once, "fed byte by byte");
+        same_session(&serve(&stream, &every), &at_once, "fed byte by byte");
     }
 });

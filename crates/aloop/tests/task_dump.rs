@@ -50,7 +50,8 @@ async fn the_call_graph_of_a_known_program() {
     let promise = lp.create_future::<u32>();
     let p2 = promise.clone();
     let (inner, inner_at) = spawn("inner", async move { p2.await.unwrap() });
-    let inner_id = inner.as_any().id();
+    let inner_any = inner.as_any();
+    let inner_id = inner_any.id();
     let (outer, outer_at) = spawn("outer", async move { inner.await.unwrap() + 1 });
 
     let (gatherer, gatherer_at) = spawn("gatherer", async {
@@ -188,6 +189,25 @@ async fn the_call_graph_of_a_known_program() {
     let graph = lp.format_call_graph();
     let got: Vec<&str> = graph.lines().collect();
     assert_eq!(got, expected, "\n{graph}");
+
+    // One task's part: what it waits on, then who waits on it, up to the root.
+    let of_inner = lp.format_call_graph_of(&inner_any).unwrap();
+    let expected_of_inner = [
+        format!("* Task-{inner_id} 'inner': waits on Promise for 2.000 s (created at {inner_at})"),
+        "  awaited by:".to_owned(),
+        format!(
+            "  * Task-{} 'outer': waits on Task-{inner_id} 'inner' for 2.000 s (created at {outer_at})",
+            id("outer")
+        ),
+    ];
+    assert_eq!(of_inner.lines().collect::<Vec<_>>(), expected_of_inner);
+    let of_child = lp.snapshot().format_call_graph_of(g2).unwrap();
+    assert_eq!(of_child.lines().nth(1), Some("  awaited by:"), "{of_child}");
+    assert!(of_child
+        .lines()
+        .nth(2)
+        .unwrap()
+        .starts_with(&format!("  * Task-{} 'gatherer': ", id("gatherer"))));
 
     let table = lp.format_task_table();
     let header = table.lines().next().unwrap();

@@ -4,6 +4,7 @@
 
 use super::LoopRef;
 use crate::introspect::{capture, LoopSnapshot, TaskSnapshot};
+use crate::task::AnyTask;
 
 impl LoopRef {
     /// The loop's unfinished tasks now, with what each waits on, since when, and where
@@ -48,6 +49,13 @@ impl LoopRef {
     /// ```
     pub fn format_call_graph(&self) -> String {
         self.snapshot().format_call_graph()
+    }
+
+    /// One task's part of the graph (Python 3.14's `format_call_graph(task)`): the task
+    /// and what it waits on, then the chain of tasks waiting on it
+    /// ([`LoopSnapshot::format_call_graph_of`]); `None` once the task is done.
+    pub fn format_call_graph_of(&self, task: &AnyTask) -> Option<String> {
+        self.snapshot().format_call_graph_of(task.id())
     }
 
     /// The loop's tasks as a table (`python -m asyncio ps`;

@@ -24,7 +24,7 @@ impl LoopSnapshot {
     ///   * Task-5 'middle': waits on Promise for 2.000 s (created at src/main.rs:18)
     /// ```
     pub fn format_call_graph(&self) -> String {
-        let by_id: HashMap<u64, &TaskSnapshot> = self.tasks.iter().map(|t| (t.id, t)).collect();
+        let by_id = self.by_id();
         let waited_on: HashSet<u64> = self.tasks.iter().flat_map(children).collect();
         let mut out = String::new();
         let mut printed = HashSet::new();
@@ -33,26 +33,79 @@ impl LoopSnapshot {
         let roots = self.tasks.iter().filter(|t| !waited_on.contains(&t.id));
         let rest = self.tasks.iter();
         for root in roots.chain(rest) {
-            let mut stack = vec![(root, 0)];
-            while let Some((task, depth)) = stack.pop() {
-                if !printed.insert(task.id) {
-                    continue;
-                }
-                let _ = writeln!(
-                    out,
-                    "{:indent$}* {}: {} (created at {})",
-                    "",
-                    label(task),
-                    status(task, self.now),
-                    place(task.created_at),
-                    indent = depth * 2
-                );
-                let below = children(task).filter_map(|id| by_id.get(&id));
-                let below: Vec<_> = below.map(|t| (*t, depth + 1)).collect();
-                stack.extend(below.into_iter().rev());
-            }
+            self.write_tree(&mut out, &by_id, root, 0, &mut printed);
         }
         out
+    }
+
+    /// Task number `id`'s part of the graph (Python 3.14's `format_call_graph(task)`):
+    /// the task with what it waits on below it, then the chain of tasks waiting on it,
+    /// each under "awaited by:". `None` if the loop has no such unfinished task.
+    ///
+    /// ```text
+    /// * Task-5 'middle': waits on Promise for 2.000 s (created at src/main.rs:18)
+    ///   awaited by:
+    ///   * Task-6 'outer': waits on Task-5 'middle' for 2.000 s (created at src/main.rs:20)
+    /// ```
+    pub fn format_call_graph_of(&self, id: u64) -> Option<String> {
+        let by_id = self.by_id();
+        let task = *by_id.get(&id)?;
+        let mut out = String::new();
+        self.write_tree(&mut out, &by_id, task, 0, &mut HashSet::new());
+        let mut seen = HashSet::from([id]);
+        let mut current = id;
+        let mut depth = 1;
+        while let Some(waiter) = self
+            .tasks
+            .iter()
+            .find(|t| children(t).any(|c| c == current))
+        {
+            if !seen.insert(waiter.id) {
+                break;
+            }
+            let _ = writeln!(out, "{:indent$}awaited by:", "", indent = depth * 2);
+            self.write_line(&mut out, waiter, depth);
+            current = waiter.id;
+            depth += 1;
+        }
+        Some(out)
+    }
+
+    fn by_id(&self) -> HashMap<u64, &TaskSnapshot> {
+        self.tasks.iter().map(|t| (t.id, t)).collect()
+    }
+
+    /// `root` and, indented below it, what it waits on, depth first.
+    fn write_tree(
+        &self,
+        out: &mut String,
+        by_id: &HashMap<u64, &TaskSnapshot>,
+        root: &TaskSnapshot,
+        depth: usize,
+        printed: &mut HashSet<u64>,
+    ) {
+        let mut stack = vec![(root, depth)];
+        while let Some((task, depth)) = stack.pop() {
+            if !printed.insert(task.id) {
+                continue;
+            }
+            self.write_line(out, task, depth);
+            let below = children(task).filter_map(|id| by_id.get(&id));
+            let below: Vec<_> = below.map(|t| (*t, depth + 1)).collect();
+            stack.extend(below.into_iter().rev());
+        }
+    }
+
+    fn write_line(&self, out: &mut String, task: &TaskSnapshot, depth: usize) {
+        let _ = writeln!(
+            out,
+            "{:indent$}* {}: {} (created at {})",
+            "",
+            label(task),
+            status(task, self.now),
+            place(task.created_at),
+            indent = depth * 2
+        );
     }
 
     /// The tasks as a table: number, name, state, what each waits on, since when, and

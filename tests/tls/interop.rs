@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use aloop::tls::{ClientConfig, ServerConfig};
 use aloop::{ConnectOptions, ServerOptions, StreamReader, StreamWriter};
-use aloop_tests::tls_certs::{localhost, temp_file};
+use aloop_tests::tls_certs::{localhost, temp_file, Leaf, TestCa};
 
 fn have(tool: &str) -> bool {
     let found = Command::new("sh")
@@ -22,6 +22,22 @@ fn have(tool: &str) -> bool {
         eprintln!("skipped: `{tool}` is not installed (Debian package: apt-get install {tool})");
     }
     found
+}
+
+/// TLS client options trusting `ca`, checking the server's name against "localhost".
+fn trusting(ca: &TestCa) -> ConnectOptions {
+    let config = ClientConfig::with_root_pem(ca.cert_pem().as_bytes())
+        .unwrap()
+        .server_hostname("localhost");
+    ConnectOptions {
+        ssl: Some(config),
+        ..Default::default()
+    }
+}
+
+/// A TLS server config presenting `leaf`.
+fn presenting(leaf: &Leaf) -> ServerConfig {
+    ServerConfig::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap()
 }
 
 /// Runs `cmd` to its end, killing it after `limit`; its stdout.
@@ -117,7 +133,7 @@ fn openssl_s_client_talks_to_an_aloop_server() {
     }
     let (ca, leaf) = localhost();
     let ca_file = temp_file("s_client-ca.pem", &ca.cert_pem());
-    let config = ServerConfig::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap();
+    let config = presenting(&leaf);
     let (port, stop, thread) = aloop_tls_server(config, |line| line.to_ascii_uppercase());
     let mut cmd = Command::new("openssl");
     cmd.args([
@@ -171,13 +187,7 @@ fn an_aloop_client_talks_to_openssl_s_server() {
         .spawn()
         .unwrap();
     let got = aloop::run(async move {
-        let config = ClientConfig::with_root_pem(ca.cert_pem().as_bytes())
-            .unwrap()
-            .server_hostname("localhost");
-        let options = ConnectOptions {
-            ssl: Some(config),
-            ..Default::default()
-        };
+        let options = trusting(&ca);
         // s_server needs a moment to listen.
         let deadline = Instant::now() + Duration::from_secs(20);
         let (r, w) = loop {
@@ -219,9 +229,7 @@ fn curl_fetches_from_an_aloop_https_server() {
     }
     let (ca, leaf) = localhost();
     let ca_file = temp_file("curl-ca.pem", &ca.cert_pem());
-    let config = ServerConfig::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes())
-        .unwrap()
-        .alpn_protocols(&[b"http/1.1"]);
+    let config = presenting(&leaf).alpn_protocols(&[b"http/1.1"]);
     let (port, stop, thread) = aloop_tls_server(config, |request_line| {
         let body = format!(
             "you asked for {}",
@@ -305,7 +313,7 @@ fn python_asyncio_ssl_client_against_an_aloop_server_16_mib_each_way() {
     let (ca, leaf) = localhost();
     let ca_file = temp_file("py-client-ca.pem", &ca.cert_pem());
     let (tx, rx) = std::sync::mpsc::channel();
-    let config = ServerConfig::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap();
+    let config = presenting(&leaf);
     let thread = std::thread::spawn(move || {
         aloop::run(async move {
             let options = ServerOptions {
@@ -380,13 +388,7 @@ fn an_aloop_client_against_python_asyncio_ssl_server_16_mib_each_way() {
     std::io::BufRead::read_line(&mut lines, &mut first).unwrap();
     let port: u16 = first.trim().parse().expect("python printed its port");
     let got = aloop::run(async move {
-        let config = ClientConfig::with_root_pem(ca.cert_pem().as_bytes())
-            .unwrap()
-            .server_hostname("localhost");
-        let options = ConnectOptions {
-            ssl: Some(config),
-            ..Default::default()
-        };
+        let options = trusting(&ca);
         let (r, w) = aloop::open_connection_with("127.0.0.1", port, options)
             .await
             .unwrap();

@@ -346,19 +346,14 @@ impl TlsSession {
         if how == Shutdown::Read {
             return socket.shutdown(how);
         }
-        let mut conn = self.conn.borrow_mut();
         if !self.close_notify_sent.replace(true) {
-            conn.send_close_notify();
+            self.conn.borrow_mut().send_close_notify();
         }
         self.pending_shutdown.set(Some(how));
+        // `poll_flush` sends the record and shuts the socket once it is out.
         let waker = crate::noop_waker::noop_waker();
-        let mut cx = Context::from_waker(&waker);
-        match flush_records(&mut conn, socket, &mut cx) {
-            Poll::Ready(Ok(())) => {
-                self.pending_shutdown.set(None);
-                socket.shutdown(how)
-            }
-            Poll::Ready(Err(e)) => Err(e),
+        match self.poll_flush(socket, &mut Context::from_waker(&waker)) {
+            Poll::Ready(done) => done,
             Poll::Pending => Ok(()),
         }
     }

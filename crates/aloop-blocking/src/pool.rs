@@ -205,10 +205,11 @@ impl ThreadPoolExecutor {
         self.shared.shutdown.load(Ordering::Acquire)
     }
 
-    /// Worker threads currently alive (started and not yet exited). 0 before
-    /// the first submit, never above [`max_workers`](Self::max_workers).
+    /// Worker threads currently working for the pool (started and not yet
+    /// exiting). 0 before the first submit and after `shutdown(wait = true)`,
+    /// never above [`max_workers`](Self::max_workers).
     pub fn worker_count(&self) -> usize {
-        self.shared.live.load(Ordering::SeqCst)
+        self.shared.running.load(Ordering::SeqCst)
     }
 
     /// Workers currently blocked waiting for a job and not yet promised to a

@@ -70,8 +70,16 @@ pub(crate) struct PoolShared {
     pub(crate) shutdown: AtomicBool,
     /// Queued jobs are cancelled instead of run (`cancel_futures`).
     pub(crate) cancel_pending: AtomicBool,
-    /// Worker threads started and not yet exited (or about to be started).
+    /// Worker slots taken: threads started and not yet exited, plus slots a
+    /// submitter reserved and may still give back (see `maybe_grow`). It
+    /// bounds the pool at `max_workers` and tells `join_workers` to wait.
     pub(crate) live: AtomicUsize,
+    /// Threads started and not yet leaving: what `worker_count` reports.
+    /// Unlike `live` it never counts a reservation, so it cannot read 1 for
+    /// an instant after `shutdown(wait)` has joined every thread. Each thread
+    /// raises `live` before `running` and lowers `running` before `live`, so
+    /// `running <= live <= max_workers` at every instant.
+    pub(crate) running: AtomicUsize,
     /// Workers blocked waiting for a job: unclaimed ones in the low half
     /// (`IDLE_MASK`), claimed ones ("notified") in the high half.
     idle: AtomicUsize,
@@ -101,6 +109,7 @@ impl PoolShared {
             shutdown: AtomicBool::new(false),
             cancel_pending: AtomicBool::new(false),
             live: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
             idle: AtomicUsize::new(0),
             handles: AtomicUsize::new(1),
             threads: Mutex::new(Vec::new()),
@@ -243,8 +252,18 @@ impl PoolShared {
             builder = builder.stack_size(size);
         }
         let shared = Arc::clone(self);
-        threads.push(builder.spawn(move || worker_loop(shared))?);
-        Ok(())
+        // Raised before the thread exists, so its exit cannot lower it first.
+        self.running.fetch_add(1, Ordering::SeqCst);
+        match builder.spawn(move || worker_loop(shared)) {
+            Ok(handle) => {
+                threads.push(handle);
+                Ok(())
+            }
+            Err(e) => {
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                Err(e)
+            }
+        }
     }
 
     /// Joins every worker thread except the calling one (a job shutting down
@@ -270,6 +289,7 @@ impl PoolShared {
 
     /// Called by a worker whose keep-alive ran out. `true`: exit now.
     fn try_retire(&self) -> bool {
+        self.running.fetch_sub(1, Ordering::SeqCst);
         self.live.fetch_sub(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if self.rx.is_empty() {
@@ -286,7 +306,10 @@ impl PoolShared {
                 .live
                 .compare_exchange_weak(cur, cur + 1, Ordering::SeqCst, Ordering::SeqCst)
             {
-                Ok(_) => return false,
+                Ok(_) => {
+                    self.running.fetch_add(1, Ordering::SeqCst);
+                    return false;
+                }
                 Err(actual) => cur = actual,
             }
         }
@@ -341,5 +364,6 @@ fn worker_loop(shared: Arc<PoolShared>) {
             }
         }
     }
+    shared.running.fetch_sub(1, Ordering::SeqCst);
     shared.live.fetch_sub(1, Ordering::SeqCst);
 }

@@ -197,3 +197,28 @@ fn awaiters_switching_wakers_are_always_woken() {
         assert_eq!(v, i);
     }
 }
+
+#[test]
+fn worker_count_reads_zero_at_every_instant_after_shutdown_wait() {
+    // Submits in flight when the pool shuts down may reserve a worker slot
+    // and give it back; `worker_count` must never report such a slot as a
+    // thread once `shutdown(wait = true)` has joined them all.
+    for round in 0..200 {
+        let pool = ThreadPoolExecutor::new(2).expect("pool");
+        let submitters: Vec<_> = (0..3)
+            .map(|_| {
+                let pool = pool.clone();
+                thread::spawn(move || while pool.submit(|| ()).is_ok() {})
+            })
+            .collect();
+        thread::sleep(Duration::from_micros(200));
+        pool.shutdown(true, round % 2 == 1);
+        while !submitters.iter().all(|h| h.is_finished()) {
+            assert_eq!(pool.worker_count(), 0, "round {round}");
+        }
+        for h in submitters {
+            h.join().expect("submitter");
+        }
+        assert_eq!(pool.worker_count(), 0, "round {round}");
+    }
+}

@@ -480,6 +480,29 @@ fn readuntil_finds_a_separator_split_across_chunks_and_big_buffers_grow() {
     });
 }
 
+/// A reader limit of 0 (asyncio's `ValueError: Limit cannot be <= 0`) is refused before
+/// anything is bound, for TCP and Unix servers alike.
+#[test]
+fn a_server_with_a_reader_limit_of_0_is_refused() {
+    aloop::run(async {
+        let handler = |_r: StreamReader, _w: StreamWriter| async {};
+        let zero = || aloop::ServerOptions {
+            limit: 0,
+            ..Default::default()
+        };
+        let err = aloop::start_server_with(handler, "127.0.0.1", 0, zero())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        let path = std::env::temp_dir().join(format!("aloop-limit0-{}", std::process::id()));
+        let err = aloop::start_unix_server_with(handler, &path, zero())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(!path.exists(), "nothing is bound for a refused limit");
+    });
+}
+
 /// Thread-per-core scaling: two loops on two threads listen on one port with
 /// `SO_REUSEPORT`; every connection is served by one of them.
 #[test]

@@ -138,6 +138,14 @@ fn streams_that_are_not_pipes_are_none_and_spawn_errors_are_the_os_errors() {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        // asyncio's `limit=0` is a ValueError; no child is started for it.
+        let err = aloop::create_subprocess_exec("true", [] as [&str; 0])
+            .stdout(Stdio::Pipe)
+            .limit(0)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("limit"), "{err}");
     });
 }
 

@@ -111,10 +111,8 @@ async fn streams_stream_read_exception() {
 }
 
 /// asyncio refuses a limit of 0 or less (ValueError); a `usize` cannot be negative, and
-/// 0 should be refused. Failing: `with_limit(0)` is accepted, and every `readline` /
-/// `readuntil` on that reader then overruns.
+/// `with_limit(0)` panics, as a constructor given an impossible size does.
 #[test]
-#[ignore = "StreamReader::with_limit(0) is accepted (docs/conformance.md)"]
 fn streams_stream_invalid_limit() {
     let refused = std::panic::catch_unwind(|| StreamReader::with_limit(0)).is_err();
     assert!(refused, "a limit of 0 was accepted");

@@ -24,6 +24,18 @@ use super::search::{Search, Separator};
 /// The default limit of [`StreamReader`]: 64 KiB, as asyncio's `_DEFAULT_LIMIT`.
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
+/// asyncio's check on a reader's limit (`ValueError: Limit cannot be <= 0`), as the
+/// `InvalidInput` error the functions taking a limit in their options return.
+pub(crate) fn check_limit(limit: usize) -> io::Result<()> {
+    if limit == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a StreamReader limit cannot be 0",
+        ));
+    }
+    Ok(())
+}
+
 /// A buffered reader of a byte stream (asyncio's `StreamReader`).
 ///
 /// [`open_connection`](crate::open_connection) and the server callback of
@@ -64,7 +76,22 @@ impl StreamReader {
     }
 
     /// A hand-fed reader whose `readuntil`/`readline` chunks may be `limit` bytes long.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0, as asyncio's `StreamReader(limit=0)` raises `ValueError`: no
+    /// line could ever be read. The functions that take a limit in their options
+    /// ([`start_server_with`](crate::start_server_with),
+    /// [`Subprocess::limit`](crate::Subprocess::limit)) return an `InvalidInput`
+    /// error instead.
+    ///
+    /// ```should_panic
+    /// let _ = aloop::StreamReader::with_limit(0);
+    /// ```
     pub fn with_limit(limit: usize) -> StreamReader {
+        if let Err(e) = check_limit(limit) {
+            panic!("{e}");
+        }
         StreamReader::build(None, limit)
     }
 

@@ -54,7 +54,8 @@ pub struct ServerOptions {
     /// The listen backlog. Default [`DEFAULT_BACKLOG`] (1024; asyncio uses 100, which
     /// drops SYNs under a burst of connects on loopback).
     pub backlog: i32,
-    /// The [`StreamReader`](crate::StreamReader) limit for accepted connections. Default 64 KiB.
+    /// The [`StreamReader`](crate::StreamReader) limit for accepted connections. Default
+    /// 64 KiB; 0 makes `start_server_with` fail with `InvalidInput`.
     pub limit: usize,
     /// Accept connections as soon as the server is made (asyncio's
     /// `start_serving=True`, the default). With `false`, the sockets listen (the

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use super::connection::{running_loop, wrap};
 use super::raw_stream::RawStream;
-use super::reader::StreamReader;
+use super::reader::{check_limit, StreamReader};
 use super::server::{
     bind_tcp, bind_unix, start_accepting, Acceptor, ClientSlot, Server, ServerOptions,
 };
@@ -167,6 +167,7 @@ where
     let host = host.to_owned();
     async move {
         running_loop()?;
+        check_limit(options.limit)?;
         let (listeners, bound) = bind_tcp(&host, port, &options).await?;
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
         #[cfg(feature = "tls")]
@@ -207,6 +208,7 @@ where
     let path = path.as_ref().to_owned();
     async move {
         running_loop()?;
+        check_limit(options.limit)?;
         let (listener, file) = bind_unix(&path)?;
         let acceptor = stream_acceptor(client_connected_cb, options.limit);
         #[cfg(feature = "tls")]

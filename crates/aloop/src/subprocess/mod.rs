@@ -20,7 +20,7 @@ pub use aloop_process::Stdio;
 use aloop_process::{returncode_of, Child, Command};
 
 use crate::streams::child_pipes;
-use crate::streams::{running_loop, StreamReader, StreamWriter, DEFAULT_LIMIT};
+use crate::streams::{check_limit, running_loop, StreamReader, StreamWriter, DEFAULT_LIMIT};
 
 /// A child process to start: what [`create_subprocess_exec`] and
 /// [`create_subprocess_shell`] return. Set stdio and the other options, then `.await`
@@ -162,9 +162,10 @@ impl Subprocess {
     ///
     /// Errors: no running loop; the OS's reason for not starting it (a missing program
     /// is `NotFound` with `raw_os_error() == Some(ENOENT)`); `InvalidInput` for
-    /// [`Stdio::Stdout`] on stdin or stdout.
+    /// [`Stdio::Stdout`] on stdin or stdout, and for a [`limit`](Self::limit) of 0.
     pub fn spawn(mut self) -> io::Result<Process> {
         let lp = running_loop()?;
+        check_limit(self.limit)?;
         let mut child = self.command.spawn_with_reactor(lp.state.reactor())?;
         let stdin = child
             .stdin

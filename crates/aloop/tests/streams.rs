@@ -480,6 +480,58 @@ fn readuntil_finds_a_separator_split_across_chunks_and_big_buffers_grow() {
     });
 }
 
+/// Closing our writer ends our reader, as asyncio's transport stops reading at close:
+/// a read waiting when the close finishes returns end-of-stream, `at_eof()` is true,
+/// and what the peer sends afterwards is not delivered.
+#[test]
+fn closing_our_writer_ends_our_reader() {
+    aloop::run(async {
+        let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+        let sent_tx = RefCell::new(Some(sent_tx));
+        let server = aloop::start_server(
+            move |r: StreamReader, w: StreamWriter| {
+                let sent = sent_tx.borrow_mut().take();
+                async move {
+                    // Wait for the client's close, then answer into the closed socket.
+                    let _ = r.read_to_eof().await;
+                    let _ = w.write(b"too late\n");
+                    let _ = w.drain().await;
+                    if let Some(tx) = sent {
+                        let _ = tx.send(());
+                    }
+                }
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let port = server.sockets()[0].port();
+        let (r, w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+        let reading = aloop::create_task({
+            let r = r.clone();
+            async move { r.read(100).await }
+        });
+        aloop::sleep(Duration::from_millis(10)).await;
+        assert!(!r.at_eof());
+        w.close();
+        w.wait_closed().await.unwrap();
+        assert!(r.at_eof(), "our own close ended the reader");
+        let got = aloop::wait_for(reading, Duration::from_secs(10)).await;
+        assert_eq!(got.unwrap().unwrap().unwrap(), b"");
+        // The server's late reply reaches our socket, never our reader.
+        for _ in 0..1000 {
+            if sent_rx.try_recv().is_ok() {
+                break;
+            }
+            aloop::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(r.read_to_eof().await.unwrap(), b"");
+        assert!(r.at_eof());
+        server.close();
+    });
+}
+
 /// A reader limit of 0 (asyncio's `ValueError: Limit cannot be <= 0`) is refused before
 /// anything is bound, for TCP and Unix servers alike.
 #[test]

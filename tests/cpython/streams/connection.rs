@@ -463,11 +463,7 @@ async fn streams_stream_async_writer_api_exception_after_close() {
 }
 
 /// bpo-35065: closing our writer ends our reader: it is at EOF and reads nothing.
-/// Failing: aloop's reader pulls from the socket when read, so `at_eof()` turns true
-/// only after a read has met the end; right after `wait_closed()` it is still false
-/// (the read that follows does return nothing).
 #[aloop::test]
-#[ignore = "at_eof() of a socket reader learns of our own close only at the next read (docs/conformance.md)"]
 async fn streams_stream_eof_feed_when_closing_writer() {
     let messages = messages();
     let server = start_server(http_handler, "127.0.0.1", 0).await.unwrap();

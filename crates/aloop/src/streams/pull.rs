@@ -46,7 +46,7 @@ pub(super) struct State {
 
 pub(super) struct Inner {
     pub(super) state: RefCell<State>,
-    source: Option<Rc<RawStream>>,
+    pub(super) source: Option<Rc<RawStream>>,
     pub(super) limit: usize,
 }
 

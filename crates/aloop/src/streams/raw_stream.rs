@@ -9,6 +9,11 @@
 //! once, at connect or accept or later by `start_tls`: every read and write then goes
 //! through it. It sits in a slot of its own rather than in a variant, because
 //! `start_tls` upgrades a connection whose reader and writer already share this value.
+//!
+//! Once our side ends the connection for reading (the writer's `close` or `abort`),
+//! reads return end-of-stream without asking the socket, as asyncio's transport stops
+//! reading at close: bytes the peer sent after that are not delivered, and the reader
+//! can tell it is at its end at once (`StreamReader::at_eof`).
 
 use std::io::{self, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
@@ -24,6 +29,8 @@ pub(crate) use super::socket::Socket;
 #[derive(Debug)]
 pub(crate) struct RawStream {
     socket: Socket,
+    /// Our side ended reading (`shutdown(Read | Both)` or `abort`).
+    reading_ended: std::cell::Cell<bool>,
     #[cfg(feature = "tls")]
     tls: std::cell::OnceCell<Box<crate::tls::session::TlsSession>>,
 }
@@ -32,6 +39,7 @@ impl From<Socket> for RawStream {
     fn from(socket: Socket) -> RawStream {
         RawStream {
             socket,
+            reading_ended: std::cell::Cell::new(false),
             #[cfg(feature = "tls")]
             tls: std::cell::OnceCell::new(),
         }
@@ -56,6 +64,12 @@ impl RawStream {
     #[cfg(feature = "tls")]
     pub(crate) fn socket(&self) -> &Socket {
         &self.socket
+    }
+
+    /// Whether our side ended reading: every read is end-of-stream from now on.
+    #[inline]
+    pub(crate) fn reading_ended(&self) -> bool {
+        self.reading_ended.get()
     }
 
     /// The TLS session, once set.
@@ -84,6 +98,9 @@ impl RawStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        if self.reading_ended.get() {
+            return Poll::Ready(Ok(0));
+        }
         #[cfg(feature = "tls")]
         if let Some(tls) = self.tls() {
             return tls.poll_read(&self.socket, cx, buf);
@@ -98,6 +115,9 @@ impl RawStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.reading_ended.get() {
+            return Poll::Ready(Ok(0));
+        }
         #[cfg(feature = "tls")]
         if let Some(tls) = self.tls() {
             return tls.poll_read_vectored(&self.socket, cx, bufs);
@@ -154,6 +174,9 @@ impl RawStream {
     /// direction sends close_notify first: the socket's own shutdown follows once that
     /// record is out (`has_pending_output` until then).
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if how != Shutdown::Write {
+            self.reading_ended.set(true);
+        }
         #[cfg(feature = "tls")]
         if let Some(tls) = self.tls() {
             return tls.shutdown(&self.socket, how);
@@ -166,6 +189,7 @@ impl RawStream {
     /// end-of-stream. A child's stdin closes at once. (`StreamWriter::abort`.) A TLS
     /// session sends no close_notify: an abort is not an orderly end.
     pub(crate) fn abort(&self) {
+        self.reading_ended.set(true);
         #[cfg(feature = "tls")]
         if let Some(tls) = self.tls() {
             tls.abort();

@@ -171,10 +171,18 @@ impl StreamReader {
         self.inner.state.borrow().buf.len()
     }
 
-    /// Whether the stream ended and the buffer is empty.
+    /// Whether the stream ended and the buffer is empty. A connection we closed
+    /// ourselves (the writer's `close` once it finished, or `abort`) has ended: nothing
+    /// more is read from it, as asyncio's transport stops reading at close.
     pub fn at_eof(&self) -> bool {
         let st = self.inner.state.borrow();
-        st.eof && st.buf.is_empty()
+        let ended = st.eof
+            || self
+                .inner
+                .source
+                .as_ref()
+                .is_some_and(|s| s.reading_ended());
+        ended && st.buf.is_empty()
     }
 
     /// Up to `n` bytes: whatever is buffered (without waiting to fill `n`), waiting only

@@ -106,7 +106,9 @@ pub use protocols::{AnyProtocol, Buffered, BufferedProtocol, Driver, Protocol, T
 pub use run_in_executor::{
     to_thread, ExecutorError, JobError, JobFuture, RunInExecutor, SubmitError, ThreadPoolExecutor,
 };
-pub use runner::{all_tasks, create_eager_task, create_task, run, try_run, Runner};
+pub use runner::{
+    all_tasks, create_eager_task, create_task, create_task_with, run, try_run, Runner,
+};
 pub use runner_builder::RunnerBuilder;
 pub use runtime::Runtime;
 pub use runtime_server::RuntimeServer;
@@ -120,7 +122,7 @@ pub use streams::{
 };
 #[cfg(feature = "process")]
 pub use subprocess::{create_subprocess_exec, create_subprocess_shell, Process};
-pub use task::{current_task, AnyTask, Task};
+pub use task::{current_task, AnyTask, Task, TaskOptions};
 
 #[cfg(feature = "macros")]
 #[doc(inline)]

@@ -16,7 +16,7 @@ use crate::runner_builder::RunnerBuilder;
 #[cfg(feature = "process")]
 use crate::running::is_loop_running;
 use crate::running::running_state;
-use crate::task::{spawn_at, spawn_eager, spawn_on, AnyTask, Task};
+use crate::task::{spawn_at, spawn_eager, spawn_on, spawn_with, AnyTask, Task, TaskOptions};
 
 /// One event loop for several [`run`](Runner::run) calls, closed by [`close`](Runner::close)
 /// or on drop (asyncio's `asyncio.Runner`, Python 3.11).
@@ -199,6 +199,22 @@ where
         return spawn_eager(&state, future);
     }
     spawn_on(&state, future)
+}
+
+/// [`create_task`] with asyncio's keyword arguments (`name=`, `eager_start=`): see
+/// [`TaskOptions`].
+///
+/// # Panics
+/// Outside a running aloop event loop, as [`create_task`].
+#[track_caller]
+pub fn create_task_with<F>(future: F, options: TaskOptions) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let state =
+        running_state().expect("aloop::create_task_with called outside a running aloop event loop");
+    spawn_with(&state, future, options)
 }
 
 /// [`create_task`] with the creation site given (a combinator that spawns its

@@ -152,3 +152,38 @@ fn a_finished_task_group_never_runs_an_offered_task_under_the_eager_factory() {
         assert!(!ran.get(), "the offered future ran");
     });
 }
+
+/// `create_task_with`: `eager_start` overrides the loop's factory either way, and a
+/// name given at creation is the task's name during an eager first step.
+#[test]
+fn task_options_choose_eager_or_queued_and_name_the_first_step() {
+    aloop::run(async {
+        let lp = aloop::get_running_loop().unwrap();
+        let own_name = || aloop::current_task().unwrap().unwrap().get_name();
+        let eager = aloop::create_task_with(
+            async move { own_name() },
+            aloop::TaskOptions {
+                name: Some("eager one".into()),
+                eager_start: Some(true),
+            },
+        );
+        assert!(eager.done(), "eager_start: Some(true) ran inside the call");
+        assert_eq!(eager.await.unwrap(), "eager one");
+
+        lp.set_eager_task_factory(true);
+        let queued = lp.create_task_with(
+            async move { own_name() },
+            aloop::TaskOptions {
+                name: Some("queued one".into()),
+                eager_start: Some(false),
+            },
+        );
+        assert!(!queued.done(), "eager_start: Some(false) beats the factory");
+        assert_eq!(queued.await.unwrap(), "queued one");
+
+        let by_factory = aloop::create_task_with(async {}, aloop::TaskOptions::default());
+        assert!(by_factory.done(), "eager_start: None follows the factory");
+        assert!(by_factory.get_name().starts_with("Task-"));
+        lp.set_eager_task_factory(false);
+    });
+}

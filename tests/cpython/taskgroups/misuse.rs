@@ -220,17 +220,19 @@ both_loops!(error_and_cancel:
     taskgroups_task_group_error_and_cancel,
     taskgroups_eager_task_task_group_error_and_cancel);
 
-/// The name a task is given is what it sees as `current_task().get_name()`.
-/// Failing under the eager factory: aloop has no way to name a task at creation, and an
-/// eager task runs its first step inside `create_task`, before `set_name`.
+/// The name a task is given at creation (`name=`, here `TaskOptions`) is what it sees
+/// as `current_task().get_name()`, also in an eager task's first step.
 async fn name() {
     let name = Rc::new(RefCell::new(String::new()));
     let seen = name.clone();
     task_group(|tg| async move {
-        let t = tg.create_task(async move {
-            *seen.borrow_mut() = current_task().unwrap().unwrap().get_name();
-        });
-        t.set_name("example name");
+        let t = tg.create_task_with(
+            async move {
+                *seen.borrow_mut() = current_task().unwrap().unwrap().get_name();
+            },
+            aloop::TaskOptions::named("example name"),
+        );
+        assert_eq!(t.get_name(), "example name");
     })
     .await
     .unwrap();
@@ -238,7 +240,6 @@ async fn name() {
 }
 both_loops!(name:
     taskgroups_task_group_name,
-    #[ignore = "no way to name a task at creation: an eager task's first step runs before set_name (docs/conformance.md)"]
     taskgroups_eager_task_task_group_name);
 
 /// A child adds a failing task and then sleeps twice: the failure cancels it at one of

@@ -23,7 +23,8 @@ use crate::error::{PanicPayload, TaskError};
 use crate::exception::{default_exception_handler, ExceptionContext};
 use crate::running::running_state;
 use crate::task::{
-    note_wait, set_awaiting, spawn_on, AnyTask, CancelOps, CancelTarget, Task, WaitKind,
+    note_wait, set_awaiting, spawn_with, AnyTask, CancelOps, CancelTarget, Task, TaskOptions,
+    WaitKind,
 };
 
 /// `repr(C)`, `cancel_ops` first: the task awaiting the group keeps a thin pointer to it.
@@ -204,16 +205,41 @@ impl TaskGroup {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.create_task_with(future, TaskOptions::default())
+    }
+
+    /// [`create_task`](Self::create_task) with asyncio's keyword arguments (`name=`,
+    /// `eager_start=`; see [`TaskOptions`]).
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let tg = aloop::TaskGroup::new();
+    ///     let t = tg.create_task_with(async { 7 }, aloop::TaskOptions::named("seven"));
+    ///     assert_eq!(t.get_name(), "seven");
+    ///     tg.join().await.unwrap();
+    ///     assert_eq!(t.await.unwrap(), 7);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn create_task_with<F>(&self, future: F, options: TaskOptions) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let state = running_state()
+            .expect("aloop::TaskGroup::create_task called outside a running aloop event loop");
         if self.inner.aborting.get() || self.inner.closed.get() {
             // Queued, never eager: under the eager task factory the first step would run
             // inside `create_task`, before this cancel could stop it.
-            let state = running_state()
-                .expect("aloop::TaskGroup::create_task called outside a running aloop event loop");
-            let task = spawn_on(&state, future);
+            let queued = TaskOptions {
+                eager_start: Some(false),
+                ..options
+            };
+            let task = spawn_with(&state, future, queued);
             task.cancel();
             return task;
         }
-        let task = crate::create_task(future);
+        let task = spawn_with(&state, future, options);
         let view = task.as_any();
         let id = view.id();
         self.inner.children.borrow_mut().insert(id, view);

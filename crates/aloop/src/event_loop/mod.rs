@@ -25,7 +25,7 @@ use crate::loop_handle::LoopHandle;
 use crate::loop_state::{LoopState, TimerEntry};
 use crate::promise::Promise;
 use crate::running::{running_state, LoopGuard};
-use crate::task::{spawn_eager, spawn_on, AnyTask, Task};
+use crate::task::{spawn_eager, spawn_on, spawn_with, AnyTask, Task, TaskOptions};
 
 /// Creates a new event loop on this thread (asyncio's `new_event_loop`).
 ///
@@ -214,6 +214,27 @@ impl LoopRef {
         F::Output: 'static,
     {
         spawn_eager(&self.state, future)
+    }
+
+    /// [`create_task`](Self::create_task) with asyncio's keyword arguments: a `name`
+    /// given before the first step (so an eager task already has it), and
+    /// `eager_start` to choose eager or queued regardless of the loop's factory.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let lp = aloop::get_running_loop().unwrap();
+    ///     let t = lp.create_task_with(async { 1 }, aloop::TaskOptions::named("one"));
+    ///     assert_eq!(t.get_name(), "one");
+    ///     assert_eq!(t.await.unwrap(), 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn create_task_with<F>(&self, future: F, options: TaskOptions) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        spawn_with(&self.state, future, options)
     }
 
     /// Makes [`create_task`](Self::create_task) (and [`aloop::create_task`](crate::create_task)

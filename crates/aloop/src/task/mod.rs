@@ -9,6 +9,7 @@
 //! - `waiters.rs`: a task's awaiter and done callbacks, in one word;
 //! - `record.rs`: `TaskRecord<T>`: outcome, awaiter, done callbacks, `complete`;
 //! - `task_handle.rs`: `Task<T>`, the typed handle;
+//! - `options.rs`: `TaskOptions`, `create_task`'s keyword arguments (a leaf);
 //! - `spawn.rs`: `spawn_on` (and `spawn_unlisted`, for the loop's own machinery), which
 //!   builds a task and queues it on the loop state.
 
@@ -16,6 +17,7 @@ mod any_task;
 mod await_target;
 mod current;
 mod meta;
+mod options;
 mod record;
 mod spawn;
 mod task_handle;
@@ -24,6 +26,7 @@ mod waiters;
 
 pub use self::any_task::AnyTask;
 pub use self::current::current_task;
+pub use self::options::TaskOptions;
 pub use self::task_handle::Task;
 
 pub(crate) use self::await_target::{Awaited, CancelOps, CancelTarget, Description};
@@ -32,5 +35,5 @@ pub(crate) use self::current::{note_sleep, note_wait, sync_wait_hook};
 pub(crate) use self::meta::meta_of;
 #[cfg(feature = "process")]
 pub(crate) use self::spawn::spawn_unlisted;
-pub(crate) use self::spawn::{spawn_at, spawn_eager, spawn_on};
+pub(crate) use self::spawn::{spawn_at, spawn_eager, spawn_on, spawn_with};
 pub(crate) use self::wait_note::WaitKind;

@@ -14,6 +14,7 @@ use pin_project_lite::pin_project;
 
 use super::current::{CurrentTask, TaskGuard};
 use super::meta::{TaskMeta, MUST_CANCEL};
+use super::options::TaskOptions;
 use super::record::TaskRecord;
 use super::task_handle::Task;
 use crate::error::{PanicPayload, TaskError};
@@ -166,6 +167,7 @@ fn spawn<F>(
     future: F,
     listed: bool,
     eager: bool,
+    name: Option<String>,
     created_at: &'static Location<'static>,
 ) -> Task<F::Output>
 where
@@ -182,6 +184,9 @@ where
         TaskScheduler,
     );
     let task = Task::from_raw(raw);
+    if let Some(name) = name {
+        task.set_name(name);
+    }
     if state.is_closed() {
         // A closed loop runs nothing: the task ends cancelled at once, its future dropped.
         drop(runnable);
@@ -211,7 +216,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn(state, future, true, false, Location::caller())
+    spawn(state, future, true, false, None, Location::caller())
 }
 
 /// `spawn_on` with the creation site given (the call was made on another thread, or
@@ -225,7 +230,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn(state, future, true, false, created_at)
+    spawn(state, future, true, false, None, created_at)
 }
 
 /// Spawns `future` eagerly (`create_eager_task`): its first step runs now if the loop
@@ -236,7 +241,23 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn(state, future, true, true, Location::caller())
+    spawn(state, future, true, true, None, Location::caller())
+}
+
+/// Spawns `future` with asyncio's `create_task` keyword arguments: its name is set
+/// before the first step; `eager_start: None` follows the loop's task factory.
+#[track_caller]
+pub(crate) fn spawn_with<F>(
+    state: &Rc<LoopState>,
+    future: F,
+    options: TaskOptions,
+) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let eager = options.eager_start.unwrap_or_else(|| state.eager_tasks());
+    spawn(state, future, true, eager, options.name, Location::caller())
 }
 
 /// Spawns the loop's own machinery (a signal handler's watch, the Ctrl-C watch), which
@@ -250,7 +271,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn(state, future, false, false, Location::caller())
+    spawn(state, future, false, false, None, Location::caller())
 }
 
 #[cfg(test)]

@@ -163,7 +163,9 @@ where
 }
 
 /// Cancels every unfinished task and runs the loop until they have all ended, so their
-/// cleanup (destructors) happens while the loop is still alive.
+/// cleanup (destructors) happens while the loop is still alive. A task ending in a
+/// panic meanwhile (its cleanup panicked) goes to the loop's exception handler with its
+/// name, as asyncio's "unhandled exception during asyncio.run() shutdown".
 fn cancel_all_tasks(lp: &LoopRef) {
     let leftovers = lp.all_tasks();
     if leftovers.is_empty() {
@@ -172,6 +174,7 @@ fn cancel_all_tasks(lp: &LoopRef) {
     for task in &leftovers {
         task.cancel();
     }
+    lp.state.set_shutting_down_tasks(true);
     let _ = lp.run_until_complete(std::future::poll_fn(move |cx| {
         if leftovers.iter().all(AnyTask::done) {
             Poll::Ready(())
@@ -180,6 +183,7 @@ fn cancel_all_tasks(lp: &LoopRef) {
             Poll::Pending
         }
     }));
+    lp.state.set_shutting_down_tasks(false);
 }
 
 /// Wraps `future` in a task on the running loop (asyncio's `asyncio.create_task`).

@@ -106,6 +106,9 @@ pub(crate) struct LoopState {
     signal_watches: RefCell<HashMap<i32, TaskRef>>,
     /// `set_eager_task_factory(true)`: `create_task` starts tasks eagerly.
     eager_tasks: Cell<bool>,
+    /// The runner is cancelling the leftover tasks at shutdown: a task ending in a panic
+    /// now is reported at once as asyncio's run does (`task/record.rs`).
+    shutting_down_tasks: Cell<bool>,
     /// What to end when the loop closes (see `EndOnClose`); weak, pruned as it grows.
     end_on_close: RefCell<Vec<Weak<dyn EndOnClose>>>,
     /// What the loop did (`LoopRef::metrics`): plain counters, no lock.
@@ -144,6 +147,7 @@ impl LoopState {
             fd_watches: RefCell::new(FdWatches::default()),
             signal_watches: RefCell::new(HashMap::new()),
             eager_tasks: Cell::new(false),
+            shutting_down_tasks: Cell::new(false),
             end_on_close: RefCell::new(Vec::new()),
             counters: Counters::default(),
             virtual_now: Cell::new(None),
@@ -413,6 +417,15 @@ impl LoopState {
 
     pub(crate) fn set_eager_tasks(&self, eager: bool) {
         self.eager_tasks.set(eager);
+    }
+
+    /// Whether the runner is cancelling the leftover tasks at shutdown.
+    pub(crate) fn shutting_down_tasks(&self) -> bool {
+        self.shutting_down_tasks.get()
+    }
+
+    pub(crate) fn set_shutting_down_tasks(&self, on: bool) {
+        self.shutting_down_tasks.set(on);
     }
 
     /// Puts `pool` in place of the default pool (or none); returns the previous one.

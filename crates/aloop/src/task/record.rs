@@ -157,6 +157,11 @@ impl<T: 'static> TaskRecord<T> {
                 |moved, index| meta_of(moved).set_slot(index),
             );
         }
+        if let Some(home) = &home {
+            if home.shutting_down_tasks() {
+                self.report_shutdown_panic(home);
+            }
+        }
         let list = match self.waiters.take() {
             Waiters::Task(awaiter) => return awaiter.into_waker().wake(),
             Waiters::Waker(awaiter) => return awaiter.wake(),
@@ -189,6 +194,33 @@ impl<T> Drop for TaskRecord<T> {
 }
 
 impl<T> TaskRecord<T> {
+    /// asyncio's "unhandled exception during asyncio.run() shutdown": the runner gathers
+    /// the leftover tasks it cancelled and reports each failure with its task, which
+    /// counts as retrieving it (no "never retrieved" later). The outcome stays for
+    /// whoever still awaits the task.
+    fn report_shutdown_panic(&self, home: &crate::loop_state::LoopState) {
+        let panic = self.peek_panic();
+        if let Some(panic) = panic {
+            self.meta.set_flag(RETRIEVED);
+            home.call_exception_handler(&ExceptionContext {
+                message: "unhandled exception during aloop::run() shutdown".into(),
+                panic: Some(panic),
+                task_name: Some(self.meta.name()),
+            });
+        }
+    }
+
+    /// A clone of the panic the task ended with, if it did (the outcome stays).
+    fn peek_panic(&self) -> Option<crate::error::PanicPayload> {
+        let outcome = self.outcome.take();
+        let panic = match &outcome {
+            Some(Err(TaskError::Panicked(p))) => Some(p.clone()),
+            _ => None,
+        };
+        self.outcome.set(outcome);
+        panic
+    }
+
     /// asyncio's "Task exception was never retrieved", for a task going unobserved.
     fn report_unretrieved_panic(&mut self) {
         if let Some(Err(TaskError::Panicked(panic))) = self.outcome.take() {

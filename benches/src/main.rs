@@ -7,7 +7,8 @@
 //! ```text
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
-//!     workload: spawn | spawn-warm | spawn-eager | callbacks | yield | timers | timer-tasks | echo
+//!     workload: spawn | spawn-warm | spawn-eager | callbacks | yield | timers | timer-tasks | timeout
+//!               | echo
 //!               | echo-vec | echo-sockets | queue | lock | lock-uncontended | blocking
 //!               | idle-mem | pg (aloop and tokio-ct only; compat.sh)
 //!               | tls-echo (aloop, tokio-ct and tokio-mt: TLS over rustls)
@@ -40,6 +41,7 @@ mod servers;
 mod servers_report;
 mod spawn;
 mod syscalls;
+mod timeout;
 mod timers;
 mod tls_echo;
 
@@ -133,7 +135,7 @@ pub fn cpu_ns_threads(pid: &str) -> f64 {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|echo|echo-vec|echo-sockets|tls-echo|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
+<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|timeout|echo|echo-vec|echo-sockets|tls-echo|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets|tls-echo]\n\
        cell report <raw.jsonl> <out.json>\n\
        cell callgrind-report <raw.jsonl> <out.json>\n\
@@ -185,6 +187,7 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "yield" => callbacks::run(rt, scale, false),
         "timers" => timers::run(rt, scale, true),
         "timer-tasks" => timers::run(rt, scale, false),
+        "timeout" => timeout::run(rt, scale),
         "echo" => echo::run(rt, scale, echo::Api::Streams),
         "echo-vec" => echo::run(rt, scale, echo::Api::StreamsVec),
         "echo-sockets" => echo::run(rt, scale, echo::Api::Sockets),

@@ -23,6 +23,7 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("yield", None),
     ("timers", Some(1.0)),
     ("timer-tasks", None),
+    ("timeout", None),
     ("echo", Some(1.0)),
     ("echo-vec", None),
     ("echo-sockets", None),

@@ -135,7 +135,7 @@ impl StreamReader {
     /// Makes every later read fail with `error`, even with data still buffered (H11),
     /// and wakes a waiting read.
     pub fn set_exception(&self, error: io::Error) {
-        self.inner.state.borrow_mut().exception = Some(StoredError::new(&error));
+        self.inner.state.borrow_mut().exception = Some(Box::new(StoredError::new(&error)));
         self.inner.wake();
     }
 
@@ -147,7 +147,7 @@ impl StreamReader {
             .borrow()
             .exception
             .as_ref()
-            .map(StoredError::get)
+            .map(|e| e.get())
     }
 
     /// How many bytes the reader holds already: what the next reads can return

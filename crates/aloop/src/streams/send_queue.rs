@@ -52,10 +52,21 @@ pub(crate) fn water_marks(high: Option<usize>, low: Option<usize>) -> io::Result
     Ok((high, low))
 }
 
+/// `repr(C)`, the fields every write reads first: they share one or two cache lines,
+/// where declaration order left to the compiler spread them over four (a write met a
+/// cache miss for each; a server's many connections keep these structs out of cache).
+#[repr(C)]
 pub(super) struct State {
+    // Hot: read or written by every `write`.
     pub(super) buf: WriteBuffer,
+    /// The loop iteration of the last write sent at once.
+    pub(super) direct_iteration: u64,
     pub(super) high: usize,
-    pub(super) low: usize,
+    /// Boxed: almost always `None`, and one word here instead of five.
+    pub(super) error: Option<Box<StoredError>>,
+    /// Writes waiting for the end of the loop's ready batch, counting a direct send of
+    /// the same batch; 0 when nothing waits for it (see the file comment).
+    pub(super) batch_writes: u32,
     /// Above `high` after a write and not yet back to `low`: `drain` waits.
     pub(super) paused: bool,
     /// A flusher task is alive.
@@ -63,28 +74,26 @@ pub(super) struct State {
     /// Learned: this stream is written several times per batch, so its writes wait for
     /// the batch's end.
     pub(super) coalesce: bool,
-    /// Writes waiting for the end of the loop's ready batch, counting a direct send of
-    /// the same batch; 0 when nothing waits for it (see the file comment).
-    pub(super) batch_writes: u32,
-    /// The loop iteration of the last write sent at once.
-    pub(super) direct_iteration: u64,
     pub(super) eof_requested: bool,
-    pub(super) eof_sent: bool,
     pub(super) closing: bool,
-    pub(super) closed: bool,
     /// `abort()` was called: the queue is gone and nothing more is sent.
     pub(super) aborted: bool,
+    // Cold: endings, waiting, and the protocol layer.
+    pub(super) eof_sent: bool,
+    pub(super) closed: bool,
+    pub(super) low: usize,
     /// The flusher's waker while it waits for the socket, so `abort` can end it.
     pub(super) flusher_waker: Option<Waker>,
     /// Set by the protocol layer (`protocols/`): told, in a later callback, when
     /// `paused` flips or the writer ends, so it can call `pause_writing`,
     /// `resume_writing` and `connection_lost`. `None` for a plain `StreamWriter`.
     pub(super) hook: Option<Rc<dyn Fn()>>,
-    pub(super) error: Option<StoredError>,
     pub(super) drain_waiters: Vec<Waker>,
     pub(super) close_waiters: Vec<Waker>,
 }
 
+/// `repr(C)`: the stream and the state's hot part next to each other (see `State`).
+#[repr(C)]
 pub(crate) struct Inner {
     pub(super) transport: Rc<RawStream>,
     /// Weak: a writer must not keep its loop alive (the loop owns the tasks that own
@@ -235,7 +244,7 @@ impl Inner {
     /// queued (it cannot be sent), and wake whoever waits.
     pub(super) fn fail(&self, st: &mut State, e: &io::Error) -> Vec<Waker> {
         if st.error.is_none() {
-            st.error = Some(StoredError::new(e));
+            st.error = Some(Box::new(StoredError::new(e)));
         }
         st.buf.clear();
         st.paused = false;
@@ -412,11 +421,7 @@ impl Inner {
     /// (closed, aborted or failed), and the connection's error if it failed.
     pub(crate) fn water_and_end(&self) -> (bool, bool, Option<io::Error>) {
         let st = self.st.borrow();
-        (
-            st.paused,
-            st.closed,
-            st.error.as_ref().map(StoredError::get),
-        )
+        (st.paused, st.closed, st.error.as_ref().map(|e| e.get()))
     }
 
     /// `fail`, then wakes whoever waited, once the state is released.

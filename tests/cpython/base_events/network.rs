@@ -321,3 +321,55 @@ async fn base_events_base_event_loop_with_selector_create_datagram_endpoint_sock
     t.close();
     wait_until(|| p.borrow().state == "CLOSED").await;
 }
+
+/// The TLS server name defaults to the host connected to, and an explicit one replaces
+/// it (CPython checks what its mocked `_make_ssl_transport` was given; here the server
+/// reads the name the client sent, SNI). CPython's third case, an empty
+/// `server_hostname`, has no Rust form: an empty name is not a server name to rustls.
+#[aloop::test]
+async fn base_events_base_event_loop_with_selector_create_connection_ssl_server_hostname_default() {
+    use aloop::tls::{ClientConfig, ServerConfig};
+    use aloop::ConnectOptions;
+
+    let ca = aloop_tests::tls_certs::TestCa::new("aloop test CA");
+    let leaf = ca.leaf(&["localhost", "perl.com"]);
+    let names = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = names.clone();
+    let handler = move |_r: StreamReader, w: StreamWriter| {
+        let name = w.tls_info().and_then(|info| info.server_name);
+        seen.borrow_mut().push(name);
+        async move {
+            w.close();
+        }
+    };
+    let options = ServerOptions {
+        ssl: Some(
+            ServerConfig::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap(),
+        ),
+        ..Default::default()
+    };
+    let srv = aloop::start_server_with(handler, "127.0.0.1", 0, options)
+        .await
+        .unwrap();
+    let port = srv.sockets()[0].port();
+    let lp = get_running_loop().unwrap();
+    let trusting = || ClientConfig::with_root_pem(ca.cert_pem().as_bytes()).unwrap();
+    for (config, expected) in [
+        (trusting(), "localhost"),
+        (trusting().server_hostname("perl.com"), "perl.com"),
+    ] {
+        let options = ConnectOptions {
+            ssl: Some(config),
+            ..Default::default()
+        };
+        let (t, _p) = lp
+            .create_connection_with(Quiet::default, "localhost", port, options)
+            .await
+            .unwrap();
+        let count = names.borrow().len();
+        wait_until(|| names.borrow().len() > count).await;
+        assert_eq!(names.borrow()[count].as_deref(), Some(expected));
+        t.close();
+    }
+    srv.close();
+}

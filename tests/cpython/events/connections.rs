@@ -168,51 +168,65 @@ async fn events_event_loop_create_unix_connection() {
     let _ = std::fs::remove_file(&path);
 }
 
-/// A socket accepted outside the loop, given to a protocol that answers each chunk and
-/// stops the loop when the client has gone.
-#[test]
-fn events_event_loop_connect_accepted_socket() {
-    super::bounded(30, || {
+/// CPython's `MyProto` of `test_connect_accepted_socket`: answers "roger" to each
+/// chunk, stops the loop once closed.
+struct Answering(MyProto, aloop::LoopRef);
+
+impl Protocol for Answering {
+    fn connection_made(&mut self, transport: Transport) {
+        self.0.connection_made(transport);
+    }
+    fn data_received(&mut self, data: &[u8]) {
+        self.0.data_received(data);
+        let s = self.0.s.borrow();
+        s.transport.as_ref().unwrap().write(b"roger").unwrap();
+    }
+    fn eof_received(&mut self) -> bool {
+        self.0.eof_received()
+    }
+    fn connection_lost(&mut self, error: Option<io::Error>) {
+        self.0.connection_lost(error);
+        let lp = self.1.clone();
+        self.1.call_soon(move || lp.stop()).unwrap();
+    }
+}
+
+/// A plain client (a blocking socket) for `accepted_socket`: sends `message`, returns
+/// the answer.
+pub(super) fn plain_client(addr: SocketAddr, message: &'static [u8]) -> Vec<u8> {
+    let mut csock = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    csock.set_read_timeout(TIMEOUT).unwrap();
+    csock.write_all(message).unwrap();
+    let mut response = [0u8; 99];
+    let n = csock.read(&mut response).unwrap();
+    response[..n].to_vec()
+}
+
+/// What turns the accepted connection into a TLS one, before the loop runs.
+pub(super) type Upgrade = Box<dyn FnOnce(&aloop::LoopRef, &Transport) + Send>;
+
+/// `test_connect_accepted_socket(server_ssl, client_ssl)`: a socket accepted outside
+/// the loop is given to a protocol (and, with `upgrade`, made TLS by `start_tls`);
+/// `client` runs on a thread of its own against the listener's address.
+pub(super) fn accepted_socket(
+    client: impl FnOnce(SocketAddr, &'static [u8]) -> Vec<u8> + Send + 'static,
+    upgrade: Option<Upgrade>,
+) {
+    super::bounded(30, move || {
         let lp = aloop::new_event_loop();
         let lsock = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = lsock.local_addr().unwrap();
         let message = b"test data";
-        let client = std::thread::spawn(move || {
-            let mut csock = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-            csock.set_read_timeout(TIMEOUT).unwrap();
-            csock.write_all(message).unwrap();
-            let mut response = [0u8; 99];
-            let n = csock.read(&mut response).unwrap();
-            response[..n].to_vec()
-        });
+        let client = std::thread::spawn(move || client(addr, message));
         let (conn, _) = lsock.accept().unwrap();
-
-        /// `MyProto` of the test: answers "roger", stops the loop once closed.
-        struct Answering(MyProto, aloop::LoopRef);
-        impl Protocol for Answering {
-            fn connection_made(&mut self, transport: Transport) {
-                self.0.connection_made(transport);
-            }
-            fn data_received(&mut self, data: &[u8]) {
-                self.0.data_received(data);
-                let s = self.0.s.borrow();
-                s.transport.as_ref().unwrap().write(b"roger").unwrap();
-            }
-            fn eof_received(&mut self) -> bool {
-                self.0.eof_received()
-            }
-            fn connection_lost(&mut self, error: Option<io::Error>) {
-                self.0.connection_lost(error);
-                let lp = self.1.clone();
-                self.1.call_soon(move || lp.stop()).unwrap();
-            }
-        }
-
         let (proto, s) = MyProto::new(false);
         let lp2 = lp.clone_ref();
         let (t, _p) = lp
             .connect_accepted_socket(move || Answering(proto, lp2), conn)
             .unwrap();
+        if let Some(upgrade) = upgrade {
+            upgrade(&lp, &t);
+        }
         lp.run_forever().unwrap();
         t.close();
         let response = client.join().unwrap();
@@ -220,6 +234,11 @@ fn events_event_loop_connect_accepted_socket() {
         assert_eq!(s.borrow().nbytes, message.len());
         assert_eq!(response, b"roger");
     });
+}
+
+#[test]
+fn events_event_loop_connect_accepted_socket() {
+    accepted_socket(plain_client, None);
 }
 
 #[aloop::test]

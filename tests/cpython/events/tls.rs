@@ -313,3 +313,47 @@ async fn events_event_loop_create_server_ssl_verified() {
 async fn events_event_loop_create_unix_server_ssl_verified() {
     server_ssl_verified(Some(socket_path("tls-verified"))).await;
 }
+
+/// `test_connect_accepted_socket` with a TLS server context and a TLS client.
+/// *Difference*: aloop's `connect_accepted_socket` has no `ssl` argument; the accepted
+/// connection is upgraded with `loop.start_tls` before the loop runs. The client is an
+/// aloop stream client on a thread of its own (CPython's is a blocking `SSLSocket`).
+/// Reading is paused by hand before `start_tls` and resumed after it: `start_tls`
+/// pauses reading only when its future first runs, after the connection's read task
+/// has already taken the ClientHello as plain data (reported to the lead).
+#[test]
+fn events_event_loop_ssl_connect_accepted_socket() {
+    let (ca, leaf) = localhost();
+    let client_config = trusting(&ca).server_hostname("localhost");
+    let server_config =
+        ServerConfig::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).unwrap();
+    let client = move |addr: SocketAddr, message: &'static [u8]| {
+        aloop::run(async move {
+            let options = ConnectOptions {
+                ssl: Some(client_config),
+                ..Default::default()
+            };
+            let (r, w) = aloop::open_connection_with("127.0.0.1", addr.port(), options)
+                .await
+                .unwrap();
+            w.write(message).unwrap();
+            let response = within(r.read(99)).await.unwrap();
+            w.close();
+            let _ = within(w.wait_closed()).await;
+            response
+        })
+    };
+    let upgrade = move |lp: &aloop::LoopRef, t: &Transport| {
+        t.pause_reading();
+        let handshake = lp.start_tls(t, server_config);
+        lp.run_until_complete(handshake).unwrap().unwrap();
+        t.resume_reading();
+    };
+    super::connections::accepted_socket(client, Some(Box::new(upgrade)));
+}
+
+async fn within<T>(fut: impl std::future::Future<Output = T>) -> T {
+    aloop::timeout(Some(Duration::from_secs(10)), fut)
+        .await
+        .expect("no answer within 10 s")
+}

@@ -132,12 +132,25 @@ async fn base_events_base_loop_sock_sendfile_blocking_socket() {
 }
 
 /// A datagram socket is refused (asyncio: `ValueError` "only SOCK_STREAM type sockets
-/// are supported").
+/// are supported"; aloop: `InvalidInput`), before anything is sent: here a connected
+/// UDP socket and a count small enough for one datagram, so only the check can refuse
+/// it.
 #[aloop::test]
 async fn base_events_base_loop_sock_sendfile_nonstream_socket() {
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.connect(peer.local_addr().unwrap()).unwrap();
     let file = data_file("dgram");
     let lp = get_running_loop().unwrap();
-    let r = lp.sock_sendfile(&sock, &file, 0, None).await;
-    assert!(r.is_err(), "{r:?}");
+    let err = lp
+        .sock_sendfile(&sock, &file, 0, Some(10))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+    peer.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        peer.recv(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
 }

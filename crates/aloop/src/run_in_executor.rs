@@ -108,7 +108,9 @@ where
 impl LoopRef {
     /// Runs `f` on a worker thread of `executor` (or the loop's default pool for `None`)
     /// and returns a future of its result (asyncio's `loop.run_in_executor`). `f` is
-    /// submitted right away, not when the future is first polled.
+    /// submitted right away, not when the future is first polled. On a closed loop,
+    /// `None` gives a future that fails with `Submit(Shutdown)` and `f` never runs:
+    /// `close()` shut the default pool down.
     ///
     /// ```
     /// let lp = aloop::new_event_loop();
@@ -127,6 +129,12 @@ impl LoopRef {
     {
         match executor {
             Some(pool) => submit(pool, f),
+            // `close()` shut the default pool down: a new one must not be started for a
+            // closed loop (asyncio raises "Event loop is closed" here).
+            None if self.state.is_closed() => RunInExecutor {
+                job: Err(Some(SubmitError::Shutdown)),
+                polled: false,
+            },
             None => submit(&self.state.default_executor(), f),
         }
     }
@@ -183,4 +191,31 @@ where
     let state =
         running_state().expect("aloop::to_thread called outside a running aloop event loop");
     submit(&state.default_executor(), f)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::{ExecutorError, SubmitError};
+
+    /// After `close()`, `run_in_executor(None, ..)` refuses the job instead of starting
+    /// a new default pool for the closed loop.
+    #[test]
+    fn default_executor_refuses_jobs_on_a_closed_loop() {
+        let lp = crate::new_event_loop();
+        lp.close().unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let r = ran.clone();
+        let job = lp.run_in_executor(None, move || r.store(true, Ordering::SeqCst));
+        let other = crate::new_event_loop();
+        let outcome = other.run_until_complete(job).unwrap();
+        assert!(
+            matches!(outcome, Err(ExecutorError::Submit(SubmitError::Shutdown))),
+            "{outcome:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!ran.load(Ordering::SeqCst));
+    }
 }

@@ -82,7 +82,9 @@ impl LoopRef {
     /// Sends `count` bytes of `file` from `offset` (to its end with `None`) over the
     /// connected socket `sock` (asyncio's `loop.sock_sendfile`), with `sendfile(2)`
     /// where it can be used, else by reading and sending; returns how many bytes were
-    /// sent. The file's own position is not moved. `sock` is made non-blocking.
+    /// sent. The file's own position is not moved. `sock` is made non-blocking. A
+    /// socket that is not a stream (UDP, a datagram Unix socket) is refused with
+    /// `InvalidInput` before anything is sent, as asyncio refuses it.
     pub async fn sock_sendfile(
         &self,
         sock: &impl AsFd,
@@ -90,6 +92,13 @@ impl LoopRef {
         offset: u64,
         count: Option<u64>,
     ) -> io::Result<u64> {
+        // A datagram socket would take each chunk as a datagram of its own.
+        if socket2::SockRef::from(sock).r#type()? != socket2::Type::STREAM {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "sock_sendfile: only SOCK_STREAM type sockets are supported",
+            ));
+        }
         let total = total(file, offset, count)?;
         let out = sock.as_fd().as_raw_fd();
         let native = send_chunks(total, |done, want| {

@@ -222,3 +222,24 @@ fn a_socket_already_watched_by_the_loop_is_refused_with_eexist() {
         assert!(lp.remove_reader(ours.as_raw_fd()));
     });
 }
+
+#[test]
+fn sock_sendfile_refuses_a_datagram_socket_before_sending() {
+    let file = TempFile::new(b"0123456789");
+    aloop::run(async move {
+        let lp = aloop::get_running_loop().unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.connect(peer.local_addr().unwrap()).unwrap();
+        // Small enough for one datagram: only the type check can refuse it.
+        let err = lp
+            .sock_sendfile(&sock, &file.1, 0, Some(10))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{err}");
+        peer.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 64];
+        let nothing = peer.recv(&mut buf).unwrap_err();
+        assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock);
+    });
+}

@@ -232,6 +232,50 @@ fn callbacks_sent_from_threads_all_arrive_in_per_thread_order() {
     lp.close().unwrap();
 }
 
+/// While threads send callbacks, the loop keeps itself busy with a chain of its own
+/// `call_soon`s, each of which first moves what the threads sent onto the ready queue
+/// (asyncio's single FIFO): no sent callback may be lost or left behind the chain (the
+/// chain ends only once all of them ran; a lost one hangs until the 120 s guard).
+#[test]
+fn callbacks_sent_from_threads_while_the_loop_calls_soon_all_arrive() {
+    fn chain(lp: LoopRef, ran: Arc<AtomicUsize>) {
+        if ran.load(Ordering::Relaxed) == SENDERS * PER_SENDER {
+            lp.stop();
+            return;
+        }
+        let next = lp.clone_ref();
+        lp.call_soon(move || chain(next, ran)).unwrap();
+    }
+    let lp = aloop::new_event_loop();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|_| {
+            let handle = lp.handle();
+            let ran = ran.clone();
+            thread::spawn(move || {
+                for _ in 0..PER_SENDER {
+                    let ran = ran.clone();
+                    handle
+                        .call_soon_threadsafe(move || {
+                            ran.fetch_add(1, Ordering::Relaxed);
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    lp.call_later(Duration::from_secs(120), stopper(&lp))
+        .unwrap();
+    let (first, r) = (lp.clone_ref(), ran.clone());
+    lp.call_soon(move || chain(first, r)).unwrap();
+    lp.run_forever().unwrap();
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert_eq!(ran.load(Ordering::Relaxed), SENDERS * PER_SENDER);
+    lp.close().unwrap();
+}
+
 /// Tasks whose last reference is a waker dropped on another thread, while the loop runs:
 /// every task's state must still be dropped exactly once, on the loop's thread. An
 /// unretrieved panic makes each drop visible (it is reported when the task goes).

@@ -113,7 +113,6 @@ fn threadsafe_callback(
 
 /// A thread's `call_soon_threadsafe` made before the loop's own `call_soon` runs first.
 #[test]
-#[ignore = "call_soon_threadsafe callbacks join the ready queue at the next iteration, after call_soon callbacks queued later (asyncio: one FIFO)"]
 fn events_event_loop_call_soon_threadsafe() {
     bounded(30, || {
         let lp = new_event_loop();
@@ -137,7 +136,6 @@ fn events_event_loop_call_soon_threadsafe() {
 /// `call_soon_threadsafe` from the loop's own thread keeps its place before a later
 /// `call_soon`.
 #[test]
-#[ignore = "call_soon_threadsafe callbacks join the ready queue at the next iteration, after call_soon callbacks queued later (asyncio: one FIFO)"]
 fn events_event_loop_call_soon_threadsafe_same_thread() {
     bounded(30, || {
         let lp = new_event_loop();

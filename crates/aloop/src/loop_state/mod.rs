@@ -214,9 +214,20 @@ impl LoopState {
     /// Queues `f` behind what is already ready (asyncio's `call_soon`, without the
     /// closed check); returns its cell for a `Handle`.
     pub(crate) fn call_soon(&self, f: impl FnOnce() + 'static) -> Rc<dyn Callback> {
+        if self.shared.has_remote() {
+            // What other threads queued earlier goes first (`run_once.rs`).
+            self.drain_remote_before_call_soon();
+        }
         let cell = CallbackCell::new_rc(f);
         self.push_ready(Ready::Callback(cell.clone()));
         cell
+    }
+
+    /// Out of line and cold, so `call_soon` stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn drain_remote_before_call_soon(&self) {
+        self.drain_remote();
     }
 
     pub(crate) fn insert_timer(&self, when: Instant, entry: TimerEntry) -> TimerKey {

@@ -78,21 +78,9 @@ impl LoopState {
         // Step 3.
         self.fire_timers();
 
-        // Step 4.
-        while let Some(item) = self.shared.pop() {
-            let ready = match item {
-                Remote::Task(runnable) => Ready::Task(runnable),
-                Remote::Callback(f) => Ready::Callback(CallbackCell::new_rc(f)),
-                Remote::Stop => {
-                    let state = self.self_weak.clone();
-                    Ready::Callback(CallbackCell::new_rc(move || {
-                        if let Some(state) = state.upgrade() {
-                            state.stop();
-                        }
-                    }))
-                }
-            };
-            self.push_ready(ready);
+        // Step 4 (one plain load when nothing came from another thread).
+        if self.shared.has_remote() {
+            self.drain_remote();
         }
 
         // Step 5: only what was ready at this point; what it schedules waits.
@@ -111,6 +99,30 @@ impl LoopState {
 
         // Step 6.
         self.run_after_batch();
+    }
+
+    /// Moves what other threads queued (`call_soon_threadsafe`, wakes, `stop`) onto the
+    /// ready queue, in arrival order. Step 4, and also `call_soon`'s first move when
+    /// something is waiting there, so that a callback queued from another thread (or
+    /// with `call_soon_threadsafe` on this one) before a `call_soon` runs before it, as
+    /// asyncio's single ready queue orders them.
+    pub(crate) fn drain_remote(&self) {
+        self.shared.start_draining();
+        while let Some(item) = self.shared.pop() {
+            let ready = match item {
+                Remote::Task(runnable) => Ready::Task(runnable),
+                Remote::Callback(f) => Ready::Callback(CallbackCell::new_rc(f)),
+                Remote::Stop => {
+                    let state = self.self_weak.clone();
+                    Ready::Callback(CallbackCell::new_rc(move || {
+                        if let Some(state) = state.upgrade() {
+                            state.stop();
+                        }
+                    }))
+                }
+            };
+            self.push_ready(ready);
+        }
     }
 
     /// Gives back the storage of an empty ready queue that a burst grew.

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     /// Set while the loop is about to block or blocked in the driver: only then does a
     /// remote push need the (syscall-priced) notify.
     polling: AtomicBool,
+    /// Set by `push`, cleared as the loop starts to drain (`has_remote`).
+    queued: AtomicBool,
     /// The loop's `LoopState` while it lives, null after: how a task, which holds only
     /// this `Arc`, finds its loop (`LoopState::of_shared`, on the loop's thread only).
     state: AtomicPtr<()>,
@@ -56,6 +58,7 @@ impl Shared {
             queue: ConcurrentQueue::unbounded(),
             driver,
             polling: AtomicBool::new(false),
+            queued: AtomicBool::new(false),
             state: AtomicPtr::new(std::ptr::null_mut()),
             running: AtomicBool::new(false),
             thread: {
@@ -85,10 +88,23 @@ impl Shared {
         &self.driver
     }
 
+    /// Whether something was queued since the loop last emptied the queue: one plain
+    /// load, cheap enough for every `call_soon` (the queue's own `is_empty` costs
+    /// ~35 instructions, 8 % of a callback). An item pushed before this call (by a
+    /// thread that happened-before it) is always seen.
+    #[inline]
+    pub(crate) fn has_remote(&self) -> bool {
+        self.queued.load(Ordering::Acquire)
+    }
+
     /// Queues an item for the loop and wakes it if it sleeps. Gives the item back if the
     /// loop is closed.
     pub(crate) fn push(&self, item: Remote) -> Result<(), Remote> {
         self.queue.push(item).map_err(|e| e.into_inner())?;
+        // A read-modify-write, so every push's flag write continues the release
+        // sequence of the ones before it: the loop's `start_draining`, reading the
+        // latest, then sees all their items.
+        self.queued.swap(true, Ordering::Release);
         // Pairs with the fence in `about_to_block`: either the loop sees the item, or we
         // see that it blocks.
         fence(Ordering::SeqCst);
@@ -108,6 +124,12 @@ impl Shared {
 
     pub(super) fn done_blocking(&self) {
         self.polling.store(false, Ordering::Relaxed);
+    }
+
+    /// The loop is about to pop everything queued: a push from now on sets the flag
+    /// again, and one before it is among what the pops find.
+    pub(super) fn start_draining(&self) {
+        self.queued.swap(false, Ordering::Acquire);
     }
 
     pub(super) fn pop(&self) -> Option<Remote> {

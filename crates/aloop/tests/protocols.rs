@@ -114,6 +114,53 @@ fn callbacks_come_in_order_and_connection_lost_once() {
     });
 }
 
+/// A protocol need not keep its transport (asyncio's are kept alive by the loop): it
+/// still hears `connection_lost` once the peer's end-of-stream closed the connection.
+#[test]
+fn a_protocol_that_drops_its_transport_still_hears_connection_lost() {
+    struct Forgetful(Log);
+    impl Protocol for Forgetful {
+        fn connection_made(&mut self, _transport: Transport) {
+            self.0.borrow_mut().push("made".into());
+        }
+        fn data_received(&mut self, _data: &[u8]) {}
+        fn eof_received(&mut self) -> bool {
+            self.0.borrow_mut().push("eof".into());
+            false
+        }
+        fn connection_lost(&mut self, _error: Option<io::Error>) {
+            self.0.borrow_mut().push("lost".into());
+        }
+    }
+    aloop::run(async {
+        let log: Log = Rc::default();
+        let l = log.clone();
+        let lp = aloop::get_running_loop().unwrap();
+        let server = lp
+            .create_server(
+                move || Forgetful(l.clone()),
+                "127.0.0.1",
+                0,
+                Default::default(),
+            )
+            .await
+            .unwrap();
+        let addr = server.sockets()[0];
+        let client = std::thread::spawn(move || {
+            let mut client = TcpStream::connect(addr).unwrap();
+            client.write_all(b"hello").unwrap();
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut rest = Vec::new();
+            client.read_to_end(&mut rest).unwrap();
+        });
+        until("connection_lost", || lost(&log)).await;
+        client.join().unwrap();
+        assert_eq!(*log.borrow(), ["made", "eof", "lost"]);
+        server.close();
+        server.wait_closed().await;
+    });
+}
+
 #[test]
 fn a_reset_is_connection_lost_with_the_error_once() {
     aloop::run(async {

@@ -38,6 +38,14 @@ fn attach<P: AnyProtocol>(
         let reading = conn.clone();
         let task = spawn_on(&lp.state, async move {
             poll_fn(|cx| poll_read_loop(&reading, cx)).await;
+            // Reading is over (end-of-stream) but the connection may not be: it ends
+            // when the close the read loop started has flushed. A protocol need not
+            // keep its transport, and then this task is what keeps the connection
+            // alive until then, so it waits; `Conn::lose` aborts it after
+            // `connection_lost` (a loop that closes first ends the connection too).
+            if !reading.is_lost() {
+                std::future::pending::<()>().await;
+            }
         });
         task.set_name("aloop-transport-reader");
         *conn.read_task.borrow_mut() = Some(task.into_raw());

@@ -74,6 +74,9 @@ pub(super) struct State {
     pub(super) closed: bool,
     /// `abort()` was called: the queue is gone and nothing more is sent.
     pub(super) aborted: bool,
+    /// A `loop.sendfile` is running on this connection: `write` is refused meanwhile,
+    /// so its bytes cannot land among the file's (asyncio refuses them too).
+    pub(super) sendfile: bool,
     /// The flusher's waker while it waits for the socket, so `abort` can end it.
     pub(super) flusher_waker: Option<Waker>,
     /// Set by the protocol layer (`protocols/`): told, in a later callback, when
@@ -143,6 +146,7 @@ impl Inner {
                 closing: false,
                 closed: false,
                 aborted: false,
+                sendfile: false,
                 flusher_waker: None,
                 hook: None,
                 error: None,

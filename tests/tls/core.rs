@@ -1,8 +1,8 @@
 //! TLS through the facade (feature `tls`): both ends are aloop, the certificates come
 //! from `aloop_tests::tls_certs`. ALPN, the typed certificate errors, the handshake
-//! timeout on both sides, STARTTLS for streams and for protocols, endings
-//! (close_notify, truncation, half-close), back-pressure through TLS, and records
-//! larger than the socket buffers. Interop with other TLS stacks is in `interop.rs`.
+//! timeout on both sides, STARTTLS for streams and for protocols (a cancelled one
+//! aborts the connection), endings (close_notify, truncation, half-close),
+//! back-pressure through TLS, and records larger than the socket buffers. Interop with other TLS stacks is in `interop.rs`.
 
 use std::cell::RefCell;
 use std::io;
@@ -602,6 +602,35 @@ fn loop_start_tls_upgrades_a_protocol_connection() {
         assert_eq!(p.borrow().got, b"over tls\n", "the echo, decrypted");
         server.close();
         server.wait_closed().await;
+    });
+}
+
+#[test]
+fn a_cancelled_loop_start_tls_aborts_the_connection() {
+    let (ca, _leaf) = localhost();
+    aloop::run(async move {
+        let lp = aloop::get_running_loop().unwrap();
+        // A peer that never answers the handshake.
+        let silent = aloop::start_server(
+            |r: StreamReader, _w: StreamWriter| async move {
+                let _ = r.read_to_eof().await;
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let (t, p) = lp
+            .create_connection(Collect::default, "127.0.0.1", silent.sockets()[0].port())
+            .await
+            .unwrap();
+        let config = client_config(&ca).server_hostname("localhost");
+        let gave_up = aloop::timeout(Duration::from_millis(100), lp.start_tls(&t, config)).await;
+        assert!(gave_up.is_err());
+        // Halfway between plain text and TLS: aborted, as a failed handshake is.
+        assert!(t.is_closing());
+        until(|| p.borrow().lost).await;
+        silent.close();
     });
 }
 

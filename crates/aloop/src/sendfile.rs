@@ -119,7 +119,8 @@ impl LoopRef {
     /// Sends `count` bytes of `file` from `offset` (to its end with `None`) on a
     /// stream's connection (asyncio's `loop.sendfile`): waits until the writer's
     /// queue is empty, then uses `sendfile(2)` on the socket (or reads and writes,
-    /// where it cannot); returns how many bytes were sent.
+    /// where it cannot); returns how many bytes were sent. Until it ends, the writer's
+    /// [`write`](StreamWriter::write) is refused, and so is a second `sendfile`.
     ///
     /// ```
     /// use std::io::Write;
@@ -159,6 +160,9 @@ impl LoopRef {
         count: Option<u64>,
     ) -> io::Result<u64> {
         let total = total(file, offset, count)?;
+        // From here to the end `write` is refused, as in asyncio: its bytes would land
+        // among the file's.
+        let _running = writer.start_sendfile()?;
         // The queue first: with both marks at 0, `drain` returns once it is empty.
         let (low, high) = writer.get_write_buffer_limits();
         writer.set_write_buffer_limits(Some(0), Some(0))?;
@@ -175,7 +179,7 @@ impl LoopRef {
         }
         send_chunks(total, |done, want| async move {
             let chunk = read_chunk(self, file, offset + done, want).await?;
-            writer.write(&chunk)?;
+            writer.write_for_sendfile(&chunk)?;
             writer.drain().await?;
             Ok(chunk.len())
         })

@@ -1,6 +1,7 @@
 //! The low-level socket calls (asyncio's `loop.sock_recv`, `sock_recv_into`,
-//! `sock_recvfrom`, `sock_sendall`, `sock_sendto`, `sock_connect`, `sock_accept`):
-//! one operation on a socket the caller owns, retried when the socket is ready.
+//! `sock_recvfrom`, `sock_recvfrom_into`, `sock_sendall`, `sock_sendto`, `sock_connect`,
+//! `sock_accept`): one operation on a socket the caller owns, retried when the socket is
+//! ready.
 //!
 //! As asyncio's selector loop does (`add_reader` per wait), each wait registers the fd
 //! with the loop's reactor for that wait only, level-triggered; the socket is made
@@ -93,26 +94,51 @@ impl LoopRef {
         sock: &impl AsFd,
         n: usize,
     ) -> io::Result<(Vec<u8>, SocketAddr)> {
-        let s = SockRef::from(sock);
         let mut buf = vec![0u8; n];
+        let (got, from) = self.sock_recvfrom_into(sock, &mut buf).await?;
+        buf.truncate(got);
+        Ok((buf, from))
+    }
+
+    /// Receives one datagram into `buf` and its sender (asyncio's
+    /// `loop.sock_recvfrom_into`; its `nbytes` argument is a shorter slice of `buf`).
+    /// Returns the bytes written; a datagram longer than `buf` is cut to fit, as
+    /// `recvfrom(2)` does.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let lp = aloop::get_running_loop().unwrap();
+    ///     let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     b.send_to(b"hello", a.local_addr().unwrap()).unwrap();
+    ///     let mut buf = [0u8; 16];
+    ///     let (n, from) = lp.sock_recvfrom_into(&a, &mut buf).await.unwrap();
+    ///     assert_eq!(&buf[..n], b"hello");
+    ///     assert_eq!(from, b.local_addr().unwrap());
+    /// });
+    /// ```
+    pub async fn sock_recvfrom_into(
+        &self,
+        sock: &impl AsFd,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        let s = SockRef::from(sock);
         let (got, from) = self
             .sock_op(sock, Wait::Readable, || {
                 // SAFETY: `u8` and `MaybeUninit<u8>` have the same layout, every byte
                 // of `buf` is initialised already, and `recv_from` only writes bytes
                 // into the slice (never uninitialised ones).
-                let raw =
-                    unsafe { &mut *(buf.as_mut_slice() as *mut [u8] as *mut [MaybeUninit<u8>]) };
+                let raw = unsafe { &mut *(&mut *buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
                 s.recv_from(raw)
             })
             .await?;
-        buf.truncate(got);
         let from = from.as_socket().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 "the sender is not an IP address",
             )
         })?;
-        Ok((buf, from))
+        Ok((got, from))
     }
 
     /// Sends all of `data` (asyncio's `loop.sock_sendall`), waiting whenever the

@@ -1,7 +1,7 @@
 //! asyncio's low-level socket calls on sockets the caller owns: `sock_recv`,
 //! `sock_recv_into`, `sock_recvfrom`, `sock_sendall`, `sock_sendto`, `sock_connect`,
 //! `sock_accept`, and `sock_sendfile` / `sendfile` (sendfile(2), and the read-and-send
-//! fallback through a child's pipe).
+//! fallback through a child's pipe; `write` refused while `sendfile` runs).
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -241,5 +241,43 @@ fn sock_sendfile_refuses_a_datagram_socket_before_sending() {
         let mut buf = [0u8; 64];
         let nothing = peer.recv(&mut buf).unwrap_err();
         assert_eq!(nothing.kind(), io::ErrorKind::WouldBlock);
+    });
+}
+
+#[test]
+fn writes_and_a_second_sendfile_are_refused_while_sendfile_runs() {
+    let data = pattern(4 << 20, 3);
+    let file = std::rc::Rc::new(TempFile::new(&data));
+    aloop::run(async move {
+        let lp = aloop::get_running_loop().unwrap();
+        let server = aloop::start_server(
+            |r: aloop::StreamReader, w: aloop::StreamWriter| async move {
+                let got = r.read_to_eof().await.unwrap();
+                w.write(&got).unwrap();
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap();
+        let (r, w) = aloop::open_connection("127.0.0.1", server.sockets()[0].port())
+            .await
+            .unwrap();
+        let (l, w2, f) = (lp.clone(), w.clone(), file.clone());
+        let sending = aloop::create_task(async move { l.sendfile(&w2, &f.1, 0, None).await });
+        // Let it start: it is now past its first write and waiting for the socket.
+        aloop::sleep(std::time::Duration::ZERO).await;
+        assert!(!sending.done(), "4 MiB do not fit in the socket buffers");
+        let err = w.write(b"in the middle").unwrap_err();
+        assert!(err.to_string().contains("sendfile"), "{err}");
+        let err = lp.sendfile(&w, &file.1, 0, None).await.unwrap_err();
+        assert!(err.to_string().contains("sendfile"), "{err}");
+        assert_eq!(sending.await.unwrap().unwrap(), data.len() as u64);
+        w.write(b"after").unwrap();
+        w.write_eof().unwrap();
+        let back = r.read_to_eof().await.unwrap();
+        assert!(back[..data.len()] == data[..], "the file, whole");
+        assert_eq!(&back[data.len()..], b"after");
+        server.close();
     });
 }

@@ -78,6 +78,9 @@ pub(super) struct State {
     pub(super) closing: bool,
     /// `abort()` was called: the queue is gone and nothing more is sent.
     pub(super) aborted: bool,
+    /// A `loop.sendfile` is running on this connection: `write` is refused meanwhile,
+    /// so its bytes cannot land among the file's (asyncio refuses them too).
+    pub(super) sendfile: bool,
     // Cold: endings, waiting, and the protocol layer.
     pub(super) eof_sent: bool,
     pub(super) closed: bool,
@@ -152,6 +155,7 @@ impl Inner {
                 closing: false,
                 closed: false,
                 aborted: false,
+                sendfile: false,
                 flusher_waker: None,
                 hook: None,
                 error: None,

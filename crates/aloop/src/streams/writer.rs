@@ -66,9 +66,33 @@ impl StreamWriter {
     /// [`drain`](Self::drain) now and then to bound the queue.
     ///
     /// Errors: the connection already failed (its error), or `write_eof`/`close` was
-    /// called (`BrokenPipe`; asyncio raises `RuntimeError` after `write_eof`).
+    /// called (`BrokenPipe`; asyncio raises `RuntimeError` after `write_eof`), or a
+    /// [`LoopRef::sendfile`](crate::LoopRef::sendfile) is running on this connection
+    /// (`ErrorKind::Other`; asyncio's `RuntimeError`): its bytes would land among the
+    /// file's.
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
+        if self.inner.st.borrow().sendfile {
+            return Err(sendfile_running_error("write()"));
+        }
         self.inner.write(data)
+    }
+
+    /// [`write`](Self::write) for `loop.sendfile`'s own fallback, which writes the file's
+    /// bytes while it runs.
+    pub(crate) fn write_for_sendfile(&self, data: &[u8]) -> io::Result<()> {
+        self.inner.write(data)
+    }
+
+    /// Marks a `loop.sendfile` as running on this connection until the returned guard
+    /// is dropped (when it ends, fails or is cancelled); [`write`](Self::write) is
+    /// refused meanwhile. A second `sendfile` at the same time is refused too.
+    pub(crate) fn start_sendfile(&self) -> io::Result<SendfileRunning> {
+        let mut st = self.inner.st.borrow_mut();
+        if st.sendfile {
+            return Err(sendfile_running_error("loop.sendfile()"));
+        }
+        st.sendfile = true;
+        Ok(SendfileRunning(self.inner.clone()))
     }
 
     /// Writes each buffer in turn, as [`write`](Self::write).
@@ -306,4 +330,20 @@ impl fmt::Debug for StreamWriter {
             .field("error", &st.error)
             .finish()
     }
+}
+
+/// While alive, a `loop.sendfile` runs on the connection (see
+/// [`StreamWriter::start_sendfile`]).
+pub(crate) struct SendfileRunning(Rc<Inner>);
+
+impl Drop for SendfileRunning {
+    fn drop(&mut self) {
+        self.0.st.borrow_mut().sendfile = false;
+    }
+}
+
+fn sendfile_running_error(what: &str) -> io::Error {
+    io::Error::other(format!(
+        "cannot call {what} while loop.sendfile() is in progress"
+    ))
 }

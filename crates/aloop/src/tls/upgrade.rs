@@ -94,7 +94,9 @@ impl LoopRef {
     /// reading resumes; the protocol then receives decrypted bytes and its writes are
     /// encrypted. Returns the transport (asyncio returns a new one; here the same
     /// connection goes on). If the handshake fails the connection is aborted and the
-    /// error returned.
+    /// error returned; so it is if the future is dropped before the handshake ends (a
+    /// cancelled or timed-out `start_tls`: asyncio closes the transport then), since the
+    /// connection is left halfway between plain text and TLS.
     pub fn start_tls(
         &self,
         transport: &Transport,
@@ -105,7 +107,10 @@ impl LoopRef {
         async move {
             let was_reading = transport.is_reading();
             transport.pause_reading();
-            match upgrade(transport.writer().clone(), config).await {
+            let unfinished = AbortUnlessDone(Some(transport.clone()));
+            let upgraded = upgrade(transport.writer().clone(), config).await;
+            drop(unfinished.done());
+            match upgraded {
                 Ok(()) => {
                     if was_reading {
                         transport.resume_reading();
@@ -117,6 +122,25 @@ impl LoopRef {
                     Err(e)
                 }
             }
+        }
+    }
+}
+
+/// Aborts the transport when dropped, unless [`done`](Self::done) was called first:
+/// what a `start_tls` dropped in the middle of its handshake leaves behind.
+struct AbortUnlessDone(Option<Transport>);
+
+impl AbortUnlessDone {
+    /// The handshake ended (either way): nothing to abort here.
+    fn done(mut self) -> Option<Transport> {
+        self.0.take()
+    }
+}
+
+impl Drop for AbortUnlessDone {
+    fn drop(&mut self) {
+        if let Some(transport) = self.0.take() {
+            transport.abort();
         }
     }
 }

@@ -76,7 +76,9 @@ impl TcpListener {
 
     /// Binds with `SO_REUSEADDR`, optionally `SO_REUSEPORT` (several listeners,
     /// e.g. one per loop thread, sharing a port; the kernel spreads connections),
-    /// and the given backlog.
+    /// and the given backlog. An IPv6 listener is `IPV6_V6ONLY`, as asyncio's
+    /// `create_server` makes it, so that one on `[::]` and one on `0.0.0.0` can share
+    /// a port (IPv4 clients go to the IPv4 listener).
     ///
     /// ```
     /// use aloop_reactor::{Reactor, TcpListener};
@@ -99,6 +101,9 @@ impl TcpListener {
             socket.set_reuse_address(true)?;
             if reuse_port {
                 set_reuse_port(&socket)?;
+            }
+            if a.is_ipv6() {
+                socket.set_only_v6(true)?;
             }
             socket.bind(&a.into())?;
             socket.listen(backlog)?;

@@ -480,6 +480,37 @@ fn readuntil_finds_a_separator_split_across_chunks_and_big_buffers_grow() {
     });
 }
 
+/// An empty host is every interface (asyncio's `host=None`): `0.0.0.0`, plus `[::]` on
+/// the same port where the machine has IPv6; a client of each family is served.
+#[test]
+fn an_empty_host_listens_on_every_interface_on_one_port() {
+    aloop::run(async {
+        let handler = |_r: StreamReader, w: StreamWriter| async move {
+            let _ = w.write(b"hi\n");
+            w.close();
+        };
+        let server = aloop::start_server(handler, "", 0).await.unwrap();
+        let sockets = server.sockets();
+        assert!(
+            sockets[0].is_ipv4() && sockets[0].ip().is_unspecified(),
+            "{sockets:?}"
+        );
+        assert!(sockets.len() <= 2, "{sockets:?}");
+        for a in &sockets {
+            assert!(a.ip().is_unspecified(), "{sockets:?}");
+            assert_eq!(
+                a.port(),
+                sockets[0].port(),
+                "one port for both: {sockets:?}"
+            );
+            let host = if a.is_ipv4() { "127.0.0.1" } else { "::1" };
+            let (r, _w) = aloop::open_connection(host, a.port()).await.unwrap();
+            assert_eq!(r.readline().await.unwrap(), b"hi\n");
+        }
+        server.close();
+    });
+}
+
 /// Closing our writer ends our reader, as asyncio's transport stops reading at close:
 /// a read waiting when the close finishes returns end-of-stream, `at_eof()` is true,
 /// and what the peer sends afterwards is not delivered.

@@ -135,7 +135,6 @@ async fn base_events_base_event_loop_with_selector_create_server_ipv6() {
 /// An empty host means every interface, as `None` does (asyncio: `''` is turned into
 /// `None` before `getaddrinfo`; CPython checks what its mocked `getaddrinfo` was given).
 #[aloop::test]
-#[ignore = "aloop looks \"\" up as a host name instead of listening on every interface (issue 18)"]
 async fn base_events_base_event_loop_with_selector_create_server_empty_host() {
     let lp = get_running_loop().unwrap();
     let srv = lp

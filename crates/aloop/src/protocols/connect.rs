@@ -175,7 +175,8 @@ impl LoopRef {
 
     /// Listens on `host:port` and gives each accepted connection to a new protocol
     /// from `factory` (asyncio's `loop.create_server`). Every address `host` resolves
-    /// to is listened on; [`ServerOptions`] sets `reuse_port`, the backlog and
+    /// to is listened on, and an empty `host` is every interface, as for
+    /// [`start_server`](crate::start_server); [`ServerOptions`] sets `reuse_port`, the backlog and
     /// `start_serving`. The [`Server`] is the streams' own: `close`, `wait_closed`
     /// (until every connection is lost), `close_clients`, `abort_clients`.
     pub fn create_server<P, F>(

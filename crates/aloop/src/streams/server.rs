@@ -311,6 +311,9 @@ pub(crate) async fn bind_tcp(
     port: u16,
     options: &ServerOptions,
 ) -> io::Result<(Vec<Listener>, Vec<SocketAddr>)> {
+    if host.is_empty() {
+        return bind_every_interface(port, options);
+    }
     let mut addrs = resolve(host, port).await?;
     addrs.dedup();
     let mut listeners = Vec::new();
@@ -322,6 +325,46 @@ pub(crate) async fn bind_tcp(
         listeners.push(Listener::Tcp(l));
     }
     Ok((listeners, bound))
+}
+
+/// asyncio's `host=''` / `None`: a listener on `0.0.0.0` and one on `[::]` (IPv6-only,
+/// so both fit on one port). With port 0, the IPv6 one takes the port the IPv4 one got
+/// (asyncio gives each its own; one port is what a user prints and connects to), or
+/// its own if that port is taken for IPv6. A machine without IPv6 gets the IPv4
+/// listener alone.
+fn bind_every_interface(
+    port: u16,
+    options: &ServerOptions,
+) -> io::Result<(Vec<Listener>, Vec<SocketAddr>)> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let bind = |addr: SocketAddr| TcpListener::bind_with(addr, options.reuse_port, options.backlog);
+    let v4 = bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))?;
+    let v4_addr = v4.local_addr()?;
+    let mut listeners = vec![Listener::Tcp(v4)];
+    let mut bound = vec![v4_addr];
+    let v6_at = |p: u16| SocketAddr::from((Ipv6Addr::UNSPECIFIED, p));
+    let v6 = match bind(v6_at(v4_addr.port())) {
+        Err(e) if port == 0 && e.kind() == io::ErrorKind::AddrInUse => bind(v6_at(0)),
+        other => other,
+    };
+    match v6 {
+        Ok(l) => {
+            bound.push(l.local_addr()?);
+            listeners.push(Listener::Tcp(l));
+        }
+        // No IPv6 here: IPv4 alone, as asyncio's getaddrinfo would give.
+        Err(e) if no_ipv6(&e) => {}
+        Err(e) => return Err(e),
+    }
+    Ok((listeners, bound))
+}
+
+/// Whether binding `[::]` failed because the machine has no IPv6.
+fn no_ipv6(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
+    )
 }
 
 /// Binds a Unix listener at `path`, removing a stale socket file first, as asyncio

@@ -112,8 +112,10 @@ where
 
 /// Starts a TCP server on `host:port` (asyncio's `asyncio.start_server`): for every
 /// accepted connection, `client_connected_cb(reader, writer)` runs in a task of its
-/// own. Every address `host` resolves to is listened on; port 0 picks a free port
-/// (see [`Server::sockets`]). The server is serving when this returns.
+/// own. Every address `host` resolves to is listened on; an empty `host` is every
+/// interface (asyncio's `host=None`: `0.0.0.0`, and `[::]` where there is IPv6, on one
+/// port); port 0 picks a free port (see [`Server::sockets`]). IPv6 listeners are
+/// IPv6-only, as asyncio's. The server is serving when this returns.
 ///
 /// ```
 /// aloop::run(async {

@@ -21,11 +21,9 @@ fn tls_options(config: aloop::tls::ClientConfig) -> ConnectOptions {
     }
 }
 
-/// asyncio refuses a handshake timeout of zero (ValueError, "a positive number").
-/// Failing: `handshake_timeout(Duration::ZERO)` is accepted (see the TLS findings in
-/// docs/conformance.md).
+/// asyncio refuses a handshake timeout of zero (ValueError, "a positive number"); the
+/// builders panic, as a constructor given an impossible value does.
 #[test]
-#[ignore = "a zero TLS handshake timeout is accepted (docs/conformance.md, TLS findings)"]
 fn sslproto_ssl_proto_handshake_handshake_timeout_zero() {
     let (server, client) = tls_pair();
     let client_refused = catch_unwind(AssertUnwindSafe(|| {

@@ -212,15 +212,24 @@ impl ClientConfig {
     }
 
     /// asyncio's `ssl_handshake_timeout` (default 60 s).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero, as asyncio raises `ValueError` for a timeout that is not
+    /// positive: every handshake would fail at once.
     pub fn handshake_timeout(mut self, limit: Duration) -> ClientConfig {
-        self.handshake_timeout = limit;
+        self.handshake_timeout = positive(limit, "handshake_timeout");
         self
     }
 
     /// asyncio's `ssl_shutdown_timeout` (default 30 s): how long `close()` waits for
     /// the close_notify to leave before aborting the connection.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero, as asyncio's `ValueError`.
     pub fn shutdown_timeout(mut self, limit: Duration) -> ClientConfig {
-        self.shutdown_timeout = limit;
+        self.shutdown_timeout = positive(limit, "shutdown_timeout");
         self
     }
 
@@ -277,14 +286,23 @@ impl ServerConfig {
 
     /// asyncio's `ssl_handshake_timeout` (default 60 s): a client that does not
     /// finish its handshake in time is disconnected.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero, as asyncio raises `ValueError` for a timeout that is not
+    /// positive: every handshake would fail at once.
     pub fn handshake_timeout(mut self, limit: Duration) -> ServerConfig {
-        self.handshake_timeout = limit;
+        self.handshake_timeout = positive(limit, "handshake_timeout");
         self
     }
 
     /// asyncio's `ssl_shutdown_timeout` (default 30 s).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero, as asyncio's `ValueError`.
     pub fn shutdown_timeout(mut self, limit: Duration) -> ServerConfig {
-        self.shutdown_timeout = limit;
+        self.shutdown_timeout = positive(limit, "shutdown_timeout");
         self
     }
 
@@ -292,4 +310,13 @@ impl ServerConfig {
     pub fn rustls_config(&self) -> &Arc<rustls::ServerConfig> {
         &self.config
     }
+}
+
+/// A TLS time limit, refused when zero (asyncio: "must be a positive number").
+fn positive(limit: Duration, what: &str) -> Duration {
+    assert!(
+        !limit.is_zero(),
+        "the TLS {what} must be positive, not zero"
+    );
+    limit
 }

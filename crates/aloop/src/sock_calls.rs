@@ -42,15 +42,29 @@ impl LoopRef {
             }
             let reg = match &registration {
                 Some(reg) => reg,
-                None => registration.insert(Registration::new_level(
-                    self.state.reactor(),
-                    sock.as_fd().as_raw_fd(),
-                )?),
+                None => registration.insert(self.register_for_sock_call(sock).await?),
             };
             match wait {
                 Wait::Readable => reg.readable().await?,
                 Wait::Writable => reg.writable().await?,
             }
+        }
+    }
+
+    /// Registers the fd for one call's waits. A call cancelled in this same pass of the
+    /// loop still holds its registration until its task's cancellation step drops it
+    /// (asyncio's `add_reader` would replace it instead): the fd is then
+    /// `AlreadyExists`, and one yield, which runs that step, frees it. Anything that
+    /// keeps the fd registered longer (`add_reader`, a stream on the same socket) still
+    /// gets the error.
+    async fn register_for_sock_call(&self, sock: &impl AsFd) -> io::Result<Registration> {
+        let fd = sock.as_fd().as_raw_fd();
+        match Registration::new_level(self.state.reactor(), fd) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                crate::sleep(std::time::Duration::ZERO).await;
+                Registration::new_level(self.state.reactor(), fd)
+            }
+            other => other,
         }
     }
 

@@ -79,13 +79,9 @@ async fn sock_lowlevel_base_sock_unix_sock_client_ops() {
 /// A `sock_recv` / `sock_recv_into` cancelled while waiting does not disturb the next
 /// one on the same socket; a `sock_sendall` cancelled while the send buffer is full does
 /// not disturb the next `sock_sendall`.
-///
-/// Failing: the next call is made at once, in the same pass of the loop as the
-/// `cancel()`, while the cancelled task still holds its registration of the fd (it lets
-/// go when its cancellation step runs), so the next call's registration is refused with
-/// `AlreadyExists`. asyncio's `add_reader` replaces the pending reader instead. With one
-/// pass of the loop between the cancel and the next call, all three parts pass.
-#[ignore = "a sock_* call right after cancelling another on the same fd is refused with AlreadyExists (the cancelled task still holds the fd's registration); see docs/conformance.md"]
+/// The next call is made at once, in the same pass of the loop as the `cancel()`,
+/// while the cancelled task still holds its registration of the fd: the new call
+/// yields once for that task's cancellation step to let go of it.
 #[aloop::test]
 async fn sock_lowlevel_base_sock_sock_client_racing() {
     let lp = get_running_loop().unwrap();

@@ -120,3 +120,49 @@ pub async fn gather_tasks<T: 'static>(
 ) -> Vec<Result<T, aloop::TaskError>> {
     aloop::Gather::from_tasks(tasks).return_exceptions().await
 }
+
+/// How long one wait of a ported test may take before the test fails instead of
+/// hanging CI (CPython's `support.LONG_TIMEOUT` is longer; nothing comes near it).
+pub const LIMIT: Duration = Duration::from_secs(30);
+
+/// Awaits `f`, failing the test if it takes longer than [`LIMIT`].
+pub async fn bounded<F: std::future::IntoFuture>(f: F) -> F::Output {
+    aloop::timeout(LIMIT, f)
+        .await
+        .expect("the wait took longer than the test's limit")
+}
+
+/// Polls `done` every millisecond until it holds, within [`LIMIT`] (CPython's
+/// `test_utils.run_until`).
+pub async fn until(mut done: impl FnMut() -> bool) {
+    bounded(async {
+        while !done() {
+            aloop::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+}
+
+/// Runs `f` (which makes its own loop: a loop is `!Send`) on a thread of its own and
+/// fails the test if it has not returned within `secs` seconds, so a loop that failed
+/// to stop cannot hang CI. A panic in `f` is raised again here.
+#[track_caller]
+pub fn on_thread_within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(value) => {
+            worker.join().unwrap();
+            value
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the sender is dropped only after sending"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the loop did not return within {secs} s")
+        }
+    }
+}

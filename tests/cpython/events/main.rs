@@ -19,40 +19,4 @@ mod signals;
 mod subprocess;
 mod tls;
 
-use std::time::Duration;
-
-/// Runs `f` (which makes its own loop) on a thread of its own and fails the test if it
-/// has not returned within `secs` seconds, so a loop that failed to stop cannot hang
-/// CI. The loop is `!Send`, so it is made inside `f`.
-#[track_caller]
-fn bounded<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(value) => {
-            worker.join().unwrap();
-            value
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the sender is dropped only after sending"),
-        },
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the loop did not return within {secs} s")
-        }
-    }
-}
-
-/// Waits on the running loop until `cond` holds, failing the test after 10 s
-/// (CPython's `test_utils.run_until`).
-async fn wait_until(mut cond: impl FnMut() -> bool) {
-    aloop::timeout(Some(Duration::from_secs(10)), async {
-        while !cond() {
-            aloop::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .expect("the condition did not hold within 10 s");
-}
+pub(crate) use aloop_tests::cpython::{on_thread_within as bounded, until as wait_until};

@@ -17,8 +17,8 @@ mod loop_fds;
 mod stream;
 mod stream_write;
 
+pub(crate) use aloop_tests::cpython::{bounded, until, LIMIT};
 use std::cell::RefCell;
-use std::future::IntoFuture;
 use std::io::{self, Read};
 use std::net::{TcpListener, TcpStream};
 use std::rc::Rc;
@@ -26,26 +26,6 @@ use std::time::Duration;
 
 use aloop::{get_running_loop, Protocol, Transport};
 use aloop_tests::Log;
-
-/// The longest any single wait of these tests may take before the test fails.
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Awaits `f`, failing the test if it takes longer than [`LIMIT`].
-async fn bounded<F: IntoFuture>(f: F) -> F::Output {
-    aloop::timeout(LIMIT, f)
-        .await
-        .expect("the wait took longer than the test's limit")
-}
-
-/// Polls `done` every millisecond or so until it holds, within [`LIMIT`].
-async fn until(mut done: impl FnMut() -> bool) {
-    bounded(async {
-        while !done() {
-            aloop::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await;
-}
 
 /// A protocol recording its callbacks in a [`Log`] ("made", "data", "eof",
 /// "lost: None" or "lost: <kind>", "pause_writing", "resume_writing"), with knobs for

@@ -12,25 +12,14 @@ mod sock;
 mod tls;
 mod transport;
 
+pub(crate) use aloop_tests::cpython::bounded;
 use std::cell::RefCell;
 use std::fs::File;
-use std::future::IntoFuture;
 use std::io::{self, Seek, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
 
 use aloop::{Event, LoopRef, Protocol, Server, Transport};
-
-/// The longest any single wait of these tests may take before the test fails.
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Awaits `f`, failing the test if it takes longer than [`LIMIT`].
-async fn bounded<F: IntoFuture>(f: F) -> F::Output {
-    aloop::timeout(LIMIT, f)
-        .await
-        .expect("the wait took longer than the test's limit")
-}
 
 /// CPython's `BUF_SIZE`: the reduced socket buffer and the transport's high-water mark,
 /// so that the file does not fit in the buffers.

@@ -14,7 +14,7 @@
 mod accept_datagram;
 mod client;
 
-use std::future::IntoFuture;
+pub(crate) use aloop_tests::cpython::bounded;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -22,17 +22,6 @@ use std::time::Duration;
 
 use aloop::{Server, StreamReader, StreamWriter};
 use socket2::{Domain, Socket, Type};
-
-/// The longest any single wait of these tests may take before the test fails.
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Awaits `f`, failing the test if it takes longer than [`LIMIT`] (CPython wraps the
-/// racing tests in `wait_for(..., 10)`).
-async fn bounded<F: IntoFuture>(f: F) -> F::Output {
-    aloop::timeout(LIMIT, f)
-        .await
-        .expect("the wait took longer than the test's limit")
-}
 
 /// The request the client tests send.
 const GET: &[u8] = b"GET / HTTP/1.0\r\n\r\n";

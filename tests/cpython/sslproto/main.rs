@@ -13,40 +13,18 @@
 mod handshake;
 mod start_tls;
 
+pub(crate) use aloop_tests::cpython::{bounded, until, LIMIT};
 use std::cell::RefCell;
-use std::future::IntoFuture;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use aloop::tls::rustls;
 use aloop::tls::{ClientConfig, ServerConfig};
 use aloop::{Protocol, Transport};
 use aloop_tests::tls_certs::localhost;
-
-/// The longest any single wait of these tests may take before the test fails
-/// (CPython's `support.LONG_TIMEOUT` is longer; nothing here should come near it).
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Awaits `f`, failing the test if it takes longer than [`LIMIT`].
-async fn bounded<F: IntoFuture>(f: F) -> F::Output {
-    aloop::timeout(LIMIT, f)
-        .await
-        .expect("the wait took longer than the test's limit")
-}
-
-/// Polls `done` every few milliseconds until it holds, within [`LIMIT`].
-async fn until(mut done: impl FnMut() -> bool) {
-    bounded(async {
-        while !done() {
-            aloop::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
-}
 
 /// CPython's `BaseStartTLS.PAYLOAD_SIZE`.
 const PAYLOAD_SIZE: usize = 1024 * 100;

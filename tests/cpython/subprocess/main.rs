@@ -18,24 +18,13 @@ mod creation;
 mod pipes;
 mod signals;
 
-use std::future::IntoFuture;
-use std::time::Duration;
+pub(crate) use aloop_tests::cpython::bounded;
 
 use aloop::subprocess::Subprocess;
 use aloop_tests::cpython::tick;
 
 /// No arguments, for `create_subprocess_exec(prog, NO_ARGS)`.
 const NO_ARGS: [&str; 0] = [];
-
-/// The longest any single wait of these tests may take before the test fails.
-const LIMIT: Duration = Duration::from_secs(30);
-
-/// Awaits `f`, failing the test if it takes longer than [`LIMIT`].
-async fn bounded<F: IntoFuture>(f: F) -> F::Output {
-    aloop::timeout(LIMIT, f)
-        .await
-        .expect("the wait took longer than the test's limit")
-}
 
 /// CPython's `PROGRAM_BLOCKED` (a child that sleeps), bounded to a minute.
 fn program_blocked() -> Subprocess {

@@ -27,6 +27,7 @@ pub use connection::{
 };
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use happy_eyeballs::ConnectOptions;
+#[cfg(feature = "process")]
 pub(crate) use reader::check_limit;
 pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};
 pub use server::{Server, ServerOptions};

@@ -82,7 +82,7 @@ impl StreamReader {
     /// If `limit` is 0, as asyncio's `StreamReader(limit=0)` raises `ValueError`: no
     /// line could ever be read. The functions that take a limit in their options
     /// ([`start_server_with`](crate::start_server_with),
-    /// [`Subprocess::limit`](crate::Subprocess::limit)) return an `InvalidInput`
+    /// [`Subprocess::limit`](crate::subprocess::Subprocess::limit)) return an `InvalidInput`
     /// error instead.
     ///
     /// ```should_panic

@@ -288,8 +288,9 @@ fn check_state(reader: &StreamReader, model: &Model) {
 }
 
 async fn run(input: Input) {
+    // 0 is refused (`with_limit` panics, as asyncio's ValueError): 1..=64 or the default.
     let limit = match input.limit {
-        0..=64 => usize::from(input.limit),
+        1..=64 => usize::from(input.limit),
         _ => aloop::DEFAULT_LIMIT,
     };
     let reader = StreamReader::with_limit(limit);

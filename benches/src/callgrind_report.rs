@@ -18,6 +18,8 @@ const PEERS: &[&str] = &["tokio-ct", "smol"];
 const WORKLOADS: &[&str] = &[
     "spawn",
     "spawn-eager",
+    "spawn-await",
+    "spawn-await-eager",
     "callbacks",
     "yield",
     "timers",

@@ -7,7 +7,8 @@
 //! ```text
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
-//!     workload: spawn | spawn-warm | spawn-eager | callbacks | yield | timers | timer-tasks | timeout
+//!     workload: spawn | spawn-warm | spawn-eager | spawn-await | spawn-await-eager
+//!               | callbacks | yield | timers | timer-tasks | timeout
 //!               | echo
 //!               | echo-vec | echo-sockets | queue | lock | lock-uncontended | blocking
 //!               | idle-mem | pg (aloop and tokio-ct only; compat.sh)
@@ -135,7 +136,7 @@ pub fn cpu_ns_threads(pid: &str) -> f64 {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|callbacks|yield|timers|timer-tasks|timeout|echo|echo-vec|echo-sockets|tls-echo|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
+<spawn|spawn-warm|spawn-eager|spawn-await|spawn-await-eager|callbacks|yield|timers|timer-tasks|timeout|echo|echo-vec|echo-sockets|tls-echo|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets|tls-echo]\n\
        cell report <raw.jsonl> <out.json>\n\
        cell callgrind-report <raw.jsonl> <out.json>\n\
@@ -183,6 +184,8 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "spawn" => spawn::run(rt, scale, false, false),
         "spawn-warm" => spawn::run(rt, scale, true, false),
         "spawn-eager" => spawn::run(rt, scale, false, true),
+        "spawn-await" => spawn::run_one_at_a_time(rt, scale, false),
+        "spawn-await-eager" => spawn::run_one_at_a_time(rt, scale, true),
         "callbacks" => callbacks::run(rt, scale, true),
         "yield" => callbacks::run(rt, scale, false),
         "timers" => timers::run(rt, scale, true),

@@ -19,6 +19,10 @@ const RUNTIMES: &[&str] = &["aloop", "tokio-ct", "tokio-mt", "smol"];
 const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("spawn", Some(1.0)),
     ("spawn-warm", None),
+    ("spawn-eager", None),
+    ("spawn-await", None),
+    // Issue 17: eager start ≥ 1.5× smol for tasks that finish at once.
+    ("spawn-await-eager", Some(1.5)),
     ("callbacks", Some(1.3)),
     ("yield", None),
     ("timers", Some(1.0)),

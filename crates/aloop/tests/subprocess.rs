@@ -59,6 +59,49 @@ fn killing_a_child_mid_stream_gives_the_reader_eof_and_wait_minus_9() {
     });
 }
 
+/// A `communicate` cut short (here by `timeout`) gives up the pipes it took:
+/// the child reads end-of-stream on its stdin, and the process handle still kills and
+/// waits for it (asyncio: cancelling `communicate` leaves the process to the caller).
+#[test]
+fn a_cancelled_communicate_leaves_the_process_to_kill_and_wait() {
+    aloop::run(async {
+        // Reads its stdin to the end, leaves a mark, then sleeps: it outlives the call.
+        let mark = std::env::temp_dir().join(format!("aloop-communicate-{}", std::process::id()));
+        let _ = std::fs::remove_file(&mark);
+        let script = format!("cat >/dev/null; touch '{}'; sleep 30", mark.display());
+        let mut child = aloop::create_subprocess_shell(&script)
+            .stdin(Stdio::Pipe)
+            .stdout(Stdio::Pipe)
+            .stderr(Stdio::Pipe)
+            .await
+            .unwrap();
+        let input = vec![b'x'; 1 << 20];
+        let cut = aloop::timeout(Duration::from_millis(200), child.communicate(Some(&input))).await;
+        assert!(
+            cut.is_err(),
+            "the child sleeps 30 s: communicate cannot finish"
+        );
+        assert!(child.stdin.is_none() && child.stdout.is_none() && child.stderr.is_none());
+        // The pipe closed with the call: `cat` sees end-of-stream and the mark appears.
+        for _ in 0..3000 {
+            if mark.exists() {
+                break;
+            }
+            aloop::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(mark.exists(), "the child never saw its stdin end");
+        let _ = std::fs::remove_file(&mark);
+        assert_eq!(
+            child.returncode(),
+            None,
+            "cancelling does not end the child"
+        );
+        child.kill().unwrap();
+        let code = aloop::timeout(Duration::from_secs(30), child.wait()).await;
+        assert_eq!(code.unwrap().unwrap(), -9);
+    });
+}
+
 #[test]
 fn writing_10_mib_to_a_child_that_exits_without_reading_is_broken_pipe() {
     aloop::run(async {

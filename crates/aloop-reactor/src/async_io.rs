@@ -227,6 +227,29 @@ impl<T> Async<T> {
     }
 }
 
+impl<T: AsRawFd> Async<T> {
+    /// Closes the connection under this object now, keeping the fd number reserved:
+    /// the registration ends (waiting tasks are woken), then an unconnected socket is
+    /// put in the fd's place (`dup2`), which releases the connection's socket as a
+    /// `close` would (a reset if `SO_LINGER` is 0). Later reads and writes fail with
+    /// the unconnected socket's errors (`ENOTCONN`, `EPIPE`); the placeholder closes
+    /// when this object drops. The number is not freed early, so nothing can reuse it
+    /// while this object still refers to it.
+    pub(crate) fn close_in_place(&self) -> io::Result<()> {
+        self.registration().end_now();
+        let placeholder = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+        let fd = self.get_ref().as_raw_fd();
+        // SAFETY: `dup2` only manipulates the fd table: `fd` is open (owned by
+        // `self.io` until drop) and so is the placeholder's; afterwards `fd` refers
+        // to the placeholder's socket and is still owned, and closed, by `self.io`.
+        // The placeholder's own fd is closed when `placeholder` drops.
+        if unsafe { libc::dup2(placeholder.as_raw_fd(), fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
 impl<T> AsRawFd for Async<T> {
     fn as_raw_fd(&self) -> RawFd {
         self.reg.fd()

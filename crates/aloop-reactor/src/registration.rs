@@ -142,6 +142,25 @@ impl Registration {
         self.drop_interest(Dir::Write)
     }
 
+    /// Ends the registration now, for an fd about to be closed underneath it (a
+    /// stream's [`reset`](crate::TcpStream::reset)): the poller forgets the fd, and
+    /// both directions turn ready for good, so every task waiting on either is woken
+    /// and its next try meets the fd's new state (an error) instead of waiting for an
+    /// event that can no longer come. Dropping the registration afterwards does
+    /// nothing more.
+    pub(crate) fn end_now(&self) {
+        self.reactor.deregister(&self.source);
+        self.source
+            .closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut wakers = Vec::new();
+        self.source.set_ready(Dir::Read, &mut wakers);
+        self.source.set_ready(Dir::Write, &mut wakers);
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
     fn drop_interest(&self, dir: Dir) -> io::Result<()> {
         if self.source.mode == Mode::Edge {
             return Ok(());

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use crate::async_io::Async;
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -309,6 +309,30 @@ impl TcpStream {
     /// Shuts down the read half, the write half (sends FIN) or both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.get_ref().shutdown(how)
+    }
+
+    /// Ends the connection with a reset (RST), now, as asyncio's `transport.abort()`
+    /// does: `SO_LINGER` 0, then the socket is released although this object (and
+    /// any handle sharing it) lives on; the fd number stays reserved until drop, and
+    /// later reads and writes fail (`ENOTCONN`, `EPIPE`). Tasks waiting on the
+    /// stream are woken and meet those errors.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use aloop_reactor::{Reactor, TcpListener, TcpStream};
+    /// let reactor = Reactor::new()?;
+    /// let _g = reactor.enter();
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let ours = reactor.block_on(TcpStream::connect(listener.local_addr()?))?;
+    /// let (mut peer, _) = listener.accept()?;
+    /// ours.reset()?;
+    /// let err = peer.read(&mut [0u8; 8]).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn reset(&self) -> io::Result<()> {
+        SockRef::from(self.inner.get_ref()).set_linger(Some(std::time::Duration::ZERO))?;
+        self.inner.close_in_place()
     }
 
     /// Polls a read into `buf`. A read that can complete costs exactly one syscall

@@ -218,6 +218,14 @@ impl UnixStream {
         self.inner.get_ref().shutdown(how)
     }
 
+    /// Closes the connection now although this object lives on (a Unix socket has
+    /// no reset: the peer sees end-of-stream, or `EPIPE` on write); the fd number
+    /// stays reserved until drop, and later reads and writes fail. Tasks waiting on
+    /// the stream are woken and meet those errors. As [`TcpStream::reset`](crate::TcpStream::reset).
+    pub fn reset(&self) -> io::Result<()> {
+        self.inner.close_in_place()
+    }
+
     /// Polls a read into `buf`. A read that can complete costs one syscall; after
     /// the queue is drained the next read pays one `WouldBlock` before waiting
     /// (Unix sockets have no `TCP_INQ`-style hint to skip it safely).

@@ -300,3 +300,55 @@ fn ipv6_loopback_when_available() {
             .unwrap();
     });
 }
+
+/// `reset` wakes a read that is waiting (no event will come for a released socket) and
+/// it meets an error; the peer sees the reset; the registration is gone, and the fd
+/// number stays reserved until the stream drops.
+#[test]
+fn reset_wakes_a_waiting_read_and_resets_the_peer() {
+    watchdog(|| {
+        let reactor = Reactor::new().unwrap();
+        let _g = reactor.enter();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let ours = reactor
+            .block_on(TcpStream::connect(listener.local_addr().unwrap()))
+            .unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        let fd = std::os::unix::io::AsRawFd::as_raw_fd(&ours);
+        let read = async {
+            let mut buf = [0u8; 16];
+            ours.read(&mut buf).await
+        };
+        let reset = async {
+            // Let the read register and wait first.
+            reactor_yield().await;
+            ours.reset().unwrap();
+        };
+        let (read, ()) = reactor.block_on(join(read, reset));
+        assert!(read.is_err(), "a reset stream reads an error, got {read:?}");
+        assert_eq!(reactor.source_count(), 0, "the registration ended");
+        peer.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let err = std::io::Read::read(&mut peer, &mut [0u8; 8]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        // The number is still ours (the placeholder), so nothing else can get it.
+        // SAFETY: F_GETFD only reads the fd's flags; `ours` still owns the fd.
+        assert!(unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0);
+        drop(ours);
+    });
+}
+
+/// One `Pending` before finishing: lets the other future of a `join` run first.
+async fn reactor_yield() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}

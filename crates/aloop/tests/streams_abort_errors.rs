@@ -49,6 +49,42 @@ fn abort_drops_the_queue_ends_our_reads_and_resets_the_peer() {
     });
 }
 
+/// `abort()` closes the socket at once, as asyncio's does, although the reader and
+/// the writer are still held (a protocol usually keeps its transport): the peer sees
+/// the reset while they live, and the fd stays reserved, not reused, until they drop.
+#[test]
+fn abort_resets_the_peer_while_our_handles_are_still_held() {
+    aloop::run(async {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (reader, writer) = aloop::open_connection("127.0.0.1", addr.port())
+            .await
+            .unwrap();
+        let (mut peer, _) = listener.accept().unwrap();
+        writer.write(b"hello").unwrap();
+        writer.drain().await.unwrap();
+        writer.abort();
+        peer.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        // What was sent before the abort may come first; then the reset.
+        let err = loop {
+            match peer.read(&mut buf) {
+                Ok(0) => panic!("an orderly end, not a reset"),
+                Ok(_) => continue,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        // Still held: our reader ends, our writer refuses, nothing hangs.
+        assert_eq!(reader.read(10).await.unwrap(), b"");
+        assert!(reader.at_eof());
+        assert!(writer.write(b"x").is_err());
+        writer.wait_closed().await.unwrap();
+        drop((reader, writer));
+    });
+}
+
 #[test]
 fn peername_of_a_connection_reset_right_after_accept_is_the_accepted_address() {
     aloop::run(async {

@@ -107,18 +107,18 @@ impl Socket {
         }
     }
 
-    /// Makes the connection end with a reset instead of a FIN when its descriptor
-    /// closes (SO_LINGER 0), and ends our reading now: a pending read sees
-    /// end-of-stream. A child's stdin closes at once. (`StreamWriter::abort`.)
+    /// Ends the connection now, as asyncio's `transport.abort()` closes its socket: a
+    /// TCP peer sees a reset (SO_LINGER 0), a Unix one the end, although the reader,
+    /// the writer and any transport handle live on (the fd number stays reserved
+    /// until the last of them drops). Tasks waiting on the socket are woken. A child's
+    /// stdin closes at once. (`StreamWriter::abort`.)
     pub(crate) fn abort(&self) {
-        let linger = Some(std::time::Duration::ZERO);
         match self {
             Socket::Tcp(s, _) => {
-                let _ = socket2::SockRef::from(s.get_ref()).set_linger(linger);
-                let _ = s.shutdown(Shutdown::Read);
+                let _ = s.reset();
             }
             Socket::Unix(s) => {
-                let _ = s.shutdown(Shutdown::Read);
+                let _ = s.reset();
             }
             #[cfg(feature = "process")]
             Socket::Child(p) => p.close(),

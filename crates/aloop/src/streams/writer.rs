@@ -183,8 +183,10 @@ impl StreamWriter {
     }
 
     /// Closes the connection now (asyncio's `transport.abort()`): the queued bytes are
-    /// dropped, the peer sees a reset (not an orderly end) once the socket's last
-    /// owner lets go, our own reader sees end-of-stream at once, and `drain` and
+    /// dropped, the socket is released at once and the peer sees a reset (not an
+    /// orderly end) even while this writer, its reader or a transport is still held
+    /// (the fd number stays reserved until they drop), our own reader sees
+    /// end-of-stream at once, and `drain` and
     /// `wait_closed` return. For a connection whose peer stopped reading, this is what
     /// frees the socket and the queue, which `close()` would keep until every queued
     /// byte was sent. Idempotent; a child's stdin is closed.

@@ -6,7 +6,7 @@ use aloop::get_running_loop;
 use aloop::tls::{ClientConfig, ServerConfig};
 use aloop_tests::tls_certs::localhost;
 
-use super::transport::prepare_sendfile;
+use super::transport::{pre_and_post_data, prepare_sendfile};
 use super::{bounded, data, data_file, tell};
 
 /// CPython's `simple_server_sslcontext` / `simple_client_sslcontext`: a certificate for
@@ -37,21 +37,8 @@ async fn sendfile_sendfile_sendfile_ssl() {
 
 #[aloop::test]
 async fn sendfile_sendfile_sendfile_ssl_pre_and_post_data() {
-    let lp = get_running_loop().unwrap();
-    let file = data_file();
-    let (srv, cli) = prepare_sendfile(0, Some(tls_pair())).await;
-    let prefix = b"zxcvbnm".repeat(1024);
-    let suffix = b"0987654321".repeat(1024);
-    cli.transport.write(&prefix).unwrap();
-    let ret = bounded(lp.sendfile_transport(&cli.transport, &file, 0, None))
-        .await
-        .unwrap();
-    cli.transport.write(&suffix).unwrap();
-    cli.close_and_finish(&srv).await;
-    assert_eq!(ret, data().len() as u64);
-    let expected = [prefix, data(), suffix].concat();
-    assert!(srv.received() == expected, "the bytes arrived out of order");
-    assert_eq!(tell(&file), 0);
+    let (prefix, suffix) = (b"zxcvbnm".repeat(1024), b"0987654321".repeat(1024));
+    pre_and_post_data(Some(tls_pair()), prefix, suffix).await;
 }
 
 #[aloop::test]

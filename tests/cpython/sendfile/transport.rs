@@ -124,11 +124,20 @@ async fn sendfile_sendfile_sendfile_for_closing_transp() {
 /// A write before and a write after the `sendfile`: the bytes arrive in order.
 #[aloop::test]
 async fn sendfile_sendfile_sendfile_pre_and_post_data() {
+    let (prefix, suffix) = (b"PREFIX__".repeat(1024), b"--SUFFIX".repeat(1024));
+    pre_and_post_data(None, prefix, suffix).await;
+}
+
+/// Writes `prefix`, sends the whole file, writes `suffix` (over TLS with `tls`): the
+/// server gets the three in order, and the file's position is not moved.
+pub(super) async fn pre_and_post_data(
+    tls: Option<(aloop::tls::ServerConfig, aloop::tls::ClientConfig)>,
+    prefix: Vec<u8>,
+    suffix: Vec<u8>,
+) {
     let lp = get_running_loop().unwrap();
     let file = data_file();
-    let (srv, cli) = prepare_sendfile(0, None).await;
-    let prefix = b"PREFIX__".repeat(1024);
-    let suffix = b"--SUFFIX".repeat(1024);
+    let (srv, cli) = prepare_sendfile(0, tls).await;
     cli.transport.write(&prefix).unwrap();
     let ret = bounded(lp.sendfile_transport(&cli.transport, &file, 0, None))
         .await

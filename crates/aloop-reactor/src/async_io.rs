@@ -235,9 +235,11 @@ impl<T: AsRawFd> Async<T> {
     /// the unconnected socket's errors (`ENOTCONN`, `EPIPE`); the placeholder closes
     /// when this object drops. The number is not freed early, so nothing can reuse it
     /// while this object still refers to it.
+    ///
+    /// If the placeholder cannot be made (no fd left), nothing has changed yet.
     pub(crate) fn close_in_place(&self) -> io::Result<()> {
-        self.registration().end_now();
         let placeholder = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+        self.registration().end_now();
         let fd = self.get_ref().as_raw_fd();
         // SAFETY: `dup2` only manipulates the fd table: `fd` is open (owned by
         // `self.io` until drop) and so is the placeholder's; afterwards `fd` refers

@@ -37,12 +37,6 @@ const READY: u64 = 1;
 /// if nothing arrived since I looked" a single compare-and-swap.
 const TICK: u64 = 2;
 
-/// One direction of a source: readiness word and the tasks waiting on it.
-#[derive(Debug)]
-pub(crate) struct Direction {
-    state: AtomicU64,
-}
-
 /// Tasks waiting on one direction. Almost always one (a reader, a writer), kept
 /// inline; further distinct tasks (two tasks reading one `&TcpStream`) go to
 /// `extra` rather than displacing the first, which would lose its wake-up.
@@ -73,12 +67,9 @@ impl Waiters {
     }
 }
 
-impl Direction {
-    fn new(ready: bool) -> Direction {
-        Direction {
-            state: AtomicU64::new(if ready { READY } else { 0 }),
-        }
-    }
+/// A direction's first readiness word.
+fn state_word(ready: bool) -> AtomicU64 {
+    AtomicU64::new(if ready { READY } else { 0 })
 }
 
 /// A registered fd and its readiness.
@@ -90,7 +81,9 @@ impl Direction {
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct Source {
-    pub(crate) dirs: [Direction; 2],
+    /// Each direction's readiness word (ready bit and tick, see `READY` and `TICK`),
+    /// indexed by `Dir`.
+    states: [AtomicU64; 2],
     /// Set once an event carried hang-up or error: from then on readiness is cleared
     /// only by `WouldBlock`, since the pending error or end-of-stream will produce
     /// no further edge.
@@ -101,7 +94,7 @@ pub(crate) struct Source {
     pub(crate) stream: bool,
     pub(crate) fd: RawFd,
     pub(crate) key: usize,
-    /// The tasks waiting on each direction (indexed as `dirs`).
+    /// The tasks waiting on each direction (indexed as `states`).
     waiters: [Mutex<Waiters>; 2],
     /// Directions the poller should report, for the `Oneshot` and `Level` modes
     /// (edge mode always registers both once). Bit 0 read, bit 1 write.
@@ -128,7 +121,7 @@ impl Source {
             mode,
             stream,
             closed: AtomicBool::new(false),
-            dirs: [Direction::new(ready.0), Direction::new(ready.1)],
+            states: [state_word(ready.0), state_word(ready.1)],
             waiters: [
                 Mutex::new(Waiters::default()),
                 Mutex::new(Waiters::default()),
@@ -140,7 +133,7 @@ impl Source {
     /// Current state word of a direction; pass it back to [`Source::clear`].
     #[inline]
     pub(crate) fn snapshot(&self, dir: Dir) -> u64 {
-        self.dirs[dir as usize].state.load(Ordering::Acquire)
+        self.states[dir as usize].load(Ordering::Acquire)
     }
 
     /// Whether a snapshot says ready.
@@ -154,7 +147,7 @@ impl Source {
     /// guarantee that a wake-up racing a `WouldBlock` is never lost.
     #[inline]
     pub(crate) fn clear(&self, dir: Dir, snapshot: u64) {
-        let _ = self.dirs[dir as usize].state.compare_exchange(
+        let _ = self.states[dir as usize].compare_exchange(
             snapshot,
             snapshot & !READY,
             Ordering::AcqRel,
@@ -166,12 +159,9 @@ impl Source {
     /// `wakers` so the reactor can wake them after releasing its locks.
     #[inline]
     pub(crate) fn set_ready(&self, dir: Dir, wakers: &mut Vec<Waker>) {
-        let _ =
-            self.dirs[dir as usize]
-                .state
-                .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
-                    Some((s | READY).wrapping_add(TICK))
-                });
+        let _ = self.states[dir as usize].fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
+            Some((s | READY).wrapping_add(TICK))
+        });
         lock(&self.waiters[dir as usize]).take_into(wakers);
     }
 
@@ -181,7 +171,7 @@ impl Source {
     pub(crate) fn register_waker(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<()> {
         let mut waiters = lock(&self.waiters[dir as usize]);
         waiters.register(cx.waker());
-        if Self::is_ready(self.dirs[dir as usize].state.load(Ordering::Acquire)) {
+        if Self::is_ready(self.states[dir as usize].load(Ordering::Acquire)) {
             Poll::Ready(())
         } else {
             Poll::Pending

@@ -16,7 +16,7 @@ use crate::runner_builder::RunnerBuilder;
 #[cfg(feature = "process")]
 use crate::running::is_loop_running;
 use crate::running::running_state;
-use crate::task::{spawn_at, spawn_eager, spawn_on, spawn_with, AnyTask, Task, TaskOptions};
+use crate::task::{spawn_at, spawn_eager, spawn_with, AnyTask, Task, TaskOptions};
 
 /// One event loop for several [`run`](Runner::run) calls, closed by [`close`](Runner::close)
 /// or on drop (asyncio's `asyncio.Runner`, Python 3.11).
@@ -199,10 +199,7 @@ where
 {
     let state =
         running_state().expect("aloop::create_task called outside a running aloop event loop");
-    if state.eager_tasks() {
-        return spawn_eager(&state, future);
-    }
-    spawn_on(&state, future)
+    spawn_with(&state, future, TaskOptions::default())
 }
 
 /// [`create_task`] with asyncio's keyword arguments (`name=`, `eager_start=`): see

@@ -25,7 +25,7 @@ use crate::loop_handle::LoopHandle;
 use crate::loop_state::{LoopState, TimerEntry};
 use crate::promise::Promise;
 use crate::running::{running_state, LoopGuard};
-use crate::task::{spawn_eager, spawn_on, spawn_with, AnyTask, Task, TaskOptions};
+use crate::task::{spawn_eager, spawn_with, AnyTask, Task, TaskOptions};
 
 /// Creates a new event loop on this thread (asyncio's `new_event_loop`).
 ///
@@ -185,10 +185,7 @@ impl LoopRef {
         F: Future + 'static,
         F::Output: 'static,
     {
-        if self.state.eager_tasks() {
-            return spawn_eager(&self.state, future);
-        }
-        spawn_on(&self.state, future)
+        spawn_with(&self.state, future, TaskOptions::default())
     }
 
     /// Wraps `future` in a task whose first step runs now, inside this call, when the

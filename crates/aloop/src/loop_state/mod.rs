@@ -216,18 +216,11 @@ impl LoopState {
     pub(crate) fn call_soon(&self, f: impl FnOnce() + 'static) -> Rc<dyn Callback> {
         if self.shared.has_remote() {
             // What other threads queued earlier goes first (`run_once.rs`).
-            self.drain_remote_before_call_soon();
+            self.drain_remote();
         }
         let cell = CallbackCell::new_rc(f);
         self.push_ready(Ready::Callback(cell.clone()));
         cell
-    }
-
-    /// Out of line and cold, so `call_soon` stays small enough to inline.
-    #[cold]
-    #[inline(never)]
-    fn drain_remote_before_call_soon(&self) {
-        self.drain_remote();
     }
 
     pub(crate) fn insert_timer(&self, when: Instant, entry: TimerEntry) -> TimerKey {

@@ -115,6 +115,14 @@ pub(super) fn wake_all(list: Vec<Waker>) {
     list.into_iter().for_each(Waker::wake);
 }
 
+/// The error for a `write` or a second `sendfile` while `loop.sendfile` runs
+/// (asyncio's `RuntimeError`).
+pub(super) fn sendfile_running_error(what: &str) -> io::Error {
+    io::Error::other(format!(
+        "cannot call {what} while loop.sendfile() is in progress"
+    ))
+}
+
 /// One `send` that registers nothing (polled with a no-op waker): how many bytes the
 /// socket took (0 when it is full), or the connection's error.
 #[inline]
@@ -175,11 +183,17 @@ impl Inner {
     }
 
     /// `StreamWriter::write`: see the file comment for the three ways out.
-    pub(super) fn write(self: &Rc<Self>, data: &[u8]) -> io::Result<()> {
+    /// `by_sendfile`: the write is `loop.sendfile`'s own fallback, the one writer let
+    /// through while a sendfile runs (any other is refused then, as asyncio refuses it:
+    /// its bytes would land among the file's).
+    pub(super) fn write(self: &Rc<Self>, data: &[u8], by_sendfile: bool) -> io::Result<()> {
         let inner = self;
         let mut st = inner.st.borrow_mut();
         if let Some(e) = &st.error {
             return Err(e.get());
+        }
+        if st.sendfile && !by_sendfile {
+            return Err(sendfile_running_error("write()"));
         }
         if st.closing || st.eof_requested {
             let what = if st.aborted {

@@ -114,11 +114,17 @@ impl Socket {
     /// stdin closes at once. (`StreamWriter::abort`.)
     pub(crate) fn abort(&self) {
         match self {
+            // Without an fd for the placeholder (EMFILE) the socket stays until its
+            // last handle drops; shutting reading down still wakes a waiting read.
             Socket::Tcp(s, _) => {
-                let _ = s.reset();
+                if s.reset().is_err() {
+                    let _ = s.shutdown(Shutdown::Read);
+                }
             }
             Socket::Unix(s) => {
-                let _ = s.reset();
+                if s.reset().is_err() {
+                    let _ = s.shutdown(Shutdown::Read);
+                }
             }
             #[cfg(feature = "process")]
             Socket::Child(p) => p.close(),

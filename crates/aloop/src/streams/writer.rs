@@ -16,7 +16,7 @@ use std::task::Poll;
 
 use super::raw_stream::RawStream;
 use super::send_queue::water_marks;
-use super::send_queue::{register, wake_all, Inner};
+use super::send_queue::{register, sendfile_running_error, wake_all, Inner};
 use crate::loop_state::LoopState;
 use crate::task::{note_wait, WaitKind};
 
@@ -71,16 +71,13 @@ impl StreamWriter {
     /// (`ErrorKind::Other`; asyncio's `RuntimeError`): its bytes would land among the
     /// file's.
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
-        if self.inner.st.borrow().sendfile {
-            return Err(sendfile_running_error("write()"));
-        }
-        self.inner.write(data)
+        self.inner.write(data, false)
     }
 
     /// [`write`](Self::write) for `loop.sendfile`'s own fallback, which writes the file's
     /// bytes while it runs.
     pub(crate) fn write_for_sendfile(&self, data: &[u8]) -> io::Result<()> {
-        self.inner.write(data)
+        self.inner.write(data, true)
     }
 
     /// Marks a `loop.sendfile` as running on this connection until the returned guard
@@ -342,10 +339,4 @@ impl Drop for SendfileRunning {
     fn drop(&mut self) {
         self.0.st.borrow_mut().sendfile = false;
     }
-}
-
-fn sendfile_running_error(what: &str) -> io::Error {
-    io::Error::other(format!(
-        "cannot call {what} while loop.sendfile() is in progress"
-    ))
 }

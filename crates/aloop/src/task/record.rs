@@ -18,7 +18,7 @@ use super::current::current_task_ref;
 use super::meta::{is_task_of, meta_of, TaskMeta, RETRIEVED};
 pub(super) use super::waiters::DoneCallback;
 use super::waiters::{Waiter, WaiterSlot, Waiters};
-use crate::error::TaskError;
+use crate::error::{PanicPayload, TaskError};
 use crate::exception::ExceptionContext;
 
 thread_local! {
@@ -147,19 +147,23 @@ impl<T: 'static> TaskRecord<T> {
         }
         self.meta
             .set_done(matches!(result, Err(TaskError::Cancelled)));
+        let home = self.meta.home();
+        let leftover_panic = match (&home, &result) {
+            (Some(home), Err(TaskError::Panicked(panic))) if home.shutting_down_tasks() => {
+                Some(panic.clone())
+            }
+            _ => None,
+        };
         self.outcome.set(Some(result));
         self.meta.set_awaiting(None);
-        let home = self.meta.home();
         if let Some(home) = &home {
             home.unregister_task(
                 self.meta.slot(),
                 |task| is_task_of(task, &self.meta),
                 |moved, index| meta_of(moved).set_slot(index),
             );
-        }
-        if let Some(home) = &home {
-            if home.shutting_down_tasks() {
-                self.report_shutdown_panic(home);
+            if let Some(panic) = leftover_panic {
+                self.report_shutdown_panic(home, panic);
             }
         }
         let list = match self.waiters.take() {
@@ -198,27 +202,13 @@ impl<T> TaskRecord<T> {
     /// the leftover tasks it cancelled and reports each failure with its task, which
     /// counts as retrieving it (no "never retrieved" later). The outcome stays for
     /// whoever still awaits the task.
-    fn report_shutdown_panic(&self, home: &crate::loop_state::LoopState) {
-        let panic = self.peek_panic();
-        if let Some(panic) = panic {
-            self.meta.set_flag(RETRIEVED);
-            home.call_exception_handler(&ExceptionContext {
-                message: "unhandled exception during aloop::run() shutdown".into(),
-                panic: Some(panic),
-                task_name: Some(self.meta.name()),
-            });
-        }
-    }
-
-    /// A clone of the panic the task ended with, if it did (the outcome stays).
-    fn peek_panic(&self) -> Option<crate::error::PanicPayload> {
-        let outcome = self.outcome.take();
-        let panic = match &outcome {
-            Some(Err(TaskError::Panicked(p))) => Some(p.clone()),
-            _ => None,
-        };
-        self.outcome.set(outcome);
-        panic
+    fn report_shutdown_panic(&self, home: &crate::loop_state::LoopState, panic: PanicPayload) {
+        self.meta.set_flag(RETRIEVED);
+        home.call_exception_handler(&ExceptionContext {
+            message: "unhandled exception during aloop::run() shutdown".into(),
+            panic: Some(panic),
+            task_name: Some(self.meta.name()),
+        });
     }
 
     /// asyncio's "Task exception was never retrieved", for a task going unobserved.

@@ -130,6 +130,12 @@ impl Registration {
         poll_fn(|cx| self.poll_writable(cx)).await
     }
 
+    /// Whether read readiness is set now (no registration, no lock).
+    #[inline]
+    pub(crate) fn read_ready(&self) -> bool {
+        Source::is_ready(self.source.snapshot(Dir::Read))
+    }
+
     /// Stops asking the poller about readability (asyncio's `remove_reader`) until
     /// the next `poll_readable`.
     pub fn stop_reading(&self) -> io::Result<()> {

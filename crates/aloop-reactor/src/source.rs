@@ -32,10 +32,14 @@ pub(crate) enum Dir {
 
 /// Bit 0 of a direction's state word: readiness is set.
 const READY: u64 = 1;
+/// Bit 1: a waker may be registered for the direction. Set by `register_waker` (with
+/// the waiters' lock held), cleared by `set_ready` once it has taken the wakers (same
+/// lock), so an event on a direction nobody waits for takes no lock at all.
+const WAITING: u64 = 2;
 /// Each delivered event adds this to the state word, so any event changes the word
 /// even when the ready bit was already set. That is what makes "clear readiness only
 /// if nothing arrived since I looked" a single compare-and-swap.
-const TICK: u64 = 2;
+const TICK: u64 = 4;
 
 /// Tasks waiting on one direction. Almost always one (a reader, a writer), kept
 /// inline; further distinct tasks (two tasks reading one `&TcpStream`) go to
@@ -159,10 +163,17 @@ impl Source {
     /// `wakers` so the reactor can wake them after releasing its locks.
     #[inline]
     pub(crate) fn set_ready(&self, dir: Dir, wakers: &mut Vec<Waker>) {
-        let _ = self.states[dir as usize].fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
-            Some((s | READY).wrapping_add(TICK))
-        });
-        lock(&self.waiters[dir as usize]).take_into(wakers);
+        let state = &self.states[dir as usize];
+        let before = state
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
+                Some((s | READY).wrapping_add(TICK))
+            })
+            .unwrap_or_else(|s| s);
+        if before & WAITING != 0 {
+            let mut waiters = lock(&self.waiters[dir as usize]);
+            waiters.take_into(wakers);
+            state.fetch_and(!WAITING, Ordering::AcqRel);
+        }
     }
 
     /// Adds the task's waker for `dir` (once per task), then re-checks readiness. Returns `Ready` if
@@ -171,7 +182,7 @@ impl Source {
     pub(crate) fn register_waker(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<()> {
         let mut waiters = lock(&self.waiters[dir as usize]);
         waiters.register(cx.waker());
-        if Self::is_ready(self.states[dir as usize].load(Ordering::Acquire)) {
+        if Self::is_ready(self.states[dir as usize].fetch_or(WAITING, Ordering::AcqRel)) {
             Poll::Ready(())
         } else {
             Poll::Pending

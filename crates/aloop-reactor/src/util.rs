@@ -171,6 +171,18 @@ macro_rules! impl_stream_io {
                 )
             }
 
+            /// Polls until the stream is (probably) readable: `Ready` at once while its
+            /// read readiness is set, else the task is registered to be woken when it
+            /// turns readable. A hint: the read that follows may still find nothing
+            /// (`WouldBlock`), which clears readiness again.
+            #[inline]
+            pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                if self.inner.registration().read_ready() {
+                    return Poll::Ready(Ok(()));
+                }
+                self.inner.poll_readable(cx)
+            }
+
             /// Reads some bytes; `Ok(0)` means end of stream.
             pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
                 poll_fn(|cx| self.poll_read(cx, buf)).await

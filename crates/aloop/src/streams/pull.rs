@@ -111,6 +111,12 @@ impl Inner {
         source: &RawStream,
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        // Most reads of a request/response exchange are first polled before the
+        // answer is there: wait without building the read.
+        if source.poll_read_ready(cx).is_pending() {
+            note_wait(WaitKind::SocketRead, true);
+            return Poll::Pending;
+        }
         let spare = st.buf.spare(0);
         let r = source.poll_read_vectored(cx, &mut [IoSliceMut::new(dst), IoSliceMut::new(spare)]);
         let total = ready!(settle(st, cx, r))?;

@@ -108,6 +108,22 @@ impl RawStream {
         self.socket.poll_read(cx, buf)
     }
 
+    /// `Pending`, with the task registered for the socket's next readiness, when a
+    /// read would certainly wait: a plain socket that is not readable. A TLS session
+    /// may hold decrypted bytes whatever the socket says, and an ended reader answers
+    /// at once: both are `Ready` here (the read itself decides).
+    #[inline]
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.reading_ended.get() {
+            return Poll::Ready(Ok(()));
+        }
+        #[cfg(feature = "tls")]
+        if self.tls().is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        self.socket.poll_read_ready(cx)
+    }
+
     /// One scattering read into `bufs` in turn (see `pull.rs` for why).
     #[inline]
     pub(crate) fn poll_read_vectored(

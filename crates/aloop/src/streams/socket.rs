@@ -47,6 +47,18 @@ impl Socket {
         }
     }
 
+    /// `Pending` (the task registered for the wake-up) while a socket is not readable;
+    /// a child's pipe always answers `Ready` (its read finds out).
+    #[inline]
+    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Socket::Tcp(s, _) => s.poll_read_ready(cx),
+            Socket::Unix(s) => s.poll_read_ready(cx),
+            #[cfg(feature = "process")]
+            Socket::Child(_) => Poll::Ready(Ok(())),
+        }
+    }
+
     /// One scattering read into `bufs` in turn (see `pull.rs` for why).
     pub(crate) fn poll_read_vectored(
         &self,

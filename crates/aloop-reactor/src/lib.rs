@@ -27,6 +27,9 @@
 //!   a FIN or reset may be queued behind the data with no edge to follow.)
 //! * a short write on a stream fd means the send buffer is full, so write readiness
 //!   is cleared at once; freed space produces a new edge.
+//! * an event takes a direction's waiter lock only if a task waits on it (a bit in
+//!   the same atomic word says so): the writable edges that come with most readable
+//!   ones cost one atomic update. The protocol has loom models (`source_loom.rs`).
 //!
 //! On Linux, waiting is one `epoll_wait` on the poller's epoll fd and `notify` writes
 //! an edge-triggered eventfd (polling's own `wait` costs five syscalls); measured on
@@ -74,6 +77,9 @@ mod inq;
 mod reactor;
 mod registration;
 mod source;
+#[cfg(all(test, loom))]
+mod source_loom;
+mod sync;
 mod sys;
 mod tcp;
 mod udp;

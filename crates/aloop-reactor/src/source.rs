@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::os::unix::io::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use parking_lot::{Mutex, MutexGuard};
+
+use crate::sync::{lock_waiters, AtomicU64, WaitLock};
 
 /// How a source is registered with the poller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +101,7 @@ pub(crate) struct Source {
     pub(crate) fd: RawFd,
     pub(crate) key: usize,
     /// The tasks waiting on each direction (indexed as `states`).
-    waiters: [Mutex<Waiters>; 2],
+    waiters: [WaitLock<Waiters>; 2],
     /// Directions the poller should report, for the `Oneshot` and `Level` modes
     /// (edge mode always registers both once). Bit 0 read, bit 1 write.
     pub(crate) interest: Mutex<u8>,
@@ -127,8 +129,8 @@ impl Source {
             closed: AtomicBool::new(false),
             states: [state_word(ready.0), state_word(ready.1)],
             waiters: [
-                Mutex::new(Waiters::default()),
-                Mutex::new(Waiters::default()),
+                WaitLock::new(Waiters::default()),
+                WaitLock::new(Waiters::default()),
             ],
             interest: Mutex::new(0),
         }
@@ -160,7 +162,9 @@ impl Source {
     }
 
     /// Marks a direction ready (bumping its tick) and moves its wakers, if any, into
-    /// `wakers` so the reactor can wake them after releasing its locks.
+    /// `wakers` so the reactor can wake them after releasing its locks. The lock is
+    /// taken only if the word said `WAITING`: an event nobody waits for (a writable
+    /// socket's edge, most of the time) costs one atomic update.
     #[inline]
     pub(crate) fn set_ready(&self, dir: Dir, wakers: &mut Vec<Waker>) {
         let state = &self.states[dir as usize];
@@ -170,17 +174,22 @@ impl Source {
             })
             .unwrap_or_else(|s| s);
         if before & WAITING != 0 {
-            let mut waiters = lock(&self.waiters[dir as usize]);
+            let mut waiters = lock_waiters(&self.waiters[dir as usize]);
             waiters.take_into(wakers);
             state.fetch_and(!WAITING, Ordering::AcqRel);
         }
     }
 
-    /// Adds the task's waker for `dir` (once per task), then re-checks readiness. Returns `Ready` if
-    /// the direction turned ready meanwhile. The re-check under the waker lock pairs
-    /// with `set_ready` (state first, then lock): whichever runs second sees the other.
+    /// Adds the task's waker for `dir` (once per task), then sets `WAITING` and learns
+    /// from the same atomic step whether the direction turned ready meanwhile
+    /// (`Ready`). Both steps and `set_ready`'s update are read-modify-writes of one
+    /// word, so they are ordered: if the event's update comes first, this sees
+    /// `READY`; if this comes first, the event sees `WAITING` and takes the waker
+    /// under the lock, which this holds until the waker is in the list. `WAITING` is
+    /// cleared only under that lock, once the wakers are taken, so a registration
+    /// after that sets it again. Models: `source_loom.rs`.
     pub(crate) fn register_waker(&self, dir: Dir, cx: &mut Context<'_>) -> Poll<()> {
-        let mut waiters = lock(&self.waiters[dir as usize]);
+        let mut waiters = lock_waiters(&self.waiters[dir as usize]);
         waiters.register(cx.waker());
         if Self::is_ready(self.states[dir as usize].fetch_or(WAITING, Ordering::AcqRel)) {
             Poll::Ready(())

@@ -81,7 +81,9 @@ impl Inner {
     }
 
     /// Makes progress towards more data (at least `want` bytes of room for a socket
-    /// read): a socket read, or registering to be woken by `feed_*`. `Ready(Ok)` means
+    /// read): a socket read, or registering to be woken by `feed_*`. A socket that
+    /// is not readable is waited for before any of the read is built: most reads of a
+    /// request/response exchange are first polled before the answer is there. `Ready(Ok)` means
     /// "look again" (data arrived or EOF is now set). The caller has checked for an
     /// exception and for EOF.
     fn poll_fill(&self, st: &mut State, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<()>> {
@@ -96,6 +98,7 @@ impl Inner {
             note_wait(WaitKind::Feed, starts);
             return Poll::Pending;
         };
+        ready!(poll_readable(source, cx));
         let r = source.poll_read(cx, st.buf.spare(want));
         let n = ready!(settle(st, cx, r))?;
         st.buf.commit(n);
@@ -111,12 +114,7 @@ impl Inner {
         source: &RawStream,
         dst: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        // Most reads of a request/response exchange are first polled before the
-        // answer is there: wait without building the read.
-        if source.poll_read_ready(cx).is_pending() {
-            note_wait(WaitKind::SocketRead, true);
-            return Poll::Pending;
-        }
+        ready!(poll_readable(source, cx));
         let spare = st.buf.spare(0);
         let r = source.poll_read_vectored(cx, &mut [IoSliceMut::new(dst), IoSliceMut::new(spare)]);
         let total = ready!(settle(st, cx, r))?;
@@ -369,6 +367,17 @@ fn settle(
         }
         r => r,
     }
+}
+
+/// `Pending`, the task registered and its wait noted, while the socket is not
+/// readable (see `Inner::poll_fill`); `Ready`: go and read.
+#[inline]
+fn poll_readable(source: &RawStream, cx: &mut Context<'_>) -> Poll<()> {
+    if source.poll_read_ready(cx).is_pending() {
+        note_wait(WaitKind::SocketRead, true);
+        return Poll::Pending;
+    }
+    Poll::Ready(())
 }
 
 /// The future of `readexactly_into`: see `Inner::poll_readexactly_into`.

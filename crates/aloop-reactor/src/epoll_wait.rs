@@ -10,6 +10,12 @@
 //! nanosecond timeout, still one syscall); where that is missing it is rounded *up*
 //! to whole milliseconds for `epoll_wait`, so a loop never wakes before its deadline
 //! and never spins on a sub-millisecond remainder.
+//!
+//! Edge-triggered sources are also *added* here (`add_edge`), because their interest
+//! must include `EPOLLRDHUP`, which polling never asks for: without it the peer's end
+//! of writing arrives as a plain `EPOLLIN`, and a short read could not be trusted to
+//! have drained the socket (`tcp.rs`). Deleting them, and every other registration,
+//! stays with polling (same epoll instance, same keys).
 
 use std::io;
 use std::os::unix::io::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -36,7 +42,8 @@ pub(crate) struct Ready {
     pub(crate) key: usize,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
-    /// Hang-up or error: the fd will produce no further edges for what is pending.
+    /// Hang-up, error, the peer's end of writing or urgent data: what is pending
+    /// will produce no further edges (see `Source::closed`).
     pub(crate) closed: bool,
 }
 
@@ -124,10 +131,28 @@ impl EventBuf {
                 key,
                 readable: flags & (IN | HUP | ERR | PRI | RDHUP) != 0,
                 writable: flags & (OUT | HUP | ERR) != 0,
-                closed: flags & (HUP | ERR) != 0,
+                // The peer's end of writing and urgent data count too: after
+                // either, a short read no longer proves the queue empty (`tcp.rs`).
+                closed: flags & (HUP | ERR | RDHUP | PRI) != 0,
             })
         })
     }
+}
+
+/// Adds `fd` edge-triggered for both directions, as polling's `add_with_mode(fd,
+/// Event::all(key), PollMode::Edge)` would, plus `EPOLLRDHUP`. OS errors come back
+/// unchanged (`EEXIST`, `EBADF`, `EPERM` for a regular file).
+pub(crate) fn add_edge(epfd: RawFd, fd: RawFd, key: usize) -> io::Result<()> {
+    let mut ev = libc::epoll_event {
+        events: IN | OUT | PRI | RDHUP | libc::EPOLLET as u32,
+        u64: key as u64,
+    };
+    // SAFETY: `ev` is a valid epoll_event for the duration of the call; epoll_ctl
+    // reads it and keeps no pointer to it.
+    if unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Milliseconds for `epoll_wait`, rounded up; -1 waits forever.

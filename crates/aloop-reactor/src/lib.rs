@@ -72,10 +72,10 @@ mod block_on;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod epoll_wait;
 mod global;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod inq;
 mod reactor;
 mod registration;
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod short_read_tests;
 mod source;
 #[cfg(all(test, loom))]
 mod source_loom;

@@ -365,7 +365,18 @@ impl Reactor {
         // only leaves a stale kernel entry, never memory unsafety.)
         // OS errors are passed through unchanged so callers can match on
         // `raw_os_error()` (EBADF, EPERM for regular files, ...).
-        unsafe { self.inner.poller.add_with_mode(fd, interest, poll_mode) }?;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let added = match mode {
+            // With EPOLLRDHUP, which polling's `add` leaves out (see epoll_wait.rs).
+            Mode::Edge => {
+                use std::os::unix::io::AsRawFd;
+                epoll_wait::add_edge(self.inner.poller.as_raw_fd(), fd, key)
+            }
+            _ => unsafe { self.inner.poller.add_with_mode(fd, interest, poll_mode) },
+        };
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let added = unsafe { self.inner.poller.add_with_mode(fd, interest, poll_mode) };
+        added?;
         slab.insert(source.clone());
         Ok(source)
     }

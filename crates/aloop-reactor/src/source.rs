@@ -90,9 +90,10 @@ pub(crate) struct Source {
     /// Each direction's readiness word (ready bit and tick, see `READY` and `TICK`),
     /// indexed by `Dir`.
     states: [AtomicU64; 2],
-    /// Set once an event carried hang-up or error: from then on readiness is cleared
-    /// only by `WouldBlock`, since the pending error or end-of-stream will produce
-    /// no further edge.
+    /// Set once an event carried hang-up, error, the peer's end of writing or urgent
+    /// data: from then on readiness is cleared only by `WouldBlock`, never by a short
+    /// read or write, since the pending end-of-stream or error will produce no
+    /// further edge (and a read stops short at an urgent mark).
     pub(crate) closed: AtomicBool,
     pub(crate) mode: Mode,
     /// Whether a short write proves the kernel buffer was filled (stream sockets and

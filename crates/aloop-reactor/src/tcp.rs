@@ -15,7 +15,6 @@ use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use crate::async_io::Async;
 #[cfg(any(target_os = "linux", target_os = "android"))]
-use crate::inq;
 use crate::reactor::Reactor;
 use crate::source::Dir;
 use crate::sys;
@@ -165,15 +164,18 @@ impl AsRawFd for TcpListener {
     }
 }
 
-/// Turns on the `TCP_INQ` read shortcut where the platform has it.
-fn enable_inq(socket: &impl AsRawFd) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    return inq::enable(socket.as_raw_fd());
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = socket;
-        false
-    }
+/// Whether a read that leaves part of its buffer unfilled proves the socket's receive
+/// queue empty, so read readiness may be cleared without a `WouldBlock` read. True for
+/// TCP under epoll (epoll(7) says so for stream sockets, and Linux's `tcp_recvmsg`
+/// returns short only when it found nothing more queued), given the reactor stops
+/// trusting short reads once an event has reported the peer's end of writing, an
+/// error or urgent data (`Source::closed`). Other pollers: only `WouldBlock` clears.
+const SHORT_READ_DRAINS: bool = cfg!(any(target_os = "linux", target_os = "android"));
+
+/// The `drained` test of a read of `len` bytes' room (see `SHORT_READ_DRAINS`).
+#[inline]
+fn short_read(len: usize) -> impl Fn(&usize) -> bool {
+    move |&n| SHORT_READ_DRAINS && n > 0 && n < len
 }
 
 #[cfg(not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin")))]
@@ -211,10 +213,6 @@ impl Stream for Incoming<'_> {
 /// `futures-io` traits are implemented for both `TcpStream` and `&TcpStream`.
 pub struct TcpStream {
     inner: Async<net::TcpStream>,
-    /// `TCP_INQ` is on: reads learn whether anything is left queued (Linux only;
-    /// always false elsewhere).
-    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
-    pub(crate) inq: bool,
 }
 
 impl fmt::Debug for TcpStream {
@@ -249,7 +247,6 @@ impl TcpStream {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.set_nonblocking(true)?;
         let connected = sys::start_connect(&socket, &SockAddr::from(addr))?;
-        let inq = enable_inq(&socket);
         let inner = Async::from_parts(
             net::TcpStream::from(socket),
             reactor,
@@ -259,15 +256,13 @@ impl TcpStream {
         if !connected {
             sys::finish_connect(&inner).await?;
         }
-        Ok(TcpStream { inner, inq })
+        Ok(TcpStream { inner })
     }
 
     fn from_accepted(stream: net::TcpStream, reactor: &Reactor) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        let inq = enable_inq(&stream);
         Ok(TcpStream {
             inner: Async::from_parts(stream, reactor, true, (true, true))?,
-            inq,
         })
     }
 
@@ -336,17 +331,16 @@ impl TcpStream {
     }
 
     /// Polls a read into `buf`. A read that can complete costs exactly one syscall
-    /// and no reactor work. On Linux the read is a `recvmsg` that also reports the
-    /// bytes still queued (`TCP_INQ`); when none are left, readiness is cleared at
-    /// once, so the next read waits for new data instead of paying for a
-    /// `WouldBlock` — even when this read filled `buf` exactly. A queued
-    /// end-of-stream counts as "something left", so EOF is never missed.
+    /// (`recv`) and no reactor work. On Linux, a read that leaves part of `buf`
+    /// unfilled proves the socket's queue empty, so readiness is cleared at once and
+    /// the next read waits for new data instead of paying for a `WouldBlock` — until
+    /// an event reports the peer's end of writing (or an error), after which only a
+    /// `WouldBlock` clears it, so the end-of-stream queued behind the data is always
+    /// read. A read that fills `buf` exactly leaves readiness set.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if self.inq {
-            return self.poll_recv_inq(cx, &mut [IoSliceMut::new(buf)]);
-        }
-        self.inner.poll_read_with(cx, |mut s| s.read(buf))
+        let len = buf.len();
+        self.inner
+            .poll_io(Dir::Read, cx, |mut s| s.read(buf), short_read(len))
     }
 
     /// Polls a write-side operation of your own on the socket (say `sendfile(2)`):
@@ -360,10 +354,12 @@ impl TcpStream {
         self.inner.poll_write_with(cx, op)
     }
 
-    /// Polls a scattering read into `bufs` in turn: one syscall (`recvmsg` with
-    /// `TCP_INQ` on Linux, else `readv`) fills the first buffer, then the next. A
-    /// caller can read straight into its own buffer and catch whatever else is
-    /// queued in a second one, with no extra syscall and no copy.
+    /// Polls a scattering read into `bufs` in turn: one `readv` fills the first
+    /// buffer, then the next, and readiness is cleared as by
+    /// [`poll_read`](Self::poll_read) when they are not all filled. A caller can read
+    /// straight into its own buffer and catch whatever else is queued in a second
+    /// one, with no extra syscall. (`readv` costs the kernel a little more than
+    /// `recv`: where a copy of a few KiB is cheap, one big `recv` and a copy wins.)
     ///
     /// ```
     /// use std::io::IoSliceMut;
@@ -391,28 +387,13 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if self.inq {
-            return self.poll_recv_inq(cx, bufs);
-        }
-        self.inner.poll_read_with(cx, |mut s| s.read_vectored(bufs))
-    }
-
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    #[inline]
-    fn poll_recv_inq(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.inner
-            .poll_io(
-                Dir::Read,
-                cx,
-                |s| inq::recv(s.as_raw_fd(), bufs),
-                |&(n, left)| n > 0 && left == Some(0),
-            )
-            .map_ok(|(n, _)| n)
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.inner.poll_io(
+            Dir::Read,
+            cx,
+            |mut s| s.read_vectored(bufs),
+            short_read(len),
+        )
     }
 
     /// Waits until the stream is (probably) readable.

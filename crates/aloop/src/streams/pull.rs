@@ -13,22 +13,21 @@
 //! buffer when it can (no syscall, no poller) and goes to the socket only when it
 //! cannot.
 //!
-//! The reads into a caller's buffer (`read_into`, `readexactly_into`) go further: with
-//! nothing buffered, one scattering read puts the next bytes straight into the
-//! caller's buffer and whatever else is queued into the reader's spare room behind
-//! it. A request/response exchange then costs no user-space copy at all, and
-//! pipelined data is still taken in one syscall, not one per message.
+//! The reads into a caller's buffer (`read_into`, `readexactly_into`) with nothing
+//! buffered take one socket read, straight into the caller's buffer; only a small
+//! `readexactly_into` goes through the reader's room and a copy, so that its read
+//! proves the socket drained (`poll_direct`).
 
 use std::cell::RefCell;
 use std::future::Future;
-use std::io::{self, IoSliceMut};
+use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{ready, Context, Poll, Waker};
 
 use memchr::memmem::Finder;
 
-use super::buffer::ReadBuffer;
+use super::buffer::{ReadBuffer, MIN_READ};
 use super::error::{IncompleteReadError, LimitOverrunError, ReadError, StoredError};
 use super::raw_stream::RawStream;
 use super::search::{Scan, Search};
@@ -105,22 +104,35 @@ impl Inner {
         Poll::Ready(Ok(()))
     }
 
-    /// With the buffer empty: one scattering read into `dst`, then the buffer's spare
-    /// room. Returns how many bytes went to `dst` (0: EOF); the rest stays buffered.
+    /// With the buffer empty: one socket read for `dst` (0: EOF), usually straight
+    /// into it. A read into room it does not fill proves the socket drained, and the
+    /// reactor then waits for the next edge instead of paying for a `WouldBlock` read
+    /// (one that fills `dst` exactly leaves readiness set). `exact`: the caller wants
+    /// all of `dst` (`readexactly_into`), which the read would fill exactly, proving
+    /// nothing: a small `dst` is then read through the buffer's bigger room and
+    /// copied, which takes whatever else is queued in the same call too. (A
+    /// scattering read into both would save the copy, but `readv` costs the kernel
+    /// more than copying a few KiB: crates/aloop-reactor/README.md.)
     fn poll_direct(
         &self,
         st: &mut State,
         cx: &mut Context<'_>,
         source: &RawStream,
         dst: &mut [u8],
+        exact: bool,
     ) -> Poll<io::Result<usize>> {
         ready!(poll_readable(source, cx));
-        let spare = st.buf.spare(0);
-        let r = source.poll_read_vectored(cx, &mut [IoSliceMut::new(dst), IoSliceMut::new(spare)]);
+        if !exact || dst.len() >= MIN_READ {
+            let r = source.poll_read(cx, dst);
+            let n = ready!(settle(st, cx, r))?;
+            st.buf.skip(n);
+            return Poll::Ready(Ok(n));
+        }
+        let r = source.poll_read(cx, st.buf.spare(0));
         let total = ready!(settle(st, cx, r))?;
+        st.buf.commit(total);
         let n = total.min(dst.len());
-        st.buf.skip(n);
-        st.buf.commit(total - n);
+        st.buf.consume_into(&mut dst[..n]);
         Poll::Ready(Ok(n))
     }
 
@@ -181,7 +193,7 @@ impl Inner {
                 return Poll::Ready(Ok(n));
             }
             if let Some(source) = &self.source {
-                return self.poll_direct(&mut st, cx, source, dst);
+                return self.poll_direct(&mut st, cx, source, dst, false);
             }
             ready!(self.poll_fill(&mut st, cx, 0))?;
         }
@@ -218,7 +230,8 @@ impl Inner {
             }
             match &self.source {
                 Some(source) => {
-                    *filled += ready!(self.poll_direct(&mut st, cx, source, &mut dst[*filled..]))?;
+                    let rest = &mut dst[*filled..];
+                    *filled += ready!(self.poll_direct(&mut st, cx, source, rest, true))?;
                 }
                 None => ready!(self.poll_fill(&mut st, cx, 0))?,
             }

@@ -15,7 +15,7 @@
 //! reading at close: bytes the peer sent after that are not delivered, and the reader
 //! can tell it is at its end at once (`StreamReader::at_eof`).
 
-use std::io::{self, IoSliceMut};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 
@@ -122,23 +122,6 @@ impl RawStream {
             return Poll::Ready(Ok(()));
         }
         self.socket.poll_read_ready(cx)
-    }
-
-    /// One scattering read into `bufs` in turn (see `pull.rs` for why).
-    #[inline]
-    pub(crate) fn poll_read_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        if self.reading_ended.get() {
-            return Poll::Ready(Ok(0));
-        }
-        #[cfg(feature = "tls")]
-        if let Some(tls) = self.tls() {
-            return tls.poll_read_vectored(&self.socket, cx, bufs);
-        }
-        self.socket.poll_read_vectored(cx, bufs)
     }
 
     #[inline]

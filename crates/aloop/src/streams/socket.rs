@@ -5,7 +5,7 @@
 
 #[cfg(feature = "process")]
 use std::cell::RefCell;
-use std::io::{self, IoSliceMut};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 
@@ -56,20 +56,6 @@ impl Socket {
             Socket::Unix(s) => s.poll_read_ready(cx),
             #[cfg(feature = "process")]
             Socket::Child(_) => Poll::Ready(Ok(())),
-        }
-    }
-
-    /// One scattering read into `bufs` in turn (see `pull.rs` for why).
-    pub(crate) fn poll_read_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self {
-            Socket::Tcp(s, _) => s.poll_read_vectored(cx, bufs),
-            Socket::Unix(s) => s.poll_read_vectored(cx, bufs),
-            #[cfg(feature = "process")]
-            Socket::Child(p) => p.poll_read_vectored(cx, bufs),
         }
     }
 
@@ -200,19 +186,6 @@ impl ChildPipe {
         match self {
             ChildPipe::Stdout(p) => p.poll_read(cx, buf),
             ChildPipe::Stderr(p) => p.poll_read(cx, buf),
-            ChildPipe::Stdin(_) => Poll::Ready(Err(wrong_way())),
-        }
-    }
-
-    #[inline(never)]
-    fn poll_read_vectored(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self {
-            ChildPipe::Stdout(p) => p.poll_read_vectored(cx, bufs),
-            ChildPipe::Stderr(p) => p.poll_read_vectored(cx, bufs),
             ChildPipe::Stdin(_) => Poll::Ready(Err(wrong_way())),
         }
     }

@@ -16,7 +16,7 @@
 //! never takes the writer's wake-up away.
 
 use std::cell::{Cell, RefCell};
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::Shutdown;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -263,37 +263,6 @@ impl TlsSession {
         let n = conn.read_tls(&mut &buf[*start..*end])?;
         *start += n;
         Poll::Ready(Ok(n))
-    }
-
-    /// Fills the first non-empty buffer as `poll_read`, then the next ones from what
-    /// is already decrypted (no more socket reads).
-    pub(crate) fn poll_read_vectored(
-        &self,
-        socket: &Socket,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let Some(first) = bufs.iter().position(|b| !b.is_empty()) else {
-            return Poll::Ready(Ok(0));
-        };
-        let n = match self.poll_read(socket, cx, &mut bufs[first]) {
-            Poll::Ready(Ok(n)) => n,
-            other => return other,
-        };
-        let mut total = n;
-        if n == bufs[first].len() {
-            let mut conn = self.conn.borrow_mut();
-            for buf in &mut bufs[first + 1..] {
-                match conn.reader().read(buf) {
-                    Ok(k) if k > 0 => total += k,
-                    _ => break,
-                }
-                if total < buf.len() {
-                    break;
-                }
-            }
-        }
-        Poll::Ready(Ok(total))
     }
 
     /// Encrypts up to `MAX_ENCRYPT` bytes of `buf` once the records of earlier calls

@@ -358,13 +358,6 @@ impl Reactor {
             Mode::Oneshot => (Event::none(key), PollMode::Oneshot),
             Mode::Level => (Event::none(key), PollMode::Level),
         };
-        // SAFETY: polling requires the fd to be deleted from the poller before it is
-        // closed. Every source is deleted in `deregister`, which the owning
-        // `Registration` runs on drop before the fd it wraps is closed. (For borrowed
-        // fds the caller promises to keep the fd open; on unix backends a violation
-        // only leaves a stale kernel entry, never memory unsafety.)
-        // OS errors are passed through unchanged so callers can match on
-        // `raw_os_error()` (EBADF, EPERM for regular files, ...).
         #[cfg(any(target_os = "linux", target_os = "android"))]
         let added = match mode {
             // With EPOLLRDHUP, which polling's `add` leaves out (see epoll_wait.rs).
@@ -372,13 +365,24 @@ impl Reactor {
                 use std::os::unix::io::AsRawFd;
                 epoll_wait::add_edge(self.inner.poller.as_raw_fd(), fd, key)
             }
-            _ => unsafe { self.inner.poller.add_with_mode(fd, interest, poll_mode) },
+            _ => self.add_to_poller(fd, interest, poll_mode),
         };
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
-        let added = unsafe { self.inner.poller.add_with_mode(fd, interest, poll_mode) };
+        let added = self.add_to_poller(fd, interest, poll_mode);
         added?;
         slab.insert(source.clone());
         Ok(source)
+    }
+
+    /// polling's `add_with_mode`. OS errors are passed through unchanged so callers
+    /// can match on `raw_os_error()` (EBADF, EPERM for regular files, ...).
+    fn add_to_poller(&self, fd: RawFd, interest: Event, mode: PollMode) -> io::Result<()> {
+        // SAFETY: polling requires the fd to be deleted from the poller before it is
+        // closed. Every source is deleted in `deregister`, which the owning
+        // `Registration` runs on drop before the fd it wraps is closed. (For borrowed
+        // fds the caller promises to keep the fd open; on unix backends a violation
+        // only leaves a stale kernel entry, never memory unsafety.)
+        unsafe { self.inner.poller.add_with_mode(fd, interest, mode) }
     }
 
     /// Removes a source from the poller and the slab. Errors from the poller are

@@ -14,7 +14,6 @@ use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 
 use crate::async_io::Async;
-#[cfg(any(target_os = "linux", target_os = "android"))]
 use crate::reactor::Reactor;
 use crate::source::Dir;
 use crate::sys;

@@ -19,12 +19,14 @@
 //!   poller nor a lock (readiness is one atomic word per direction);
 //! * on `WouldBlock`, readiness is cleared with one compare-and-swap that fails if an
 //!   event arrived meanwhile, so a racing wake-up is never lost;
-//! * a TCP read on Linux is a `recvmsg` with `TCP_INQ`, which also reports how many
-//!   bytes are still queued; when none are, readiness is cleared right away (even if
-//!   the read filled the buffer exactly), so the next read waits for the next edge
-//!   instead of paying for a `WouldBlock` syscall. A queued end-of-stream counts as
-//!   "something left", so EOF is never missed. (A plain short read proves nothing:
-//!   a FIN or reset may be queued behind the data with no edge to follow.)
+//! * a TCP read on Linux that leaves part of its buffer unfilled proves the queue
+//!   empty (epoll(7)): readiness is cleared right away, so the next read waits for the
+//!   next edge instead of paying for a `WouldBlock` syscall. Sockets are registered
+//!   with `EPOLLRDHUP`, and once an event reports the peer's end of writing (or
+//!   hang-up, error, urgent data) only `WouldBlock` clears readiness, so an
+//!   end-of-stream queued behind the data, which brings no edge, is never missed.
+//!   (`recv` with room to spare costs the kernel less than `recvmsg` with `TCP_INQ`
+//!   or a `readv`: the crate's README has the measurement.)
 //! * a short write on a stream fd means the send buffer is full, so write readiness
 //!   is cleared at once; freed space produces a new edge.
 //! * an event takes a direction's waiter lock only if a task waits on it (a bit in

@@ -235,7 +235,7 @@ impl Registration {
     /// Runs a non-blocking operation, waiting for readiness in `dir` and retrying
     /// while it returns `WouldBlock`; readiness is cleared only then, or — for stream
     /// fds under edge mode that have seen no hang-up/error — when `drained` says the
-    /// result proves the kernel buffer empty (TCP_INQ) or full (short write): new data
+    /// result proves the kernel buffer empty (short read) or full (short write): new data
     /// or space produces a new edge. An operation that can complete costs its own
     /// syscall and nothing else: no poller call, no lock.
     pub(crate) fn poll_io<R>(
@@ -272,7 +272,7 @@ impl Registration {
         }
     }
 
-    /// The readiness word of `dir` (for the `TCP_INQ` tests).
+    /// The readiness word of `dir` (for the short-read tests).
     #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
     pub(crate) fn snapshot(&self, dir: Dir) -> u64 {
         self.source.snapshot(dir)

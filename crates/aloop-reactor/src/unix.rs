@@ -227,8 +227,9 @@ impl UnixStream {
     }
 
     /// Polls a read into `buf`. A read that can complete costs one syscall; after
-    /// the queue is drained the next read pays one `WouldBlock` before waiting
-    /// (Unix sockets have no `TCP_INQ`-style hint to skip it safely).
+    /// the queue is drained the next read pays one `WouldBlock` before waiting: a
+    /// Unix stream read also stops short at a message carrying descriptors, so a
+    /// short read does not prove the queue empty as a TCP one does.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.inner.poll_read_with(cx, |mut s| s.read(buf))
     }

@@ -12,15 +12,20 @@ use std::time::Duration;
 
 use crate::{Reactor, TcpListener, TcpStream};
 
-fn pair(reactor: &Reactor) -> (TcpStream, std::net::TcpStream) {
-    reactor
+/// A reactor, a connection on it (`server`) and its std peer (`client`), which has
+/// sent `data`.
+fn connected_after(data: &[u8]) -> (Reactor, TcpStream, std::net::TcpStream) {
+    let reactor = Reactor::new().unwrap();
+    let (server, mut client) = reactor
         .block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             let client = std::net::TcpStream::connect(listener.local_addr()?)?;
             let (server, _) = listener.accept().await?;
             std::io::Result::Ok((server, client))
         })
-        .unwrap()
+        .unwrap();
+    client.write_all(data).unwrap();
+    (reactor, server, client)
 }
 
 /// Polls the reactor until `server`'s pending events are delivered.
@@ -30,9 +35,7 @@ fn deliver_events(reactor: &Reactor) {
 
 #[test]
 fn a_short_read_clears_readiness() {
-    let reactor = Reactor::new().unwrap();
-    let (server, mut client) = pair(&reactor);
-    client.write_all(&[5u8; 100]).unwrap();
+    let (reactor, server, mut client) = connected_after(&[5u8; 100]);
     let mut buf = [0u8; 128];
     let n = reactor.block_on(server.read(&mut buf)).unwrap();
     assert_eq!(&buf[..n], &[5u8; 100][..n]);
@@ -51,9 +54,7 @@ fn a_short_read_clears_readiness() {
 
 #[test]
 fn an_exact_fill_keeps_readiness_until_a_would_block() {
-    let reactor = Reactor::new().unwrap();
-    let (server, mut client) = pair(&reactor);
-    client.write_all(&[5u8; 100]).unwrap();
+    let (reactor, server, _client) = connected_after(&[5u8; 100]);
     let mut buf = [0u8; 100];
     reactor.block_on(server.read_exact(&mut buf)).unwrap();
     assert_eq!(buf, [5u8; 100]);
@@ -67,9 +68,7 @@ fn an_exact_fill_keeps_readiness_until_a_would_block() {
 
 #[test]
 fn a_short_vectored_read_clears_readiness() {
-    let reactor = Reactor::new().unwrap();
-    let (server, mut client) = pair(&reactor);
-    client.write_all(b"head+the rest").unwrap();
+    let (reactor, server, _client) = connected_after(b"head+the rest");
     let (mut a, mut b) = ([0u8; 4], [0u8; 64]);
     let n = reactor
         .block_on(async {
@@ -86,9 +85,7 @@ fn a_short_vectored_read_clears_readiness() {
 
 #[test]
 fn an_end_of_stream_seen_before_a_short_read_keeps_readiness() {
-    let reactor = Reactor::new().unwrap();
-    let (server, mut client) = pair(&reactor);
-    client.write_all(b"last words").unwrap();
+    let (reactor, server, client) = connected_after(b"last words");
     client.shutdown(Shutdown::Write).unwrap();
     std::thread::sleep(Duration::from_millis(50));
     // The reactor sees the data and the peer's end of writing in its events first.
@@ -106,9 +103,7 @@ fn an_end_of_stream_seen_before_a_short_read_keeps_readiness() {
 #[test]
 fn an_end_of_stream_behind_the_data_is_read_after_a_short_read() {
     for _ in 0..20 {
-        let reactor = Reactor::new().unwrap();
-        let (server, mut client) = pair(&reactor);
-        client.write_all(b"last words").unwrap();
+        let (reactor, server, client) = connected_after(b"last words");
         client.shutdown(Shutdown::Write).unwrap();
         // Read before the reactor has looked at any event: the short read may clear
         // readiness, but the events queued in the kernel set it again.

@@ -33,24 +33,34 @@ fn deliver(source: &Source) {
     wakers.into_iter().for_each(Waker::wake);
 }
 
+/// The reactor's thread, delivering one event on `source` while the model's thread
+/// goes on.
+fn event_on_another_thread(source: &Arc<Source>) -> thread::JoinHandle<()> {
+    let source = source.clone();
+    thread::spawn(move || deliver(&source))
+}
+
+/// Registers a waker counting into `count` while the reactor's thread delivers an
+/// event, and checks that the task saw readiness at once or was woken (`wakes` in all).
+fn register_racing_an_event(src: &Arc<Source>, count: &Arc<Count>, wakes: usize) {
+    let reactor = event_on_another_thread(src);
+    let waker = Waker::from(count.clone());
+    let saw_ready = src
+        .register_waker(Dir::Read, &mut Context::from_waker(&waker))
+        .is_ready();
+    reactor.join().unwrap();
+    assert!(
+        saw_ready || count.0.load(SeqCst) == wakes,
+        "the task slept through the event"
+    );
+}
+
 #[test]
 fn an_event_racing_a_registration_is_never_lost() {
     loom::model(|| {
         let src = source(false);
         let count = Arc::new(Count(AtomicUsize::new(0)));
-        let reactor = {
-            let src = src.clone();
-            thread::spawn(move || deliver(&src))
-        };
-        let waker = Waker::from(count.clone());
-        let saw_ready = src
-            .register_waker(Dir::Read, &mut Context::from_waker(&waker))
-            .is_ready();
-        reactor.join().unwrap();
-        assert!(
-            saw_ready || count.0.load(SeqCst) == 1,
-            "the task slept through the event"
-        );
+        register_racing_an_event(&src, &count, 1);
         assert!(Source::is_ready(src.snapshot(Dir::Read)));
     });
 }
@@ -60,10 +70,7 @@ fn an_event_racing_a_would_block_is_never_lost() {
     loom::model(|| {
         let src = source(true);
         let count = Arc::new(Count(AtomicUsize::new(0)));
-        let reactor = {
-            let src = src.clone();
-            thread::spawn(move || deliver(&src))
-        };
+        let reactor = event_on_another_thread(&src);
         // The task's read: it looked, the read said WouldBlock, it clears and waits.
         let snap = src.snapshot(Dir::Read);
         src.clear(Dir::Read, snap);
@@ -98,17 +105,6 @@ fn a_second_wait_after_a_wake_up_is_woken_too() {
         // The task consumes the readiness, then waits again while the next event
         // comes: WAITING was cleared by the first delivery and must be set anew.
         src.clear(Dir::Read, src.snapshot(Dir::Read));
-        let reactor = {
-            let src = src.clone();
-            thread::spawn(move || deliver(&src))
-        };
-        let saw_ready = src
-            .register_waker(Dir::Read, &mut Context::from_waker(&waker))
-            .is_ready();
-        reactor.join().unwrap();
-        assert!(
-            saw_ready || count.0.load(SeqCst) == 2,
-            "the second wait slept through its event"
-        );
+        register_racing_an_event(&src, &count, 2);
     });
 }

@@ -25,20 +25,28 @@ fn main() -> io::Result<()> {
         let (server, _) = listener.accept().await?;
         client.set_nodelay(true)?;
         server.set_nodelay(true)?;
+        // Reads with room to spare: a read that does not fill its buffer proves the
+        // socket drained, so no read ends in `WouldBlock` (one that fills it exactly,
+        // as `read_exact` of 1 KiB into 1 KiB does, is followed by one).
         let echo = async {
-            let mut buf = [0u8; 1024];
-            for _ in 0..rounds {
-                server.read_exact(&mut buf).await?;
-                server.write_all(&buf).await?;
+            let mut buf = [0u8; 4096];
+            let mut echoed = 0;
+            while echoed < rounds * 1024 {
+                let n = server.read(&mut buf).await?;
+                server.write_all(&buf[..n]).await?;
+                echoed += n;
             }
             io::Result::Ok(())
         };
         let ping = async {
             let msg = [7u8; 1024];
-            let mut buf = [0u8; 1024];
+            let mut buf = [0u8; 4096];
             for _ in 0..rounds {
                 client.write_all(&msg).await?;
-                client.read_exact(&mut buf).await?;
+                let mut got = 0;
+                while got < 1024 {
+                    got += client.read(&mut buf[got..]).await?;
+                }
             }
             io::Result::Ok(())
         };
@@ -69,20 +77,26 @@ fn tokio_echo(rounds: usize) -> io::Result<()> {
         let (mut server, _) = listener.accept().await?;
         client.set_nodelay(true)?;
         server.set_nodelay(true)?;
+        // The same reads as above, with room to spare.
         let echo = async move {
-            let mut buf = [0u8; 1024];
-            for _ in 0..rounds {
-                server.read_exact(&mut buf).await?;
-                server.write_all(&buf).await?;
+            let mut buf = [0u8; 4096];
+            let mut echoed = 0;
+            while echoed < rounds * 1024 {
+                let n = server.read(&mut buf).await?;
+                server.write_all(&buf[..n]).await?;
+                echoed += n;
             }
             io::Result::Ok(())
         };
         let ping = async move {
             let msg = [7u8; 1024];
-            let mut buf = [0u8; 1024];
+            let mut buf = [0u8; 4096];
             for _ in 0..rounds {
                 client.write_all(&msg).await?;
-                client.read_exact(&mut buf).await?;
+                let mut got = 0;
+                while got < 1024 {
+                    got += client.read(&mut buf[got..]).await?;
+                }
             }
             io::Result::Ok(())
         };

@@ -35,8 +35,8 @@
 //!
 //! On Linux, waiting is one `epoll_wait` on the poller's epoll fd and `notify` writes
 //! an edge-triggered eventfd (polling's own `wait` costs five syscalls); measured on
-//! a 1 KiB loopback echo: 6 syscalls per round trip (2 `recvmsg`, 2 `sendto`, 2
-//! `epoll_wait`).
+//! a 1 KiB loopback echo whose reads have room to spare: 6 syscalls per round trip
+//! (2 `recv`, 2 `sendto`, 2 `epoll_wait`).
 //!
 //! Where the poller has no edge mode (polling's `poll(2)`/event-port backends) the
 //! reactor falls back to oneshot registration, re-armed only when a task waits.

@@ -271,12 +271,6 @@ impl Registration {
             }
         }
     }
-
-    /// The readiness word of `dir` (for the short-read tests).
-    #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
-    pub(crate) fn snapshot(&self, dir: Dir) -> u64 {
-        self.source.snapshot(dir)
-    }
 }
 
 #[cfg(test)]

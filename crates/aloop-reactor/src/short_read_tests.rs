@@ -28,6 +28,24 @@ fn connected_after(data: &[u8]) -> (Reactor, TcpStream, std::net::TcpStream) {
     (reactor, server, client)
 }
 
+/// Runs `f` on a thread of its own, failing the test if it takes over 30 s: a lost
+/// end-of-stream would otherwise show as a test that never ends.
+fn within_30s(f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let body = std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+        finished.recv_timeout(Duration::from_secs(30))
+    {
+        panic!("hung for 30 s: an end-of-stream was never read");
+    }
+    if let Err(panic) = body.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// Polls the reactor until `server`'s pending events are delivered.
 fn deliver_events(reactor: &Reactor) {
     while reactor.poll(Some(Duration::from_millis(50))).unwrap() > 0 {}
@@ -60,8 +78,7 @@ fn an_exact_fill_keeps_readiness_until_a_would_block() {
     assert_eq!(buf, [5u8; 100]);
     // A full buffer proves nothing: readiness stays until a read finds nothing.
     assert!(server.read_ready());
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
+    let mut cx = std::task::Context::from_waker(futures_util::task::noop_waker_ref());
     assert!(server.poll_read(&mut cx, &mut buf).is_pending());
     assert!(!server.read_ready(), "the WouldBlock read cleared it");
 }
@@ -85,6 +102,10 @@ fn a_short_vectored_read_clears_readiness() {
 
 #[test]
 fn an_end_of_stream_seen_before_a_short_read_keeps_readiness() {
+    within_30s(end_of_stream_seen_before_a_short_read);
+}
+
+fn end_of_stream_seen_before_a_short_read() {
     let (reactor, server, client) = connected_after(b"last words");
     client.shutdown(Shutdown::Write).unwrap();
     std::thread::sleep(Duration::from_millis(50));
@@ -102,29 +123,30 @@ fn an_end_of_stream_seen_before_a_short_read_keeps_readiness() {
 
 #[test]
 fn an_end_of_stream_behind_the_data_is_read_after_a_short_read() {
-    for _ in 0..20 {
-        let (reactor, server, client) = connected_after(b"last words");
-        client.shutdown(Shutdown::Write).unwrap();
-        // Read before the reactor has looked at any event: the short read may clear
-        // readiness, but the events queued in the kernel set it again.
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut buf = [0u8; 64];
-        let mut got = Vec::new();
-        if let Poll::Ready(n) = server.poll_read(&mut cx, &mut buf) {
-            got.extend_from_slice(&buf[..n.unwrap()]);
-        }
-        let eof = reactor
-            .block_on(async {
-                loop {
-                    let n = server.read(&mut buf).await?;
-                    if n == 0 {
-                        return std::io::Result::Ok(got);
-                    }
-                    got.extend_from_slice(&buf[..n]);
-                }
-            })
-            .unwrap();
-        assert_eq!(eof, b"last words");
+    within_30s(|| (0..20).for_each(|_| end_of_stream_behind_the_data()));
+}
+
+fn end_of_stream_behind_the_data() {
+    let (reactor, server, client) = connected_after(b"last words");
+    client.shutdown(Shutdown::Write).unwrap();
+    // Read before the reactor has looked at any event: the short read may clear
+    // readiness, but the events queued in the kernel set it again.
+    let mut cx = std::task::Context::from_waker(futures_util::task::noop_waker_ref());
+    let mut buf = [0u8; 64];
+    let mut got = Vec::new();
+    if let Poll::Ready(n) = server.poll_read(&mut cx, &mut buf) {
+        got.extend_from_slice(&buf[..n.unwrap()]);
     }
+    let eof = reactor
+        .block_on(async {
+            loop {
+                let n = server.read(&mut buf).await?;
+                if n == 0 {
+                    return std::io::Result::Ok(got);
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+        })
+        .unwrap();
+    assert_eq!(eof, b"last words");
 }

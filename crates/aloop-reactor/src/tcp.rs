@@ -408,7 +408,7 @@ impl TcpStream {
     /// Whether read readiness is currently set (tests of the read shortcut).
     #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
     pub(crate) fn read_ready(&self) -> bool {
-        crate::source::Source::is_ready(self.inner.registration().snapshot(Dir::Read))
+        self.inner.registration().read_ready()
     }
 }
 

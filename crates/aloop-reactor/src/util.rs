@@ -177,6 +177,7 @@ macro_rules! impl_stream_io {
             /// (`WouldBlock`), which clears readiness again.
             #[inline]
             pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                // The ready case inline: `poll_readable` is a call into the registration.
                 if self.inner.registration().read_ready() {
                     return Poll::Ready(Ok(()));
                 }

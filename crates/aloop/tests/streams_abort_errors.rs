@@ -11,15 +11,39 @@ use std::time::{Duration, Instant};
 
 use aloop::{GaiError, GaiErrorKind, StreamReader, StreamWriter};
 
+/// A stream connection to a plain std socket accepted on 127.0.0.1.
+async fn connected_to_a_std_peer() -> (StreamReader, StreamWriter, TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (reader, writer) = aloop::open_connection("127.0.0.1", addr.port())
+        .await
+        .unwrap();
+    let (peer, _) = listener.accept().unwrap();
+    (reader, writer, peer)
+}
+
+/// Reads `peer` until the connection is reset (an orderly end fails the test);
+/// returns how many bytes came first.
+fn bytes_before_the_reset(mut peer: TcpStream) -> usize {
+    peer.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut buf = vec![0; 1 << 16];
+    let mut got = 0;
+    let err = loop {
+        match peer.read(&mut buf) {
+            Ok(0) => panic!("an orderly end after {got} bytes, not a reset"),
+            Ok(n) => got += n,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+    got
+}
+
 #[test]
 fn abort_drops_the_queue_ends_our_reads_and_resets_the_peer() {
     aloop::run(async {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (reader, writer) = aloop::open_connection("127.0.0.1", addr.port())
-            .await
-            .unwrap();
-        let (mut peer, _) = listener.accept().unwrap();
+        let (reader, writer, peer) = connected_to_a_std_peer().await;
         writer.write(&vec![1u8; 4 << 20]).unwrap();
         // A read pending on our side when abort comes ends with end-of-stream.
         let pending_read = aloop::create_task(async move { reader.read(100).await });
@@ -33,18 +57,7 @@ fn abort_drops_the_queue_ends_our_reads_and_resets_the_peer() {
         writer.wait_closed().await.unwrap();
         assert_eq!(pending_read.await.unwrap().unwrap(), b"");
         drop(writer);
-        peer.set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut buf = vec![0; 1 << 16];
-        let mut got = 0;
-        let err = loop {
-            match peer.read(&mut buf) {
-                Ok(0) => panic!("an orderly end after {got} bytes, not a reset"),
-                Ok(n) => got += n,
-                Err(e) => break e,
-            }
-        };
-        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        let got = bytes_before_the_reset(peer);
         assert!(got < 4 << 20);
     });
 }
@@ -55,27 +68,12 @@ fn abort_drops_the_queue_ends_our_reads_and_resets_the_peer() {
 #[test]
 fn abort_resets_the_peer_while_our_handles_are_still_held() {
     aloop::run(async {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (reader, writer) = aloop::open_connection("127.0.0.1", addr.port())
-            .await
-            .unwrap();
-        let (mut peer, _) = listener.accept().unwrap();
+        let (reader, writer, peer) = connected_to_a_std_peer().await;
         writer.write(b"hello").unwrap();
         writer.drain().await.unwrap();
         writer.abort();
-        peer.set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut buf = [0u8; 64];
         // What was sent before the abort may come first; then the reset.
-        let err = loop {
-            match peer.read(&mut buf) {
-                Ok(0) => panic!("an orderly end, not a reset"),
-                Ok(_) => continue,
-                Err(e) => break e,
-            }
-        };
-        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+        bytes_before_the_reset(peer);
         // Still held: our reader ends, our writer refuses, nothing hangs.
         assert_eq!(reader.read(10).await.unwrap(), b"");
         assert!(reader.at_eof());

@@ -80,11 +80,11 @@ impl Inner {
     }
 
     /// Makes progress towards more data (at least `want` bytes of room for a socket
-    /// read): a socket read, or registering to be woken by `feed_*`. A socket that
-    /// is not readable is waited for before any of the read is built: most reads of a
-    /// request/response exchange are first polled before the answer is there. `Ready(Ok)` means
-    /// "look again" (data arrived or EOF is now set). The caller has checked for an
-    /// exception and for EOF.
+    /// read): a socket read, or registering to be woken by `feed_*`. A socket that is
+    /// not readable is waited for before any of the read is built: most reads of a
+    /// request/response exchange are first polled before the answer is there.
+    /// `Ready(Ok)` means "look again" (data arrived or EOF is now set). The caller has
+    /// checked for an exception and for EOF.
     fn poll_fill(&self, st: &mut State, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<()>> {
         let Some(source) = &self.source else {
             let starts = match &mut st.waker {

@@ -68,6 +68,13 @@ impl ReadBuffer {
         self.advance(n);
     }
 
+    /// Removes the first `n` filled bytes (`<= len`), appending them to `dst`.
+    #[inline]
+    pub(crate) fn consume_append(&mut self, n: usize, dst: &mut Vec<u8>) {
+        dst.extend_from_slice(&self.data[self.start..self.start + n]);
+        self.advance(n);
+    }
+
     /// Drops the first `n` filled bytes (`n <= len`): bytes a caller already took a
     /// copy of (`AsyncBufRead::consume`).
     #[inline]

@@ -298,6 +298,30 @@ impl Inner {
         cx: &mut Context<'_>,
         search: &mut Search,
     ) -> Poll<Result<Vec<u8>, ReadError>> {
+        self.poll_readuntil_with(cx, search, |buf, n| buf.consume(n))
+    }
+
+    /// `poll_readuntil` appending the bytes to `dst`: returns how many.
+    pub(super) fn poll_readuntil_into(
+        &self,
+        cx: &mut Context<'_>,
+        search: &mut Search,
+        dst: &mut Vec<u8>,
+    ) -> Poll<Result<usize, ReadError>> {
+        self.poll_readuntil_with(cx, search, |buf, n| {
+            buf.consume_append(n, dst);
+            n
+        })
+    }
+
+    /// The search loop of both: `take` removes the `n` bytes up to and including the
+    /// separator once they are buffered. At EOF first, the rest goes into the error.
+    fn poll_readuntil_with<T>(
+        &self,
+        cx: &mut Context<'_>,
+        search: &mut Search,
+        take: impl FnOnce(&mut ReadBuffer, usize) -> T,
+    ) -> Poll<Result<T, ReadError>> {
         if search.is_empty() {
             return Poll::Ready(Err(ReadError::EmptySeparator));
         }
@@ -329,7 +353,7 @@ impl Inner {
                 message: LimitOverrunError::FOUND,
             })));
         }
-        Poll::Ready(Ok(st.buf.consume(isep + search.sep_len())))
+        Poll::Ready(Ok(take(&mut st.buf, isep + search.sep_len())))
     }
 
     /// `readuntil(b"\n")`, returning a partial last line at EOF. Unlike asyncio (H8),
@@ -341,6 +365,23 @@ impl Inner {
     ) -> Poll<Result<Vec<u8>, ReadError>> {
         match ready!(self.poll_readuntil(cx, search)) {
             Err(ReadError::IncompleteRead(e)) => Poll::Ready(Ok(e.partial)),
+            other => Poll::Ready(other),
+        }
+    }
+
+    /// `poll_readline` appending to `dst`: the partial last line at EOF too (0: the
+    /// stream had ended).
+    pub(super) fn poll_readline_into(
+        &self,
+        cx: &mut Context<'_>,
+        search: &mut Search,
+        dst: &mut Vec<u8>,
+    ) -> Poll<Result<usize, ReadError>> {
+        match ready!(self.poll_readuntil_into(cx, search, dst)) {
+            Err(ReadError::IncompleteRead(e)) => {
+                dst.extend_from_slice(&e.partial);
+                Poll::Ready(Ok(e.partial.len()))
+            }
             other => Poll::Ready(other),
         }
     }

@@ -303,6 +303,63 @@ impl StreamReader {
         poll_fn(move |cx| inner.poll_readline(cx, &mut search))
     }
 
+    /// [`readuntil`](Self::readuntil) appending to `buf` (which it does not clear):
+    /// the bytes up to and including `separator`, and how many. The same errors, and
+    /// on any error `buf` is left as it was. Nothing is taken from the reader until
+    /// the separator is there, so dropping the future unfinished loses nothing.
+    ///
+    /// A server reading a request's lines into one `Vec` it keeps allocates nothing
+    /// per line, where `readuntil` allocates the `Vec` it returns (tokio's
+    /// `read_until` and std's `BufRead::read_until` work this way).
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let r = aloop::StreamReader::new();
+    ///     r.feed_data(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest");
+    ///     let mut head = Vec::new();
+    ///     let n = r.readuntil_into(b"\r\n\r\n", &mut head).await.unwrap();
+    ///     assert_eq!(n, 27);
+    ///     assert!(head.ends_with(b"Host: a\r\n\r\n"));
+    ///     assert_eq!(r.buffered(), 4); // "rest" is still the reader's
+    /// });
+    /// ```
+    pub fn readuntil_into<'a>(
+        &'a self,
+        separator: &[u8],
+        buf: &'a mut Vec<u8>,
+    ) -> impl Future<Output = Result<usize, ReadError>> + 'a {
+        let sep = Separator::new(separator, &mut self.inner.state.borrow_mut().finder);
+        let mut search = Search::new(sep);
+        poll_fn(move |cx| self.inner.poll_readuntil_into(cx, &mut search, buf))
+    }
+
+    /// [`readline`](Self::readline) appending to `buf` (which it does not clear): one
+    /// line with its `b"\n"`, and how many bytes that is. At EOF, the unterminated last
+    /// line, then 0. The limit rule is `readline`'s, and on an error `buf` is left as
+    /// it was.
+    ///
+    /// ```
+    /// aloop::run(async {
+    ///     let r = aloop::StreamReader::new();
+    ///     r.feed_data(b"PING\r\nlast");
+    ///     r.feed_eof();
+    ///     let mut line = Vec::new();
+    ///     assert_eq!(r.readline_into(&mut line).await.unwrap(), 6);
+    ///     assert_eq!(line, b"PING\r\n");
+    ///     line.clear();
+    ///     assert_eq!(r.readline_into(&mut line).await.unwrap(), 4);
+    ///     assert_eq!(line, b"last");
+    ///     assert_eq!(r.readline_into(&mut line).await.unwrap(), 0); // EOF
+    /// });
+    /// ```
+    pub fn readline_into<'a>(
+        &'a self,
+        buf: &'a mut Vec<u8>,
+    ) -> impl Future<Output = Result<usize, ReadError>> + 'a {
+        let mut search = Search::new(Separator::Byte(b'\n'));
+        poll_fn(move |cx| self.inner.poll_readline_into(cx, &mut search, buf))
+    }
+
     /// The lines of the stream as a [`Stream`] (asyncio's `async for line in reader`):
     /// `readline()` until it returns empty. It ends after yielding an error.
     ///

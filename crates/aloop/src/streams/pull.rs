@@ -302,6 +302,7 @@ impl Inner {
     }
 
     /// `poll_readuntil` appending the bytes to `dst`: returns how many.
+    #[inline]
     pub(super) fn poll_readuntil_into(
         &self,
         cx: &mut Context<'_>,
@@ -462,14 +463,24 @@ impl Future for ReadExactlyInto<'_> {
     }
 }
 
+impl ReadExactlyInto<'_> {
+    /// Puts the bytes taken so far back into the reader: the read was dropped.
+    #[cold]
+    #[inline(never)]
+    fn give_back(&mut self) {
+        // Never borrowed here outside a poll; if it somehow is, losing the bytes
+        // beats a panic in a destructor.
+        if let Ok(mut st) = self.inner.state.try_borrow_mut() {
+            st.buf.unread(&self.buf[..self.filled]);
+        }
+    }
+}
+
 impl Drop for ReadExactlyInto<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.filled > 0 {
-            // Never borrowed here outside a poll; if it somehow is, losing the bytes
-            // beats a panic in a destructor.
-            if let Ok(mut st) = self.inner.state.try_borrow_mut() {
-                st.buf.unread(&self.buf[..self.filled]);
-            }
+            self.give_back();
         }
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! * `aloop`: written the plain asyncio way: `start_server`, then per request
 //!   `readuntil(b"\r\n\r\n")`, parse the head, `write(response)`, `await drain()`.
+//! * `aloop-into`: the same, but `readuntil_into` a `Vec` the connection keeps (no
+//!   allocation per request).
 //! * `tokio-ct`: how a tokio user writes it: `read_buf` into a `Vec`, parse every
 //!   complete head in it, one `write_all` of the responses.
 //!
@@ -95,6 +97,33 @@ async fn aloop_connection(reader: StreamReader, writer: StreamWriter) {
         }
     }
     writer.close();
+}
+
+/// `aloop_connection` reading each head into one `Vec` it keeps.
+async fn aloop_connection_into(reader: StreamReader, writer: StreamWriter) {
+    let mut head = Vec::new();
+    loop {
+        head.clear();
+        if reader.readuntil_into(b"\r\n\r\n", &mut head).await.is_err() {
+            break;
+        }
+        let answer = match parse(&head) {
+            Head::Complete(_, answer) => answer,
+            Head::Partial => unreachable!("readuntil_into read a whole head"),
+        };
+        if writer.write(answer.response).is_err()
+            || writer.drain().await.is_err()
+            || !answer.keep_alive
+        {
+            break;
+        }
+    }
+    writer.close();
+}
+
+/// aloop, the asyncio way, the head into a `Vec` it keeps.
+pub async fn aloop_into(port: u16) {
+    super::aloop_serve(aloop_connection_into, port).await;
 }
 
 /// aloop, the asyncio way.

@@ -2,8 +2,8 @@
 //! `servers.sh` to load with `wrk` (http) or `redis-benchmark` (resp), on 127.0.0.1.
 //!
 //! ```text
-//! cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
-//! cell serve resp <aloop|aloop-batched|tokio-ct>
+//! cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
+//! cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct>
 //!     --port P   port to listen on (default 0: any free port)
 //!     --secs N   exit after N seconds whatever happens (default 300)
 //! ```
@@ -25,8 +25,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: cell serve http <aloop|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
-cell serve resp <aloop|aloop-batched|tokio-ct> [--port P] [--secs N]";
+    "usage: cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
+cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).
 fn listening(port: u16) {
@@ -112,9 +112,10 @@ pub fn main(args: &[&str]) -> ExitCode {
     match (proto, server) {
         (
             "http",
-            "aloop" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop" | "hyper-tokio",
+            "aloop" | "aloop-into" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop"
+            | "hyper-tokio",
         )
-        | ("resp", "aloop" | "aloop-batched" | "tokio-ct") => {}
+        | ("resp", "aloop" | "aloop-into" | "aloop-batched" | "tokio-ct") => {}
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -123,12 +124,14 @@ pub fn main(args: &[&str]) -> ExitCode {
     exit_after(secs);
     match (proto, server) {
         ("http", "aloop") => aloop::run(http::aloop_plain(port)),
+        ("http", "aloop-into") => aloop::run(http::aloop_into(port)),
         ("http", "aloop-rt2") => http::aloop_runtime(port, 2),
         ("http", "tokio-mt2") => tokio_mt(2, http::tokio_batched(port)),
         ("http", "hyper-aloop") => aloop::run(hyper_servers::aloop_hyper(port)),
         ("http", "hyper-tokio") => tokio_ct(hyper_servers::tokio_hyper(port)),
         ("http", _) => tokio_ct(http::tokio_batched(port)),
         ("resp", "aloop") => aloop::run(resp_servers::aloop_plain(port)),
+        ("resp", "aloop-into") => aloop::run(resp_servers::aloop_into(port)),
         ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),
         _ => tokio_ct(resp_servers::tokio_batched(port)),
     }

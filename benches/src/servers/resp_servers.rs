@@ -5,6 +5,9 @@
 //!   header, then per argument `readline()` for its `$len` and `readexactly(len + 2)`
 //!   for its bytes; run the command, `writer.write(reply)`, `await writer.drain()`.
 //!   One reply, one write, per command, pipelined or not.
+//! * `aloop-into` (plain, into buffers it owns): the same reads and one write per
+//!   command, but `readline_into` and `readexactly_into` into `Vec`s the connection
+//!   keeps (a Rust user's habit, as tokio's `read_until`), so no allocation per read.
 //! * `aloop-batched` ("hand-batched"): `reader.read(64 KiB)` into its own buffer, parse
 //!   every complete command in it, all replies into one `Vec`, one `write` + `drain`.
 //! * `tokio-ct`: how a tokio user writes it: `read_buf` into a `Vec`, parse every
@@ -85,6 +88,108 @@ pub async fn aloop_plain(port: u16) {
                             false
                         }
                         Ok(None) => break,
+                        Err(e) => {
+                            error_reply(&mut reply, e);
+                            true
+                        }
+                    };
+                    if writer.write(&reply).is_err() || writer.drain().await.is_err() || close {
+                        break;
+                    }
+                }
+                writer.close();
+            }
+        },
+        port,
+    )
+    .await;
+}
+
+/// Where `read_command_into` puts a command: its arguments' bytes one after another,
+/// and where each ends. Kept by the connection, so reading allocates nothing.
+#[derive(Default)]
+struct ArgsBuf {
+    line: Vec<u8>,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl ArgsBuf {
+    /// The arguments, borrowed, as `resp::execute` takes them.
+    fn args(&self) -> ([&[u8]; resp::MAX_ARGS], usize) {
+        let mut args: [&[u8]; resp::MAX_ARGS] = [&[]; resp::MAX_ARGS];
+        let mut start = 0;
+        for (arg, &end) in args.iter_mut().zip(&self.ends) {
+            *arg = &self.bytes[start..end];
+            start = end;
+        }
+        (args, self.ends.len())
+    }
+}
+
+/// `read_command` into `cmd` with `readline_into` and `readexactly_into`.
+/// `Ok(false)`: the client hung up.
+async fn read_command_into(reader: &StreamReader, cmd: &mut ArgsBuf) -> Result<bool, &'static str> {
+    cmd.bytes.clear();
+    cmd.ends.clear();
+    cmd.line.clear();
+    if !matches!(reader.readline_into(&mut cmd.line).await, Ok(n) if n > 0) {
+        return Ok(false);
+    }
+    let Some(line) = cmd.line.strip_suffix(b"\r\n") else {
+        return Ok(false); // EOF in the middle of a line
+    };
+    if line.first() != Some(&b'*') {
+        for arg in resp::inline(line)?.args() {
+            cmd.bytes.extend_from_slice(arg);
+            cmd.ends.push(cmd.bytes.len());
+        }
+        return Ok(true);
+    }
+    let n = resp::header(line, b'*')?;
+    if n > resp::MAX_ARGS {
+        return Err("too many arguments");
+    }
+    for _ in 0..n {
+        cmd.line.clear();
+        let Ok(_) = reader.readline_into(&mut cmd.line).await else {
+            return Ok(false);
+        };
+        let Some(h) = cmd.line.strip_suffix(b"\r\n") else {
+            return Ok(false);
+        };
+        let len = resp::header(h, b'$')?;
+        let start = cmd.bytes.len();
+        cmd.bytes.resize(start + len + 2, 0);
+        let Ok(()) = reader.readexactly_into(&mut cmd.bytes[start..]).await else {
+            return Ok(false);
+        };
+        if !cmd.bytes.ends_with(b"\r\n") {
+            return Err("bulk string not followed by CRLF");
+        }
+        cmd.bytes.truncate(start + len);
+        cmd.ends.push(cmd.bytes.len());
+    }
+    Ok(true)
+}
+
+/// aloop, plain, reading into buffers it owns: one command, `write(reply)`, `drain()`.
+pub async fn aloop_into(port: u16) {
+    let db = Rc::new(RefCell::new(HashMap::new()));
+    super::aloop_serve(
+        move |reader: StreamReader, writer: StreamWriter| {
+            let db = db.clone();
+            async move {
+                let (mut cmd, mut reply) = (ArgsBuf::default(), Vec::new());
+                loop {
+                    reply.clear();
+                    let close = match read_command_into(&reader, &mut cmd).await {
+                        Ok(true) => {
+                            let (args, n) = cmd.args();
+                            resp::execute(&args[..n], &*db, &mut reply);
+                            false
+                        }
+                        Ok(false) => break,
                         Err(e) => {
                             error_reply(&mut reply, e);
                             true

@@ -12,13 +12,14 @@
 #
 # Cells:
 #   http: `wrk -t1 -c50 -d5s http://127.0.0.1:PORT/` against `cell serve http aloop`
-#         (asyncio-style streams), the real `examples/http_server` binary
+#         (asyncio-style streams; `aloop-into`: the head read into a Vec it keeps), the real `examples/http_server` binary
 #         (`aloop-example`), `cell serve http tokio-ct`, a Python uvloop Protocol server
 #         with httptools (`uvloop`, src/servers/http_uvloop.py), and hyper on both
 #         runtimes (`cell serve http hyper-aloop` / `hyper-tokio`).
 #   resp: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get -q`, without
 #         pipelining and with `-P 16`, against `cell serve resp aloop` (plain asyncio:
-#         a write + drain per command), `aloop-batched` (replies of a read's commands
+#         a write + drain per command; `aloop-into`: the same, reading into Vecs it
+#         keeps), `aloop-batched` (replies of a read's commands
 #         in one write) and `tokio-ct` (the same batching, the tokio way).
 #   redis: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get,incr,mset -q`, without
 #         pipelining and with `-P 16`, against the `mini_redis` example (a whole server
@@ -64,7 +65,7 @@ elif command -v wrk >/dev/null; then
     # multi_thread(2).
     cells+=(http:aloop:1 http:aloop-rt2:1 http:tokio-ct:1 http:tokio-mt2:1)
   else
-    cells+=(http:aloop:1 http:aloop-example:1 http:tokio-ct:1)
+    cells+=(http:aloop:1 http:aloop-into:1 http:aloop-example:1 http:tokio-ct:1)
     http_example=yes
     if python3 -c 'import uvloop, httptools' 2>/dev/null; then
       cells+=(http:uvloop:1)
@@ -80,7 +81,7 @@ if [ "${SERVERS_LOOPS:-}" = 2 ]; then
   : # the thread-per-core comparison is HTTP only
 elif command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
   if wanted resp; then
-    for p in 1 16; do cells+=("resp:aloop:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p"); done
+    for p in 1 16; do cells+=("resp:aloop:$p" "resp:aloop-into:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p"); done
   fi
   if wanted redis; then
     mini_redis=yes

@@ -16,6 +16,7 @@ type Cells = BTreeMap<(String, String, u64), Vec<Row>>;
 
 const HTTP_SERVERS: &[&str] = &[
     "aloop",
+    "aloop-into",
     "aloop-example",
     "tokio-ct",
     "uvloop",
@@ -51,7 +52,7 @@ const RESP: RespTable = RespTable {
     bench: "resp",
     title: "RESP",
     load: "redis-benchmark -c 50 -t ping,set,get",
-    servers: &["aloop", "aloop-batched", "tokio-ct"],
+    servers: &["aloop", "aloop-into", "aloop-batched", "tokio-ct"],
     base: "tokio-ct",
     tests: &[
         ("rps_ping_inline", "PING_INLINE"),

@@ -4,7 +4,8 @@
 //!
 //! The fuzz input is a list of steps. Feeding steps run in the main task (the
 //! feeder); each read step starts a task doing that read (`read`, `read_into`,
-//! `readexactly`, `readexactly_into`, `readuntil`, `readline`, `read_to_eof`, a few
+//! `readexactly`, `readexactly_into`, `readuntil`, `readuntil_into`, `readline`,
+//! `readline_into`, `read_to_eof`, a few
 //! `lines()`, an `AsyncBufRead` fill-and-consume), one read at a time as asyncio
 //! requires; a `Cancel` step cancels the read in flight. After every step the feeder
 //! yields to the loop and checks that the read finished exactly when the model says it
@@ -55,7 +56,9 @@ enum Step {
     ReadExactly(u16),
     ReadExactlyInto(u16),
     ReadUntil(Vec<u8>),
+    ReadUntilInto(Vec<u8>),
     ReadLine,
+    ReadLineInto,
     ReadToEof,
     Lines(u8),
     BufRead(u16),
@@ -113,6 +116,26 @@ impl IntoReadError for io::Error {
     }
 }
 
+/// What an appending read's `Vec` holds before it: it must stay.
+const KEPT: &[u8] = b"kept";
+
+/// An appending read's result as the model sees it: the bytes it appended, after
+/// checking that it kept what was there, counted right, and appended nothing on an
+/// error.
+fn appended(buf: Vec<u8>, got: Result<usize, ReadError>) -> Got {
+    assert!(buf.starts_with(KEPT), "an appending read cleared its Vec");
+    match got {
+        Ok(n) => {
+            assert_eq!(buf.len(), KEPT.len() + n, "appended {n} bytes?");
+            Got::Bytes(buf[KEPT.len()..].to_vec())
+        }
+        Err(e) => {
+            assert_eq!(buf, KEPT, "an appending read that failed appended");
+            got_err(e)
+        }
+    }
+}
+
 /// Starts the task doing `read`. `lines` collects what a `lines()` read yields as it
 /// goes; `buf_reader` is the one handle used for `AsyncBufRead`, so its lent window
 /// is reused across reads (and must notice when other reads moved the stream on).
@@ -162,9 +185,19 @@ fn start(
                 async move { r.readuntil(&sep).await.map_or_else(got_err, Got::Bytes) },
             )
         }
+        Call::ReadUntilInto(sep) => aloop::create_task(async move {
+            let mut buf = KEPT.to_vec();
+            let got = r.readuntil_into(&sep, &mut buf).await;
+            appended(buf, got)
+        }),
         Call::ReadLine => {
             aloop::create_task(async move { r.readline().await.map_or_else(got_err, Got::Bytes) })
         }
+        Call::ReadLineInto => aloop::create_task(async move {
+            let mut buf = KEPT.to_vec();
+            let got = r.readline_into(&mut buf).await;
+            appended(buf, got)
+        }),
         Call::ReadToEof => {
             aloop::create_task(async move { r.read_to_eof().await.map_or_else(got_io, Got::Bytes) })
         }
@@ -235,7 +268,9 @@ fn read_of(step: &Step) -> Option<Call> {
         Step::ReadExactly(k) => Call::ReadExactly(n(k)),
         Step::ReadExactlyInto(k) => Call::ReadExactlyInto(n(k)),
         Step::ReadUntil(sep) => Call::ReadUntil(bytes(&sep[..sep.len().min(4)])),
+        Step::ReadUntilInto(sep) => Call::ReadUntilInto(bytes(&sep[..sep.len().min(4)])),
         Step::ReadLine => Call::ReadLine,
+        Step::ReadLineInto => Call::ReadLineInto,
         Step::ReadToEof => Call::ReadToEof,
         Step::Lines(k) => Call::Lines(usize::from(k % 8)),
         Step::BufRead(k) => Call::BufRead(n(k)),

@@ -22,7 +22,11 @@ pub enum Call {
     ReadExactly(usize),
     ReadExactlyInto(usize),
     ReadUntil(Vec<u8>),
+    /// `readuntil_into`: `readuntil`'s answer, appended to the caller's `Vec`.
+    ReadUntilInto(Vec<u8>),
     ReadLine,
+    /// `readline_into`: `readline`'s answer, appended to the caller's `Vec`.
+    ReadLineInto,
     ReadToEof,
     /// Up to this many items of `lines()`.
     Lines(usize),
@@ -148,7 +152,7 @@ impl Model {
     }
 
     fn answer(&mut self, read: &Call) -> Option<Got> {
-        if let Call::ReadUntil(sep) = read {
+        if let Call::ReadUntil(sep) | Call::ReadUntilInto(sep) = read {
             if sep.is_empty() {
                 return Some(Got::EmptySeparator);
             }
@@ -190,8 +194,8 @@ impl Model {
                 None
             }
             Call::ReadToEof => self.eof.then(|| Got::Bytes(self.take(len))),
-            Call::ReadUntil(sep) => self.readuntil(sep),
-            Call::ReadLine => self.readline(),
+            Call::ReadUntil(sep) | Call::ReadUntilInto(sep) => self.readuntil(sep),
+            Call::ReadLine | Call::ReadLineInto => self.readline(),
             Call::Lines(_) => unreachable!("answered above"),
         }
     }

@@ -47,6 +47,15 @@ pub(super) struct State {
     pub(super) finder: Option<Rc<Finder<'static>>>,
 }
 
+/// What a `readuntil`-like read answers at EOF with no separator buffered.
+#[derive(Clone, Copy)]
+pub(super) enum AtEof {
+    /// `IncompleteReadError` with the rest (`readuntil`).
+    Fail,
+    /// The rest, as the last line (`readline`; empty once nothing is left).
+    Partial,
+}
+
 /// `repr(C)`: the socket and the state's hot part next to each other.
 #[repr(C)]
 pub(super) struct Inner {
@@ -297,30 +306,33 @@ impl Inner {
         &self,
         cx: &mut Context<'_>,
         search: &mut Search,
+        at_eof: AtEof,
     ) -> Poll<Result<Vec<u8>, ReadError>> {
-        self.poll_readuntil_with(cx, search, |buf, n| buf.consume(n))
+        self.poll_readuntil_with(cx, search, at_eof, |buf, n| buf.consume(n))
     }
 
     /// `poll_readuntil` appending the bytes to `dst`: returns how many.
-    #[inline]
     pub(super) fn poll_readuntil_into(
         &self,
         cx: &mut Context<'_>,
         search: &mut Search,
+        at_eof: AtEof,
         dst: &mut Vec<u8>,
     ) -> Poll<Result<usize, ReadError>> {
-        self.poll_readuntil_with(cx, search, |buf, n| {
+        self.poll_readuntil_with(cx, search, at_eof, |buf, n| {
             buf.consume_append(n, dst);
             n
         })
     }
 
     /// The search loop of both: `take` removes the `n` bytes up to and including the
-    /// separator once they are buffered. At EOF first, the rest goes into the error.
+    /// separator once they are buffered (or, at EOF for a line, the rest).
+    #[inline]
     fn poll_readuntil_with<T>(
         &self,
         cx: &mut Context<'_>,
         search: &mut Search,
+        at_eof: AtEof,
         take: impl FnOnce(&mut ReadBuffer, usize) -> T,
     ) -> Poll<Result<T, ReadError>> {
         if search.is_empty() {
@@ -341,6 +353,9 @@ impl Inner {
             }
             if st.eof {
                 let len = st.buf.len();
+                if let AtEof::Partial = at_eof {
+                    return Poll::Ready(Ok(take(&mut st.buf, len)));
+                }
                 return Poll::Ready(Err(ReadError::IncompleteRead(IncompleteReadError {
                     partial: st.buf.consume(len),
                     expected: None,
@@ -355,36 +370,6 @@ impl Inner {
             })));
         }
         Poll::Ready(Ok(take(&mut st.buf, isep + search.sep_len())))
-    }
-
-    /// `readuntil(b"\n")`, returning a partial last line at EOF. Unlike asyncio (H8),
-    /// a line over the limit is *not* discarded: the error leaves the buffer intact.
-    pub(super) fn poll_readline(
-        &self,
-        cx: &mut Context<'_>,
-        search: &mut Search,
-    ) -> Poll<Result<Vec<u8>, ReadError>> {
-        match ready!(self.poll_readuntil(cx, search)) {
-            Err(ReadError::IncompleteRead(e)) => Poll::Ready(Ok(e.partial)),
-            other => Poll::Ready(other),
-        }
-    }
-
-    /// `poll_readline` appending to `dst`: the partial last line at EOF too (0: the
-    /// stream had ended).
-    pub(super) fn poll_readline_into(
-        &self,
-        cx: &mut Context<'_>,
-        search: &mut Search,
-        dst: &mut Vec<u8>,
-    ) -> Poll<Result<usize, ReadError>> {
-        match ready!(self.poll_readuntil_into(cx, search, dst)) {
-            Err(ReadError::IncompleteRead(e)) => {
-                dst.extend_from_slice(&e.partial);
-                Poll::Ready(Ok(e.partial.len()))
-            }
-            other => Poll::Ready(other),
-        }
     }
 
     pub(super) fn wake(&self) {

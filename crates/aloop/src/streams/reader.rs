@@ -17,7 +17,7 @@ use std::task::{ready, Context, Poll};
 use futures_core::Stream;
 
 use super::error::{ReadError, StoredError};
-use super::pull::{Inner, ReadExactlyInto};
+use super::pull::{AtEof, Inner, ReadExactlyInto};
 use super::raw_stream::RawStream;
 use super::search::{Search, Separator};
 
@@ -286,7 +286,7 @@ impl StreamReader {
         let inner = self.inner.clone();
         let sep = Separator::new(separator, &mut inner.state.borrow_mut().finder);
         let mut search = Search::new(sep);
-        poll_fn(move |cx| inner.poll_readuntil(cx, &mut search))
+        poll_fn(move |cx| inner.poll_readuntil(cx, &mut search, AtEof::Fail))
     }
 
     /// One line, with its `b"\n"`; at EOF the unterminated last line, then empty.
@@ -300,7 +300,7 @@ impl StreamReader {
     pub fn readline(&self) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
         let inner = self.inner.clone();
         let mut search = Search::new(Separator::Byte(b'\n'));
-        poll_fn(move |cx| inner.poll_readline(cx, &mut search))
+        poll_fn(move |cx| inner.poll_readuntil(cx, &mut search, AtEof::Partial))
     }
 
     /// [`readuntil`](Self::readuntil) appending to `buf` (which it does not clear):
@@ -330,7 +330,10 @@ impl StreamReader {
     ) -> impl Future<Output = Result<usize, ReadError>> + 'a {
         let sep = Separator::new(separator, &mut self.inner.state.borrow_mut().finder);
         let mut search = Search::new(sep);
-        poll_fn(move |cx| self.inner.poll_readuntil_into(cx, &mut search, buf))
+        poll_fn(move |cx| {
+            self.inner
+                .poll_readuntil_into(cx, &mut search, AtEof::Fail, buf)
+        })
     }
 
     /// [`readline`](Self::readline) appending to `buf` (which it does not clear): one
@@ -357,7 +360,10 @@ impl StreamReader {
         buf: &'a mut Vec<u8>,
     ) -> impl Future<Output = Result<usize, ReadError>> + 'a {
         let mut search = Search::new(Separator::Byte(b'\n'));
-        poll_fn(move |cx| self.inner.poll_readline_into(cx, &mut search, buf))
+        poll_fn(move |cx| {
+            self.inner
+                .poll_readuntil_into(cx, &mut search, AtEof::Partial, buf)
+        })
     }
 
     /// The lines of the stream as a [`Stream`] (asyncio's `async for line in reader`):
@@ -426,7 +432,9 @@ impl Stream for Lines {
         if this.done {
             return Poll::Ready(None);
         }
-        let line = ready!(this.inner.poll_readline(cx, &mut this.search));
+        let line = ready!(this
+            .inner
+            .poll_readuntil(cx, &mut this.search, AtEof::Partial));
         match line {
             Ok(line) if line.is_empty() => {
                 this.done = true;

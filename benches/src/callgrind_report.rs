@@ -29,6 +29,7 @@ const WORKLOADS: &[&str] = &[
     "echo-vec",
     "echo-sockets",
     "tls-echo",
+    "read-fields",
     "queue",
     "lock",
     "lock-uncontended",

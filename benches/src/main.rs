@@ -10,7 +10,7 @@
 //!     workload: spawn | spawn-warm | spawn-eager | spawn-await | spawn-await-eager
 //!               | callbacks | yield | timers | timer-tasks | timeout
 //!               | echo
-//!               | echo-vec | echo-sockets | queue | lock | lock-uncontended | blocking
+//!               | echo-vec | echo-sockets | read-fields | queue | lock | lock-uncontended | blocking
 //!               | idle-mem | pg (aloop and tokio-ct only; compat.sh)
 //!               | tls-echo (aloop, tokio-ct and tokio-mt: TLS over rustls)
 //! cell syscalls <runtime> <strace -c output file> <round trips> [echo|echo-sockets|tls-echo]
@@ -36,6 +36,7 @@ mod lock;
 mod lock_uncontended;
 mod pg_compat;
 mod queue;
+mod read_fields;
 mod report;
 mod rt;
 mod servers;
@@ -136,7 +137,7 @@ pub fn cpu_ns_threads(pid: &str) -> f64 {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|spawn-eager|spawn-await|spawn-await-eager|callbacks|yield|timers|timer-tasks|timeout|echo|echo-vec|echo-sockets|tls-echo|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
+<spawn|spawn-warm|spawn-eager|spawn-await|spawn-await-eager|callbacks|yield|timers|timer-tasks|timeout|echo|echo-vec|echo-sockets|tls-echo|read-fields|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets|tls-echo]\n\
        cell report <raw.jsonl> <out.json>\n\
        cell callgrind-report <raw.jsonl> <out.json>\n\
@@ -198,6 +199,7 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
             Some(out) => out,
             None => return usage(),
         },
+        "read-fields" => read_fields::run(rt, scale),
         "queue" => queue::run(rt, scale),
         "lock" => lock::run(rt, scale),
         "lock-uncontended" => lock_uncontended::run(rt, scale),

@@ -33,6 +33,7 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("echo-sockets", None),
     // The target: aloop's TLS ≥ tokio + tokio-rustls (smol has no TLS here).
     ("tls-echo", Some(1.0)),
+    ("read-fields", None),
     ("queue", Some(1.0)),
     ("lock", Some(1.0)),
     ("lock-uncontended", Some(1.0)),

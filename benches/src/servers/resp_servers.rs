@@ -72,22 +72,48 @@ async fn read_command(reader: &StreamReader) -> Result<Option<Vec<Vec<u8>>>, &'s
     Ok(Some(args))
 }
 
-/// aloop, plain: one command, `write(reply)`, `drain()`.
-pub async fn aloop_plain(port: u16) {
+/// One way of reading a command, with the storage it keeps between commands.
+trait ReadCommand: Default {
+    /// Reads the next command into `self`. `Ok(false)`: the client hung up.
+    async fn read(&mut self, reader: &StreamReader) -> Result<bool, &'static str>;
+    /// Runs the command read last, appending its reply to `reply`.
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>);
+}
+
+/// `read_command`'s arguments, a `Vec` each.
+#[derive(Default)]
+struct VecArgs(Vec<Vec<u8>>);
+
+impl ReadCommand for VecArgs {
+    async fn read(&mut self, reader: &StreamReader) -> Result<bool, &'static str> {
+        Ok(read_command(reader)
+            .await?
+            .map(|args| self.0 = args)
+            .is_some())
+    }
+
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
+        resp::execute(&self.0, db, reply);
+    }
+}
+
+/// The plain server, reading each command with `C`: `write(reply)` and `drain()` per
+/// command.
+async fn serve_plain<C: ReadCommand>(port: u16) {
     let db = Rc::new(RefCell::new(HashMap::new()));
     super::aloop_serve(
         move |reader: StreamReader, writer: StreamWriter| {
             let db = db.clone();
             async move {
-                let mut reply = Vec::new();
+                let (mut cmd, mut reply) = (C::default(), Vec::new());
                 loop {
                     reply.clear();
-                    let close = match read_command(&reader).await {
-                        Ok(Some(args)) => {
-                            resp::execute(&args, &*db, &mut reply);
+                    let close = match cmd.read(&reader).await {
+                        Ok(true) => {
+                            cmd.execute(&*db, &mut reply);
                             false
                         }
-                        Ok(None) => break,
+                        Ok(false) => break,
                         Err(e) => {
                             error_reply(&mut reply, e);
                             true
@@ -103,6 +129,11 @@ pub async fn aloop_plain(port: u16) {
         port,
     )
     .await;
+}
+
+/// aloop, plain: a `Vec` per read.
+pub async fn aloop_plain(port: u16) {
+    serve_plain::<VecArgs>(port).await;
 }
 
 /// Where `read_command_into` puts a command: its arguments' bytes one after another,
@@ -127,8 +158,19 @@ impl ArgsBuf {
     }
 }
 
-/// `read_command` into `cmd` with `readline_into` and `readexactly_into`.
-/// `Ok(false)`: the client hung up.
+/// `read_command` with `readline_into` and `readexactly_into`.
+impl ReadCommand for ArgsBuf {
+    async fn read(&mut self, reader: &StreamReader) -> Result<bool, &'static str> {
+        read_command_into(reader, self).await
+    }
+
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
+        let (args, n) = self.args();
+        resp::execute(&args[..n], db, reply);
+    }
+}
+
+/// `read_command` into `cmd`. `Ok(false)`: the client hung up.
 async fn read_command_into(reader: &StreamReader, cmd: &mut ArgsBuf) -> Result<bool, &'static str> {
     cmd.bytes.clear();
     cmd.ends.clear();
@@ -173,38 +215,9 @@ async fn read_command_into(reader: &StreamReader, cmd: &mut ArgsBuf) -> Result<b
     Ok(true)
 }
 
-/// aloop, plain, reading into buffers it owns: one command, `write(reply)`, `drain()`.
+/// aloop, plain, reading into buffers it keeps.
 pub async fn aloop_into(port: u16) {
-    let db = Rc::new(RefCell::new(HashMap::new()));
-    super::aloop_serve(
-        move |reader: StreamReader, writer: StreamWriter| {
-            let db = db.clone();
-            async move {
-                let (mut cmd, mut reply) = (ArgsBuf::default(), Vec::new());
-                loop {
-                    reply.clear();
-                    let close = match read_command_into(&reader, &mut cmd).await {
-                        Ok(true) => {
-                            let (args, n) = cmd.args();
-                            resp::execute(&args[..n], &*db, &mut reply);
-                            false
-                        }
-                        Ok(false) => break,
-                        Err(e) => {
-                            error_reply(&mut reply, e);
-                            true
-                        }
-                    };
-                    if writer.write(&reply).is_err() || writer.drain().await.is_err() || close {
-                        break;
-                    }
-                }
-                writer.close();
-            }
-        },
-        port,
-    )
-    .await;
+    serve_plain::<ArgsBuf>(port).await;
 }
 
 /// Parses every complete command at the start of `buf`, appending the replies to

@@ -7,7 +7,8 @@
 //! stays right even if someone consumed from the reader between two polls, and once a
 //! line is taken the next search starts past it without being told.
 //!
-//! One-byte separators (`\n`) go to `memchr`; longer ones to a `memmem::Finder`, which
+//! One-byte separators (`\n`) are looked for in the first word of the buffer, then by
+//! `memchr` (protocol lines are short); longer ones go to a `memmem::Finder`, which
 //! is built once per reader and separator (its setup is not free) and shared by `Rc`,
 //! so a `readuntil` in steady state allocates nothing but the bytes it returns.
 

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
-//! cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct>
+//! cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields>
 //!     --port P   port to listen on (default 0: any free port)
 //!     --secs N   exit after N seconds whatever happens (default 300)
 //! ```
@@ -18,6 +18,7 @@
 mod http;
 mod hyper_servers;
 mod resp;
+mod resp_fields;
 mod resp_servers;
 
 use std::io::Write as _;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 const USAGE: &str =
     "usage: cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
-cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct> [--port P] [--secs N]";
+cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).
 fn listening(port: u16) {
@@ -115,7 +116,7 @@ pub fn main(args: &[&str]) -> ExitCode {
             "aloop" | "aloop-into" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop"
             | "hyper-tokio",
         )
-        | ("resp", "aloop" | "aloop-into" | "aloop-batched" | "tokio-ct") => {}
+        | ("resp", "aloop" | "aloop-into" | "aloop-batched" | "tokio-ct" | "tokio-fields") => {}
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -132,6 +133,7 @@ pub fn main(args: &[&str]) -> ExitCode {
         ("http", _) => tokio_ct(http::tokio_batched(port)),
         ("resp", "aloop") => aloop::run(resp_servers::aloop_plain(port)),
         ("resp", "aloop-into") => aloop::run(resp_servers::aloop_into(port)),
+        ("resp", "tokio-fields") => tokio_ct(resp_servers::tokio_fields(port)),
         ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),
         _ => tokio_ct(resp_servers::tokio_batched(port)),
     }

@@ -8,6 +8,10 @@
 //! * `aloop-into` (plain, into buffers it owns): the same reads and one write per
 //!   command, but `readline_into` and `readexactly_into` into `Vec`s the connection
 //!   keeps (a Rust user's habit, as tokio's `read_until`), so no allocation per read.
+//! * `tokio-fields`: the `aloop-into` server written for tokio: `BufReader`'s
+//!   `read_until` and `read_exact` (resp_fields.rs, shared with `aloop-into`), each
+//!   reply into a `BufWriter`, flushed once the read buffer holds no more requests
+//!   (tokio does not coalesce writes itself).
 //! * `aloop-batched` ("hand-batched"): `reader.read(64 KiB)` into its own buffer, parse
 //!   every complete command in it, all replies into one `Vec`, one `write` + `drain`.
 //! * `tokio-ct`: how a tokio user writes it: `read_buf` into a `Vec`, parse every
@@ -24,6 +28,7 @@ use aloop::{StreamReader, StreamWriter};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::resp::{self, Parsed};
+use super::resp_fields::{read_command_into, ArgsBuf};
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -136,83 +141,15 @@ pub async fn aloop_plain(port: u16) {
     serve_plain::<VecArgs>(port).await;
 }
 
-/// Where `read_command_into` puts a command: its arguments' bytes one after another,
-/// and where each ends. Kept by the connection, so reading allocates nothing.
-#[derive(Default)]
-struct ArgsBuf {
-    line: Vec<u8>,
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl ArgsBuf {
-    /// The arguments, borrowed, as `resp::execute` takes them.
-    fn args(&self) -> ([&[u8]; resp::MAX_ARGS], usize) {
-        let mut args: [&[u8]; resp::MAX_ARGS] = [&[]; resp::MAX_ARGS];
-        let mut start = 0;
-        for (arg, &end) in args.iter_mut().zip(&self.ends) {
-            *arg = &self.bytes[start..end];
-            start = end;
-        }
-        (args, self.ends.len())
-    }
-}
-
 /// `read_command` with `readline_into` and `readexactly_into`.
 impl ReadCommand for ArgsBuf {
-    async fn read(&mut self, reader: &StreamReader) -> Result<bool, &'static str> {
-        read_command_into(reader, self).await
+    async fn read(&mut self, mut reader: &StreamReader) -> Result<bool, &'static str> {
+        read_command_into(&mut reader, self).await
     }
 
     fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
-        let (args, n) = self.args();
-        resp::execute(&args[..n], db, reply);
+        self.execute(db, reply);
     }
-}
-
-/// `read_command` into `cmd`. `Ok(false)`: the client hung up.
-async fn read_command_into(reader: &StreamReader, cmd: &mut ArgsBuf) -> Result<bool, &'static str> {
-    cmd.bytes.clear();
-    cmd.ends.clear();
-    cmd.line.clear();
-    if !matches!(reader.readline_into(&mut cmd.line).await, Ok(n) if n > 0) {
-        return Ok(false);
-    }
-    let Some(line) = cmd.line.strip_suffix(b"\r\n") else {
-        return Ok(false); // EOF in the middle of a line
-    };
-    if line.first() != Some(&b'*') {
-        for arg in resp::inline(line)?.args() {
-            cmd.bytes.extend_from_slice(arg);
-            cmd.ends.push(cmd.bytes.len());
-        }
-        return Ok(true);
-    }
-    let n = resp::header(line, b'*')?;
-    if n > resp::MAX_ARGS {
-        return Err("too many arguments");
-    }
-    for _ in 0..n {
-        cmd.line.clear();
-        let Ok(_) = reader.readline_into(&mut cmd.line).await else {
-            return Ok(false);
-        };
-        let Some(h) = cmd.line.strip_suffix(b"\r\n") else {
-            return Ok(false);
-        };
-        let len = resp::header(h, b'$')?;
-        let start = cmd.bytes.len();
-        cmd.bytes.resize(start + len + 2, 0);
-        let Ok(()) = reader.readexactly_into(&mut cmd.bytes[start..]).await else {
-            return Ok(false);
-        };
-        if !cmd.bytes.ends_with(b"\r\n") {
-            return Err("bulk string not followed by CRLF");
-        }
-        cmd.bytes.truncate(start + len);
-        cmd.ends.push(cmd.bytes.len());
-    }
-    Ok(true)
 }
 
 /// aloop, plain, reading into buffers it keeps.
@@ -306,6 +243,47 @@ pub async fn tokio_batched(port: u16) {
                     out.clear();
                 }
                 if close {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// tokio, field by field: `aloop-into`'s reads, a `BufWriter` flushed when no request
+/// is left in the read buffer.
+pub async fn tokio_fields(port: u16) {
+    let listener = super::tokio_listen(port).await;
+    let db = Arc::new(Mutex::new(HashMap::new()));
+    loop {
+        let Ok((s, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = s.set_nodelay(true);
+        let db = db.clone();
+        tokio::spawn(async move {
+            let (r, w) = s.into_split();
+            let mut reader = tokio::io::BufReader::with_capacity(READ_CHUNK, r);
+            let mut writer = tokio::io::BufWriter::new(w);
+            let (mut cmd, mut reply) = (ArgsBuf::default(), Vec::new());
+            loop {
+                reply.clear();
+                let close = match read_command_into(&mut reader, &mut cmd).await {
+                    Ok(true) => {
+                        cmd.execute(&*db, &mut reply);
+                        false
+                    }
+                    Ok(false) => break,
+                    Err(e) => {
+                        error_reply(&mut reply, e);
+                        true
+                    }
+                };
+                if writer.write_all(&reply).await.is_err() {
+                    break;
+                }
+                let batch_done = reader.buffer().is_empty() || close;
+                if (batch_done && writer.flush().await.is_err()) || close {
                     break;
                 }
             }

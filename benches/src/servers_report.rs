@@ -52,7 +52,13 @@ const RESP: RespTable = RespTable {
     bench: "resp",
     title: "RESP",
     load: "redis-benchmark -c 50 -t ping,set,get",
-    servers: &["aloop", "aloop-into", "aloop-batched", "tokio-ct", "tokio-fields"],
+    servers: &[
+        "aloop",
+        "aloop-into",
+        "aloop-batched",
+        "tokio-ct",
+        "tokio-fields",
+    ],
     base: "tokio-ct",
     tests: &[
         ("rps_ping_inline", "PING_INLINE"),

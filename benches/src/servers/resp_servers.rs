@@ -39,6 +39,26 @@ fn error_reply(out: &mut Vec<u8>, e: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// What a plain server does with a read command: `run` it into `reply` (`Some(false)`),
+/// or answer a protocol error and close (`Some(true)`); `None`: the client hung up.
+fn answer(
+    read: Result<bool, &'static str>,
+    run: impl FnOnce(&mut Vec<u8>),
+    reply: &mut Vec<u8>,
+) -> Option<bool> {
+    match read {
+        Ok(true) => {
+            run(reply);
+            Some(false)
+        }
+        Ok(false) => None,
+        Err(e) => {
+            error_reply(reply, e);
+            Some(true)
+        }
+    }
+}
+
 /// One command read the asyncio way, each argument its own `Vec` (Python's
 /// `args.append(data[:-2])`). `Ok(None)`: the client hung up.
 async fn read_command(reader: &StreamReader) -> Result<Option<Vec<Vec<u8>>>, &'static str> {
@@ -113,16 +133,9 @@ async fn serve_plain<C: ReadCommand>(port: u16) {
                 let (mut cmd, mut reply) = (C::default(), Vec::new());
                 loop {
                     reply.clear();
-                    let close = match cmd.read(&reader).await {
-                        Ok(true) => {
-                            cmd.execute(&*db, &mut reply);
-                            false
-                        }
-                        Ok(false) => break,
-                        Err(e) => {
-                            error_reply(&mut reply, e);
-                            true
-                        }
+                    let read = cmd.read(&reader).await;
+                    let Some(close) = answer(read, |r| cmd.execute(&*db, r), &mut reply) else {
+                        break;
                     };
                     if writer.write(&reply).is_err() || writer.drain().await.is_err() || close {
                         break;
@@ -268,16 +281,9 @@ pub async fn tokio_fields(port: u16) {
             let (mut cmd, mut reply) = (ArgsBuf::default(), Vec::new());
             loop {
                 reply.clear();
-                let close = match read_command_into(&mut reader, &mut cmd).await {
-                    Ok(true) => {
-                        cmd.execute(&*db, &mut reply);
-                        false
-                    }
-                    Ok(false) => break,
-                    Err(e) => {
-                        error_reply(&mut reply, e);
-                        true
-                    }
+                let read = read_command_into(&mut reader, &mut cmd).await;
+                let Some(close) = answer(read, |r| cmd.execute(&*db, r), &mut reply) else {
+                    break;
                 };
                 if writer.write_all(&reply).await.is_err() {
                     break;

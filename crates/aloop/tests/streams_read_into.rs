@@ -393,79 +393,66 @@ fn buffered_requests_are_read_without_touching_the_socket() {
     peer.join().unwrap();
 }
 
+/// A connection whose peer sends `parts` one at a time, a little apart (so each is a
+/// read of its own), then closes; `client` reads it under the watchdog.
+async fn read_parts_sent_apart<F: Future<Output = ()>>(
+    parts: &'static [&'static [u8]],
+    client: impl FnOnce(StreamReader) -> F,
+) {
+    let server = aloop::start_server(
+        move |_r: StreamReader, w: StreamWriter| async move {
+            for part in parts {
+                w.write(part).unwrap();
+                w.drain().await.unwrap();
+                aloop::sleep(Duration::from_millis(2)).await;
+            }
+            w.close();
+        },
+        "127.0.0.1",
+        0,
+    )
+    .await
+    .unwrap();
+    let port = server.sockets()[0].port();
+    let (r, _w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
+    within(WATCHDOG, client(r)).await.expect("client hung");
+    server.close();
+    within(WATCHDOG, server.wait_closed()).await.unwrap();
+}
+
 #[test]
 fn readuntil_over_a_connection_with_the_separator_split_across_writes() {
-    aloop::run(async {
-        let server = aloop::start_server(
-            |_r: StreamReader, w: StreamWriter| async move {
-                for part in [&b"head\r"[..], b"\n\r", b"\nbody--", b"-end\r", b"\n\r\n"] {
-                    w.write(part).unwrap();
-                    w.drain().await.unwrap();
-                    aloop::sleep(Duration::from_millis(2)).await;
-                }
-                w.close();
-            },
-            "127.0.0.1",
-            0,
-        )
-        .await
-        .unwrap();
-        let port = server.sockets()[0].port();
-        let (r, _w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
-        let client = async {
-            assert_eq!(r.readuntil(b"\r\n\r\n").await.unwrap(), b"head\r\n\r\n");
-            assert_eq!(r.readuntil(b"---").await.unwrap(), b"body---");
-            assert_eq!(r.readline().await.unwrap(), b"end\r\n");
-            assert_eq!(r.readuntil(b"\r\n").await.unwrap(), b"\r\n");
-            assert!(matches!(
-                r.readuntil(b"\r\n").await,
-                Err(ReadError::IncompleteRead(e)) if e.partial.is_empty()
-            ));
-        };
-        within(WATCHDOG, client).await.expect("client hung");
-        server.close();
-        within(WATCHDOG, server.wait_closed()).await.unwrap();
-    });
+    let parts: &[&[u8]] = &[b"head\r", b"\n\r", b"\nbody--", b"-end\r", b"\n\r\n"];
+    aloop::run(read_parts_sent_apart(parts, |r| async move {
+        assert_eq!(r.readuntil(b"\r\n\r\n").await.unwrap(), b"head\r\n\r\n");
+        assert_eq!(r.readuntil(b"---").await.unwrap(), b"body---");
+        assert_eq!(r.readline().await.unwrap(), b"end\r\n");
+        assert_eq!(r.readuntil(b"\r\n").await.unwrap(), b"\r\n");
+        assert!(matches!(
+            r.readuntil(b"\r\n").await,
+            Err(ReadError::IncompleteRead(e)) if e.partial.is_empty()
+        ));
+    }));
 }
 
 #[test]
 fn readline_into_and_readuntil_into_over_a_connection_with_split_writes() {
-    aloop::run(async {
-        let server = aloop::start_server(
-            |_r: StreamReader, w: StreamWriter| async move {
-                // Lines and a separator split across sends, then a partial last line.
-                for part in [&b"*3\r"[..], b"\n$3\r\nS", b"ET\r\nhead\r\n\r", b"\nlast"] {
-                    w.write(part).unwrap();
-                    w.drain().await.unwrap();
-                    aloop::sleep(Duration::from_millis(2)).await;
-                }
-                w.close();
-            },
-            "127.0.0.1",
-            0,
-        )
-        .await
-        .unwrap();
-        let port = server.sockets()[0].port();
-        let (r, _w) = aloop::open_connection("127.0.0.1", port).await.unwrap();
-        let client = async {
-            let mut line = b"kept:".to_vec();
-            assert_eq!(r.readline_into(&mut line).await.unwrap(), 4);
-            assert_eq!(r.readline_into(&mut line).await.unwrap(), 4);
-            assert_eq!(r.readline_into(&mut line).await.unwrap(), 5);
-            assert_eq!(line, b"kept:*3\r\n$3\r\nSET\r\n");
-            let mut head = Vec::new();
-            assert_eq!(r.readuntil_into(b"\r\n\r\n", &mut head).await.unwrap(), 8);
-            assert_eq!(head, b"head\r\n\r\n");
-            // The peer's end of stream: the unterminated last line, then 0.
-            line.clear();
-            assert_eq!(r.readline_into(&mut line).await.unwrap(), 4);
-            assert_eq!(line, b"last");
-            assert_eq!(r.readline_into(&mut line).await.unwrap(), 0, "EOF");
-            assert_eq!(line, b"last");
-        };
-        within(WATCHDOG, client).await.expect("client hung");
-        server.close();
-        within(WATCHDOG, server.wait_closed()).await.unwrap();
-    });
+    // Lines and a separator split across sends, then a partial last line.
+    let parts: &[&[u8]] = &[b"*3\r", b"\n$3\r\nS", b"ET\r\nhead\r\n\r", b"\nlast"];
+    aloop::run(read_parts_sent_apart(parts, |r| async move {
+        let mut line = b"kept:".to_vec();
+        assert_eq!(r.readline_into(&mut line).await.unwrap(), 4);
+        assert_eq!(r.readline_into(&mut line).await.unwrap(), 4);
+        assert_eq!(r.readline_into(&mut line).await.unwrap(), 5);
+        assert_eq!(line, b"kept:*3\r\n$3\r\nSET\r\n");
+        let mut head = Vec::new();
+        assert_eq!(r.readuntil_into(b"\r\n\r\n", &mut head).await.unwrap(), 8);
+        assert_eq!(head, b"head\r\n\r\n");
+        // The peer's end of stream: the unterminated last line, then 0.
+        line.clear();
+        assert_eq!(r.readline_into(&mut line).await.unwrap(), 4);
+        assert_eq!(line, b"last");
+        assert_eq!(r.readline_into(&mut line).await.unwrap(), 0, "EOF");
+        assert_eq!(line, b"last");
+    }));
 }

@@ -5,18 +5,21 @@
 //! The sum of the argument lengths is checked.
 //!
 //! It measures what one read costs a runtime's buffered reader when the bytes are
-//! there, which servers.sh cannot separate from the kernel's share.
+//! there, which servers.sh cannot separate from the kernel's share. Every runtime
+//! reads with the RESP servers' own `read_command_into` (src/servers/resp_fields.rs),
+//! into the `ArgsBuf` it keeps.
 //!
 //! * aloop: a hand-fed `StreamReader`, given the next 64 KiB whenever it holds less than
 //!   a command's worst case (as a socket read would fill it; `buffered()` is asked once
-//!   per command, which the peers' readers need not), `readline_into` and
-//!   `readexactly_into` into `Vec`s kept across commands.
-//! * tokio: `tokio::io::BufReader` (64 KiB) over the bytes, `read_until(b'\n')` and
-//!   `read_exact` into the same kept `Vec`s.
+//!   per command, which the peers' readers need not): `readline_into` and
+//!   `readexactly_into`.
+//! * tokio: `tokio::io::BufReader` (64 KiB) over the bytes: `read_until(b'\n')` and
+//!   `read_exact`.
 //! * smol: `futures_lite::io::BufReader` (64 KiB), the same calls.
 
 use std::time::Instant;
 
+use crate::servers::resp_fields::{read_command_into, ArgsBuf, FieldReader};
 use crate::{rt, Outcome, Runtime, Scale};
 
 const FULL: u64 = 2_000_000;
@@ -40,45 +43,18 @@ fn input(n: u64) -> Vec<u8> {
     cmd.repeat(n as usize)
 }
 
-/// The number a `*N` / `$N` header line (with its `\r\n`) carries.
-fn header(line: &[u8]) -> usize {
-    let digits = &line[1..line.len() - 2];
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .expect("a header line")
-}
-
-/// Reads the `n` commands with one runtime's calls: `before_each` runs before each
-/// command, `|line| read_line` appends a line to the `Vec` `line`, `|arg| read_exact`
-/// fills the slice `arg`; both awaited.
-macro_rules! read_all {
-    ($n:expr, $before_each:block, |$line:ident| $read_line:expr, |$arg:ident| $read_exact:expr) => {{
-        let (mut line, mut arg) = (Vec::new(), Vec::new());
-        let mut sum = 0u64;
-        for _ in 0..$n {
-            $before_each
-            line.clear();
-            {
-                let $line: &mut Vec<u8> = &mut line;
-                $read_line.await.expect("a line");
-            }
-            for _ in 0..header(&line) {
-                line.clear();
-                {
-                    let $line: &mut Vec<u8> = &mut line;
-                    $read_line.await.expect("a line");
-                }
-                arg.resize(header(&line) + 2, 0);
-                {
-                    let $arg: &mut [u8] = &mut arg[..];
-                    $read_exact.await.expect("an argument");
-                }
-                sum += arg.len() as u64 - 2;
-            }
-        }
-        sum
-    }};
+/// Reads `n` commands with `read_command_into`, calling `before_each` before each;
+/// returns the bytes of their arguments.
+async fn read_all<R: FieldReader>(mut reader: R, n: u64, mut before_each: impl FnMut()) -> u64 {
+    let mut cmd = ArgsBuf::default();
+    let mut sum = 0;
+    for _ in 0..n {
+        before_each();
+        let read = read_command_into(&mut reader, &mut cmd).await;
+        assert_eq!(read, Ok(true), "a whole command");
+        sum += cmd.arg_bytes() as u64;
+    }
+    sum
 }
 
 pub fn run(runtime: Runtime, scale: Scale) -> Outcome {
@@ -89,30 +65,26 @@ pub fn run(runtime: Runtime, scale: Scale) -> Outcome {
             let t = Instant::now();
             let r = aloop::StreamReader::new();
             let mut chunks = bytes.chunks(BUF);
-            let mut feed = || {
+            let feed = || {
                 if r.buffered() < COMMAND_MAX {
                     if let Some(chunk) = chunks.next() {
                         r.feed_data(chunk);
                     }
                 }
             };
-            let sum = read_all!(n, { feed() }, |l| r.readline_into(l), |b| {
-                r.readexactly_into(b)
-            });
+            let sum = read_all(&r, n, feed).await;
             (t.elapsed(), sum)
         }),
         Runtime::TokioCt | Runtime::TokioMt => rt::tokio(runtime, async move {
-            use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
             let t = Instant::now();
-            let mut r = tokio::io::BufReader::with_capacity(BUF, &bytes[..]);
-            let sum = read_all!(n, {}, |l| r.read_until(b'\n', l), |b| r.read_exact(b));
+            let r = tokio::io::BufReader::with_capacity(BUF, &bytes[..]);
+            let sum = read_all(r, n, || {}).await;
             (t.elapsed(), sum)
         }),
         Runtime::Smol => rt::smol(move |_| async move {
-            use futures_lite::{AsyncBufReadExt as _, AsyncReadExt as _};
             let t = Instant::now();
-            let mut r = futures_lite::io::BufReader::with_capacity(BUF, &bytes[..]);
-            let sum = read_all!(n, {}, |l| r.read_until(b'\n', l), |b| r.read_exact(b));
+            let r = futures_lite::io::BufReader::with_capacity(BUF, &bytes[..]);
+            let sum = read_all(r, n, || {}).await;
             (t.elapsed(), sum)
         }),
     };

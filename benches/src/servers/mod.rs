@@ -18,7 +18,8 @@
 mod http;
 mod hyper_servers;
 mod resp;
-mod resp_fields;
+/// Also the `read-fields` cell's reads (read_fields.rs).
+pub(crate) mod resp_fields;
 mod resp_servers;
 
 use std::io::Write as _;

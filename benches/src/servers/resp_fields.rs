@@ -1,6 +1,7 @@
-//! Reading a RESP command field by field into buffers the connection keeps, on either
-//! runtime: the `aloop-into` and `tokio-fields` servers of resp_servers.rs share it,
-//! so they differ only in the runtime under the two reads.
+//! Reading a RESP command field by field into buffers the connection keeps, on any of
+//! the runtimes: the `aloop-into` and `tokio-fields` servers of resp_servers.rs share
+//! it, so they differ only in the runtime under the two reads, and the `read-fields`
+//! cell (read_fields.rs) runs it over bytes in memory on aloop, tokio and smol.
 
 use std::future::Future;
 use std::io;
@@ -65,6 +66,23 @@ impl<R: AsyncRead + Unpin> FieldReader for BufReader<R> {
     }
 }
 
+/// smol: futures-lite's `BufReader`, the same two calls.
+impl<R: futures_lite::AsyncRead + Unpin> FieldReader for futures_lite::io::BufReader<R> {
+    type Error = io::Error;
+    type Filled = ();
+
+    fn line<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<u8>,
+    ) -> impl Future<Output = io::Result<usize>> + 'a {
+        futures_lite::AsyncBufReadExt::read_until(self, b'\n', buf)
+    }
+
+    fn exact<'a>(&'a mut self, buf: &'a mut [u8]) -> impl Future<Output = io::Result<()>> + 'a {
+        futures_lite::AsyncReadExt::read_exact(self, buf)
+    }
+}
+
 /// Where `read_command_into` puts a command: its arguments' bytes one after another,
 /// and where each ends. Kept by the connection, so reading allocates nothing.
 #[derive(Default)]
@@ -79,6 +97,11 @@ impl ArgsBuf {
     pub fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
         let (args, n) = self.args();
         resp::execute(&args[..n], db, reply);
+    }
+
+    /// The bytes of the command's arguments, all together.
+    pub fn arg_bytes(&self) -> usize {
+        self.bytes.len()
     }
 
     /// The arguments, borrowed, as `resp::execute` takes them.

@@ -14,8 +14,9 @@ use super::resp;
 /// The two reads of a field-by-field server, as each runtime's own futures (no
 /// wrapper between them and the server's code, which would cost each read).
 pub trait FieldReader {
-    /// The reads' error, and what a filled `exact` returns (only ever checked for).
+    /// The reads' error (only ever checked for).
     type Error;
+    /// What a filled `exact` returns (ignored).
     type Filled;
     /// Appends one line, with its `\n`, to `buf`; 0 at the end of the stream.
     fn line<'a>(

@@ -30,8 +30,9 @@
 //! # State machine
 //!
 //! One atomic word per task holds the flags `SCHEDULED`, `RUNNING`, `COMPLETE`,
-//! `CANCEL_REQUESTED`, `HANDLE`, `CANCELLED` and a reference count (wakers, runnables,
-//! [`TaskRef`]s). Only that word is shared between threads: the future, the output and the
+//! `CANCEL_REQUESTED`, `HANDLE`, `CANCELLED`, `ORPHANED`, `OUTPUT` and a reference count
+//! (wakers, runnables, [`TaskRef`]s). `COMPLETE` and `OUTPUT` also say whether the cell
+//! holds the future or the output, which share one untagged slot. Only that word is shared between threads: the future, the output and the
 //! awaiter's waker are touched by the owning thread alone, which is why [`Task`] and
 //! [`TaskRef`] are `!Send` while wakers and [`Runnable`] are `Send`. The wake path is
 //! model-checked with `loom` (`RUSTFLAGS="--cfg loom" cargo test -p aloop-executor

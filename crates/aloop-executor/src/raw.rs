@@ -67,11 +67,15 @@ pub(crate) struct TaskVTable {
     pub(crate) metadata: unsafe fn(NonNull<Header>) -> NonNull<()>,
 }
 
-/// What the cell holds besides the header: the future, then the output, then nothing.
-enum Stage<F, T> {
-    Pending(F),
-    Done(Result<T, TaskError>),
-    Empty,
+/// What the cell holds besides the header: the future until the task completes, then
+/// the output while a handle may still take it, then nothing. Which of them is live is
+/// in the state word, not in a tag here: the future while `COMPLETE` is clear, the output
+/// while `OUTPUT` is set. A future has no spare bit pattern the compiler could use for a
+/// tag, so an enum would add a word to every cell (a trivial facade task would move from
+/// glibc's 112-byte chunk to the 128-byte one).
+union Stage<F, T> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<T, TaskError>>,
 }
 
 #[repr(C)]
@@ -149,7 +153,9 @@ where
         std::mem::forget(unwind);
         // SAFETY: as above; after this write every field is initialized.
         unsafe {
-            addr_of_mut!((*raw).stage).write(UnsafeCell::new(Stage::Pending(future)));
+            addr_of_mut!((*raw).stage).write(UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }));
             NonNull::new_unchecked(raw).cast()
         }
     }
@@ -191,8 +197,9 @@ where
                     .compare_exchange_weak(state, next, AcqRel, Acquire)
                 {
                     Ok(_) => {
-                        // SAFETY: we are on the owning thread (checked by Runnable::run)
-                        // and RUNNING excludes every other access to the stage.
+                        // SAFETY: we are on the owning thread (checked by Runnable::run),
+                        // RUNNING excludes every other access to the stage, and the
+                        // future is live (not COMPLETE).
                         let result = match unsafe { cell.drop_future() } {
                             Ok(()) => Err(TaskError::Cancelled),
                             Err(panic) => Err(TaskError::Panicked(panic)),
@@ -220,12 +227,9 @@ where
         // SAFETY: the vtable's functions uphold RawWaker's contract (see below).
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
         let mut cx = Context::from_waker(&waker);
-        // SAFETY: owning thread and RUNNING: nobody else touches the stage.
-        let stage = unsafe { &mut *cell.stage.get() };
-        let Stage::Pending(future) = stage else {
-            // RUNNING is only set while the stage is Pending; keep the invariant visible.
-            unreachable!("task stage is not pending while running");
-        };
+        // SAFETY: owning thread and RUNNING: nobody else touches the stage. RUNNING was
+        // set from a word without COMPLETE, so the stage holds the future.
+        let future: &mut F = unsafe { &mut (*cell.stage.get()).future };
         // SAFETY: the future lives in the heap cell and is never moved until dropped.
         let future = unsafe { Pin::new_unchecked(future) };
         let entered = current::enter(ptr.cast());
@@ -234,7 +238,8 @@ where
 
         match polled {
             Ok(Poll::Ready(output)) => {
-                // SAFETY: owning thread, RUNNING held; `finish` consumes our reference.
+                // SAFETY: owning thread, RUNNING held, the future is live (it was just
+                // polled); `finish` consumes our reference.
                 unsafe {
                     let _ = cell.drop_future();
                     cell.finish(ptr, Ok(output));
@@ -276,19 +281,18 @@ where
         }
     }
 
-    /// Drops the pending future in place, catching a panic from its destructor.
+    /// Drops the future in place, catching a panic from its destructor. Afterwards the
+    /// stage holds nothing until `finish` stores the output.
     ///
     /// # Safety
-    /// Owning thread, and no poll in progress.
+    /// Owning thread, no poll in progress, and the future is live: `COMPLETE` is clear
+    /// and no other call has dropped it (each caller marks the task complete right
+    /// after, in `finish`, or already did, in `dealloc`).
     unsafe fn drop_future(&self) -> Result<(), PanicPayload> {
-        let stage = self.stage.get();
-        // SAFETY: guaranteed by the caller.
-        let Stage::Pending(future) = (unsafe { &mut *stage }) else {
-            return Ok(());
-        };
         // The future is pinned: it must be dropped where it lies, never moved out first
         // (a self-borrowing async block would read freed memory in its destructor).
-        let future: *mut F = future;
+        // SAFETY: guaranteed by the caller.
+        let future: *mut F = unsafe { &mut *(*self.stage.get()).future };
         // The future's destructor may ask which task it belongs to (`current_metadata`).
         let entered = current::enter(NonNull::from(&self.header).cast());
         // SAFETY: the future is live and is dropped exactly once, here.
@@ -296,28 +300,33 @@ where
             std::ptr::drop_in_place(future)
         }));
         drop(entered);
-        // SAFETY: the old value is dropped (or was partly dropped by an unwinding
-        // destructor, which still drops the remaining fields); overwrite without dropping.
-        unsafe { std::ptr::write(stage, Stage::Empty) };
         dropped.map_err(PanicPayload::new)
     }
 
-    /// Stores the outcome, marks the task complete, wakes the awaiter and releases one
-    /// reference.
+    /// Stores the outcome (or drops it, if no handle can read it), marks the task
+    /// complete, wakes the awaiter and releases one reference.
     ///
     /// # Safety
     /// Owning thread; the future has been dropped; the caller owns one reference.
     unsafe fn finish(&self, ptr: NonNull<Header>, result: Result<T, TaskError>) {
-        let cancelled = matches!(result, Err(TaskError::Cancelled));
-        // SAFETY: guaranteed by the caller.
-        unsafe { *self.stage.get() = Stage::Done(result) };
         let mut done = COMPLETE;
-        if cancelled {
+        if matches!(result, Err(TaskError::Cancelled)) {
             done |= CANCELLED;
         }
+        let mut state = self.header.state.load(Acquire);
+        // Only the handle's drop clears HANDLE, and the handle lives on this thread: the
+        // bit cannot change before the exchange below.
+        let kept = state & HANDLE != 0;
+        let unread = if kept {
+            // SAFETY: owning thread; the future is gone, so the stage is free.
+            unsafe { (*self.stage.get()).output = ManuallyDrop::new(result) };
+            done |= OUTPUT;
+            None
+        } else {
+            Some(result)
+        };
         // A wake that arrived during the final poll set SCHEDULED without creating a
         // runnable; clear it with RUNNING so the word reads as a finished task.
-        let mut state = self.header.state.load(Acquire);
         loop {
             let next = (state | done) & !(SCHEDULED | RUNNING);
             match self
@@ -329,14 +338,8 @@ where
                 Err(actual) => state = actual,
             }
         }
-        if state & HANDLE == 0 {
-            // Nobody can read the output: drop it here, on the owning thread.
-            // SAFETY: owning thread.
-            drop_quietly(std::mem::replace(
-                unsafe { &mut *self.stage.get() },
-                Stage::Empty,
-            ));
-        }
+        // Nobody can read the output: drop it here, on the owning thread.
+        drop_quietly(unread);
         if TypeId::of::<M>() == TypeId::of::<Awaiter>() {
             let slot = (&self.metadata as *const M).cast::<Awaiter>();
             // SAFETY: `M` is `Awaiter` (checked above); the owning thread owns the slot.
@@ -363,7 +366,8 @@ where
         }
         // Keep the cell alive across `finish`, which releases one reference.
         cell.header.state.fetch_add(REF_ONE, AcqRel);
-        // SAFETY: owning thread (TaskRef is !Send) and not RUNNING.
+        // SAFETY: owning thread (TaskRef is !Send), not RUNNING, and the future is live
+        // (not COMPLETE).
         let result = match unsafe { cell.drop_future() } {
             Ok(()) => Err(TaskError::Cancelled),
             Err(panic) => Err(TaskError::Panicked(panic)),
@@ -372,15 +376,29 @@ where
         unsafe { cell.finish(ptr, result) };
     }
 
+    /// Moves the output out of the stage and clears `OUTPUT`, if it is there.
+    ///
+    /// # Safety
+    /// Owning thread; the cell is live.
+    unsafe fn remove_output(&self) -> Option<Result<T, TaskError>> {
+        if self.header.state.load(Acquire) & OUTPUT == 0 {
+            return None;
+        }
+        // SAFETY: OUTPUT says the stage holds the output; it is read once, as the bit is
+        // cleared next (only the owning thread sets or clears it).
+        let output = unsafe { ManuallyDrop::take(&mut (*self.stage.get()).output) };
+        self.header.state.fetch_and(!OUTPUT, AcqRel);
+        Some(output)
+    }
+
     unsafe fn take_output(ptr: NonNull<Header>, out: *mut ()) {
         // SAFETY: the handle holding `ptr` keeps the cell alive; owning thread.
         let cell = unsafe { Self::cell(ptr) };
         // SAFETY: the caller passes a `*mut Option<Result<T, TaskError>>`.
         let out = unsafe { &mut *out.cast::<Option<Result<T, TaskError>>>() };
-        // SAFETY: owning thread and COMPLETE (checked by the caller).
-        let stage = unsafe { &mut *cell.stage.get() };
-        if let Stage::Done(result) = std::mem::replace(stage, Stage::Empty) {
-            *out = Some(result);
+        // SAFETY: owning thread.
+        if let Some(output) = unsafe { cell.remove_output() } {
+            *out = Some(output);
         }
     }
 
@@ -388,24 +406,24 @@ where
         // SAFETY: the handle keeps the cell alive and runs on the owning thread.
         let cell = unsafe { Self::cell(ptr) };
         // SAFETY: as above.
-        let stage = unsafe { &mut *cell.stage.get() };
-        if matches!(stage, Stage::Done(_)) {
-            drop_quietly(std::mem::replace(stage, Stage::Empty));
-        }
+        drop_quietly(unsafe { cell.remove_output() });
     }
 
     unsafe fn dealloc(ptr: NonNull<Header>) {
         // SAFETY: no reference and no handle remain, so we own the cell.
         let cell = unsafe { Self::cell(ptr) };
         let header = &cell.header;
-        // SAFETY: nobody else can reach the stage any more.
-        let pending = matches!(unsafe { &*cell.stage.get() }, Stage::Pending(_));
-        if header.owner != thread_id::current() && (pending || metadata_is_owner_only::<M>()) {
+        // No reference exists, so nothing else reads or writes the word now.
+        let state = header.state.load(Acquire);
+        let pending = state & COMPLETE == 0;
+        // The handle drops the output before it lets go of the cell, so none is left
+        // here; should one be, it is the owner's to drop, like the future.
+        let owner_only = pending || state & OUTPUT != 0 || metadata_is_owner_only::<M>();
+        if header.owner != thread_id::current() && owner_only {
             // A pending future and the metadata may be !Send, and the future is pinned:
             // neither may be dropped here. Send the cell home as a runnable that cancels
             // what is left and then frees it. (This happens when the last waker of a
             // finished or unreachable task is dropped on another thread.)
-            let state = header.state.load(Acquire);
             if state & ORPHANED != 0 {
                 // The trip home already failed (the scheduler is gone): leaking the cell
                 // is the only sound choice left.
@@ -424,21 +442,22 @@ where
             // An unreachable task dropped on its owner thread. Its future's destructor
             // may clone or drop this task's wakers: hold a reference across it, and mark
             // the task complete first so that such a waker schedules nothing.
-            let state = header.state.load(Acquire);
-            // No reference exists, so nothing else reads or writes the word now.
             header
                 .state
                 .store(state | COMPLETE | CANCELLED | REF_ONE, Release);
-            // SAFETY: owning thread, no poll in progress (nothing can run the task).
+            // SAFETY: owning thread, no poll in progress (nothing can run the task), and
+            // the future is live (the word had no COMPLETE).
             let _ = unsafe { cell.drop_future() };
             // SAFETY: releases the reference taken above; frees the cell unless the
             // destructor kept a waker, whose drop frees it later.
             unsafe { drop_ref(ptr) };
             return;
         }
+        // SAFETY: owning thread (or nothing owner-only is left), and the cell is ours.
+        drop_quietly(unsafe { cell.remove_output() });
         // SAFETY: the pointer came from `allocate`, whose memory is a `Box<Self>` once
-        // initialized, and is freed once. Field order drops the metadata before the
-        // (now empty) stage, which is fine: the future is gone.
+        // initialized, and is freed once. Dropping it drops the metadata; the stage is a
+        // union, dropped by nobody, and empty now: the future and the output are gone.
         drop(unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) });
     }
 

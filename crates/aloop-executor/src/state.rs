@@ -1,4 +1,4 @@
-//! The task state word: flag bits in the low byte, the reference count above them.
+//! The task state word: flag bits in the low bits, the reference count above them.
 //!
 //! One `AtomicUsize` per task. Wakers may live on any thread, so this word is the only
 //! part of a task that other threads read or write; every other field of the task cell is
@@ -25,8 +25,14 @@ pub(crate) const CANCELLED: usize = 1 << 5;
 /// once: if that trip fails too (the scheduler is gone), the cell is leaked.
 pub(crate) const ORPHANED: usize = 1 << 6;
 
+/// The cell holds the task's output: stored at completion while a `Task<T>` handle
+/// exists, cleared when the handle takes or drops it. The cell's stage has no tag of its
+/// own (`raw.rs`): this bit and `COMPLETE` say what it holds. Written only on the owning
+/// thread.
+pub(crate) const OUTPUT: usize = 1 << 7;
+
 /// One reference (a waker, a runnable, or a `TaskRef`).
-pub(crate) const REF_ONE: usize = 1 << 7;
+pub(crate) const REF_ONE: usize = 1 << 8;
 /// Mask selecting the reference count.
 pub(crate) const REF_MASK: usize = !(REF_ONE - 1);
 

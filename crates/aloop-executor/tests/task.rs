@@ -164,6 +164,83 @@ fn a_detached_task_still_runs_and_its_output_is_dropped() {
     assert_eq!(drops.load(Ordering::SeqCst), 1);
 }
 
+/// The output lives in the cell's untagged stage (`OUTPUT` in the state word says it is
+/// there): whoever lets go of it last, it is dropped once, and taking it leaves nothing.
+#[test]
+fn an_output_is_dropped_exactly_once_whoever_lets_go_of_it() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let counter = || {
+        let d = drops.clone();
+        async move {
+            yield_now().await;
+            DropCounter(d)
+        }
+    };
+    let ex = LocalExecutor::new();
+
+    // Taken by the handle's await, then the handle dropped: the caller's value only.
+    let taken = ex.run_until(ex.spawn(counter())).unwrap();
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        0,
+        "taking moves the output out"
+    );
+    drop(taken);
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+
+    // Finished, never read, then the handle dropped: the drop releases it.
+    let unread = ex.spawn(counter());
+    ex.run_until(async {
+        for _ in 0..3 {
+            yield_now().await;
+        }
+    });
+    assert!(unread.is_finished());
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "kept in the cell for the handle"
+    );
+    drop(unread);
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+
+    // Taken twice: the second look finds nothing, and nothing is dropped again.
+    let mut twice = ex.spawn(counter());
+    ex.run_until(async {
+        for _ in 0..3 {
+            yield_now().await;
+        }
+    });
+    let first = twice.try_take();
+    assert!(matches!(first, Some(Ok(_))));
+    assert!(twice.try_take().is_none());
+    drop(first);
+    drop(twice);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+
+    // A waker that outlives the handle frees the cell later: the output is not in it.
+    let waker: Rc<RefCell<Option<Waker>>> = Rc::default();
+    let w = waker.clone();
+    let d = drops.clone();
+    let keeper = ex.spawn(async move {
+        std::future::poll_fn(|cx| {
+            *w.borrow_mut() = Some(cx.waker().clone());
+            Poll::Ready(())
+        })
+        .await;
+        DropCounter(d)
+    });
+    ex.run_until(async {
+        for _ in 0..3 {
+            yield_now().await;
+        }
+    });
+    drop(keeper);
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
+    drop(waker.borrow_mut().take());
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
+}
+
 #[test]
 fn a_wake_from_another_thread_reaches_a_parked_executor() {
     let ex = LocalExecutor::new();

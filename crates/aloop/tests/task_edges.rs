@@ -1,7 +1,8 @@
 //! Task edge cases that CPython's test_tasks.py checks (tests/cpython/tasks has the port):
 //! a task awaiting itself fails instead of hanging; `cancel()` of a task that already
 //! failed counts as looking at the failure; a task cancelled during its last step ends
-//! cancelled; a cancel requested while the task runs reaches what it awaits next.
+//! cancelled; a cancel requested while the task runs reaches what it awaits next; a
+//! future whose destructor panics after its last step ends the task with that panic.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -84,4 +85,56 @@ fn a_cancel_requested_while_running_reaches_what_the_step_awaits_next() {
         assert!(nested.cancelled(), "the sub-task was left running");
         assert!(fut.cancelled());
     });
+}
+
+/// Panics in a destructor of the task's own future, after its last step: the future is
+/// dropped once, as the step ends, and the task ends with that panic, its awaiter woken,
+/// out of `all_tasks`.
+#[test]
+fn a_future_whose_destructor_panics_after_its_last_step_ends_panicked() {
+    struct PanicsOnDrop(Rc<std::cell::Cell<u32>>);
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+            panic!("destructor of the task's future");
+        }
+    }
+    let drops: Rc<std::cell::Cell<u32>> = Rc::default();
+    let counted = drops.clone();
+    aloop::run(async move {
+        // A hand-written future: an async block drops its locals inside its last poll,
+        // this one only when it is dropped after returning `Ready`.
+        struct ReadyOnSecondPoll {
+            _guard: PanicsOnDrop,
+            polled: bool,
+        }
+        impl std::future::Future for ReadyOnSecondPoll {
+            type Output = u32;
+            fn poll(
+                mut self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<u32> {
+                if self.polled {
+                    return std::task::Poll::Ready(5);
+                }
+                self.polled = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        }
+        let task = aloop::create_task(ReadyOnSecondPoll {
+            _guard: PanicsOnDrop(counted),
+            polled: false,
+        });
+        let view = task.as_any();
+        let err = aloop::wait_for(task, Duration::from_secs(5))
+            .await
+            .expect("the awaiter was woken")
+            .unwrap_err();
+        assert!(err.is_panic(), "{err:?}");
+        assert!(view.done());
+        let listed = aloop::all_tasks().unwrap();
+        assert!(!listed.contains(&view), "a finished task stays listed");
+    });
+    assert_eq!(drops.get(), 1, "the future was dropped more than once");
 }

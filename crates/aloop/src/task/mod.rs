@@ -7,7 +7,8 @@
 //! - `any_task.rs`: `AnyTask`, the untyped handle;
 //! - `current.rs`: the task being polled (`current_task()`, "now awaiting");
 //! - `waiters.rs`: a task's awaiter and done callbacks, in one word;
-//! - `record.rs`: `TaskRecord<T>`: outcome, awaiter, done callbacks, `complete`;
+//! - `completion.rs`: the slot holding those waiters, then the task's outcome;
+//! - `record.rs`: `TaskRecord<T>`: the meta and that slot, and `complete`;
 //! - `task_handle.rs`: `Task<T>`, the typed handle;
 //! - `options.rs`: `TaskOptions`, `create_task`'s keyword arguments (a leaf);
 //! - `spawn.rs`: `spawn_on` (and `spawn_unlisted`, for the loop's own machinery), which
@@ -15,6 +16,7 @@
 
 mod any_task;
 mod await_target;
+mod completion;
 mod current;
 mod meta;
 mod options;

@@ -1,6 +1,6 @@
-//! `TaskRecord<T>`: what a task keeps beside its future — the meta (`meta.rs`), the
-//! outcome, and whoever waits for it (the awaiter's waker, done callbacks) — and
-//! `complete`, which publishes the outcome.
+//! `TaskRecord<T>`: what a task keeps beside its future — the meta (`meta.rs`), and
+//! whoever waits for it (the awaiter's waker, done callbacks) until it is done, then its
+//! outcome, in one slot (`completion.rs`) — and `complete`, which publishes the outcome.
 //!
 //! A task is one allocation: `aloop_executor::spawn_local_with` keeps the record in the
 //! executor's cell, next to the future (`spawn.rs`), and every handle (`Task<T>`,
@@ -14,10 +14,11 @@ use std::task::Waker;
 
 use aloop_executor::TaskRef;
 
+use super::completion::Completion;
 use super::current::current_task_ref;
 use super::meta::{is_task_of, meta_of, TaskMeta, RETRIEVED};
 pub(super) use super::waiters::DoneCallback;
-use super::waiters::{Waiter, WaiterSlot, Waiters};
+use super::waiters::{Waiter, Waiters};
 use crate::error::{PanicPayload, TaskError};
 use crate::exception::ExceptionContext;
 
@@ -39,20 +40,18 @@ fn next_callback_id() -> u64 {
 pub(crate) struct TaskRecord<T> {
     /// First, so that `TaskRef::metadata::<TaskMeta>()` reads it (see `meta_of`).
     pub(super) meta: TaskMeta,
-    /// `Some` from completion until an `await` or `take_result` moves it out.
-    outcome: Cell<Option<Result<T, TaskError>>>,
-    /// The awaiter and the done callbacks, in registration order (`waiters.rs`): asyncio
-    /// keeps both in one list (awaiting is a done callback there), so a callback added
-    /// before the `await` runs before the awaiter.
-    waiters: WaiterSlot,
+    /// Until the task is done, the awaiter and the done callbacks, in registration order
+    /// (`waiters.rs`): asyncio keeps both in one list (awaiting is a done callback
+    /// there), so a callback added before the `await` runs before the awaiter. Then the
+    /// outcome, until an `await` or `take_result` moves it out.
+    completion: Completion<T>,
 }
 
 impl<T: 'static> TaskRecord<T> {
     pub(super) fn new(meta: TaskMeta) -> Self {
         TaskRecord {
             meta,
-            outcome: Cell::new(None),
-            waiters: WaiterSlot::default(),
+            completion: Completion::new(),
         }
     }
 
@@ -62,30 +61,20 @@ impl<T: 'static> TaskRecord<T> {
 
     /// Moves the outcome out, if there is one still.
     pub(super) fn take_outcome(&self) -> Option<Result<T, TaskError>> {
-        self.outcome.take()
+        self.completion.take_outcome()
     }
 
     /// Looks at the outcome, if there is one. It is put back even if `f` panics (a
     /// panicking `Clone`), so a look never loses it.
     pub(super) fn peek_outcome<R>(&self, f: impl FnOnce(&Result<T, TaskError>) -> R) -> Option<R> {
-        struct PutBack<'a, T>(
-            &'a Cell<Option<Result<T, TaskError>>>,
-            Option<Result<T, TaskError>>,
-        );
-        impl<T> Drop for PutBack<'_, T> {
-            fn drop(&mut self) {
-                self.0.set(self.1.take());
-            }
-        }
-        let held = PutBack(&self.outcome, self.outcome.take());
-        held.1.as_ref().map(f)
+        self.completion.peek_outcome(f)
     }
 
     /// Registers the waker of a task awaiting this one (one slot, as asyncio keeps one
     /// wakeup per awaiting `await`); returns whether it is new (the wait starts).
     pub(super) fn set_awaiter(&self, waker: &Waker) -> bool {
         let mut new = true;
-        let next = match self.waiters.take() {
+        let next = match self.completion.take_waiters() {
             same if same.wakes(waker) => {
                 new = false;
                 same
@@ -108,16 +97,16 @@ impl<T: 'static> TaskRecord<T> {
                 Waiters::awaiter(waker, current_task_ref())
             }
         };
-        self.waiters.set(next);
+        self.completion.put_waiters(next);
         new
     }
 
     /// Adds a done callback for a pending task; returns its id.
     pub(super) fn add_callback(&self, callback: DoneCallback) -> u64 {
         let id = next_callback_id();
-        let mut list = self.waiters.take().into_list();
+        let mut list = self.completion.take_waiters().into_list();
         list.push(Waiter::Callback(id, callback));
-        self.waiters.set(Waiters::List(list));
+        self.completion.put_waiters(Waiters::List(list));
         id
     }
 
@@ -127,15 +116,15 @@ impl<T: 'static> TaskRecord<T> {
     }
 
     pub(super) fn remove_callback(&self, id: u64) -> bool {
-        let waiters = self.waiters.take();
+        let waiters = self.completion.take_waiters();
         let Waiters::List(mut list) = waiters else {
-            self.waiters.set(waiters);
+            self.completion.put_waiters(waiters);
             return false;
         };
         let before = list.len();
         list.retain(|w| !matches!(w, Waiter::Callback(i, _) if *i == id));
         let removed = before != list.len();
-        self.waiters.set(Waiters::List(list));
+        self.completion.put_waiters(Waiters::List(list));
         removed
     }
 
@@ -154,7 +143,7 @@ impl<T: 'static> TaskRecord<T> {
             }
             _ => None,
         };
-        self.outcome.set(Some(result));
+        let waiters = self.completion.finish(result);
         self.meta.set_awaiting(None);
         if let Some(home) = &home {
             home.unregister_task(
@@ -166,7 +155,7 @@ impl<T: 'static> TaskRecord<T> {
                 self.report_shutdown_panic(home, panic);
             }
         }
-        let list = match self.waiters.take() {
+        let list = match waiters {
             Waiters::Task(awaiter) => return awaiter.into_waker().wake(),
             Waiters::Waker(awaiter) => return awaiter.wake(),
             Waiters::None => return,
@@ -213,7 +202,7 @@ impl<T> TaskRecord<T> {
 
     /// asyncio's "Task exception was never retrieved", for a task going unobserved.
     fn report_unretrieved_panic(&mut self) {
-        if let Some(Err(TaskError::Panicked(panic))) = self.outcome.take() {
+        if let Some(Err(TaskError::Panicked(panic))) = self.completion.take_outcome() {
             let context = ExceptionContext {
                 message: "Task exception was never retrieved".into(),
                 panic: Some(panic),

@@ -1,5 +1,5 @@
 //! Whoever waits for a task — the task awaiting its handle, and the done callbacks — in
-//! one word of the task's record (`record.rs`).
+//! one word, which the task's record keeps until the task is done (`completion.rs`).
 //!
 //! The common case, another aloop task awaiting the handle directly, keeps a reference
 //! to that task (its own waker is the same thing) and allocates nothing. A foreign
@@ -9,7 +9,6 @@
 //! class now that the meta records the task's creation site and its wait
 //! (`docs/benchmarks.md`, "Spawn: where the bytes go").
 
-use std::cell::Cell;
 use std::ptr::{null_mut, NonNull};
 use std::task::Waker;
 
@@ -46,54 +45,58 @@ const WAKER: usize = 1;
 const LIST: usize = 2;
 const TAG: usize = 7;
 
-/// The slot: null, or a tagged pointer owning what `Waiters` says.
-pub(super) struct WaiterSlot(Cell<*mut ()>);
-
-impl Default for WaiterSlot {
-    fn default() -> Self {
-        WaiterSlot(Cell::new(null_mut()))
-    }
-}
+/// The word: null, or a tagged pointer owning what `Waiters` says.
+pub(super) struct WaiterWord(*mut ());
 
 fn tagged<T>(ptr: *mut T, tag: usize) -> *mut () {
     debug_assert_eq!(ptr as usize & TAG, 0);
     ptr.cast::<u8>().wrapping_add(tag).cast()
 }
 
-impl WaiterSlot {
-    /// Takes the content out, leaving the slot empty.
-    pub(super) fn take(&self) -> Waiters {
-        let word = self.0.replace(null_mut());
+impl WaiterWord {
+    /// Nobody waits.
+    pub(super) const EMPTY: WaiterWord = WaiterWord(null_mut());
+
+    /// Whether nobody waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_null()
+    }
+
+    /// Gives up the word for what it owns.
+    pub(super) fn into_waiters(mut self) -> Waiters {
+        self.take()
+    }
+
+    fn take(&mut self) -> Waiters {
+        let word = std::mem::replace(&mut self.0, null_mut());
         let Some(ptr) = NonNull::new(word.cast::<u8>()) else {
             return Waiters::None;
         };
         let tag = word as usize & TAG;
         let untagged = ptr.as_ptr().wrapping_sub(tag);
         match tag {
-            // SAFETY: made by `set` from `TaskRef::into_raw`; the slot gives its
-            // reference back exactly once (it is empty now).
+            // SAFETY: made by `from_waiters` from `TaskRef::into_raw`; the word gives its
+            // reference back exactly once (it is null now).
             TASK => Waiters::Task(unsafe { TaskRef::from_raw(ptr.cast()) }),
-            // SAFETY: made by `set` from `Box::into_raw` of this type; taken once.
+            // SAFETY: made by `from_waiters` from `Box::into_raw` of this type; once.
             WAKER => Waiters::Waker(unsafe { Box::from_raw(untagged.cast()) }),
             // SAFETY: as above.
             _ => Waiters::List(unsafe { Box::from_raw(untagged.cast()) }),
         }
     }
 
-    /// Puts `waiters` in the slot (which `take` emptied).
-    pub(super) fn set(&self, waiters: Waiters) {
-        let word = match waiters {
+    /// The word owning `waiters`.
+    pub(super) fn from_waiters(waiters: Waiters) -> WaiterWord {
+        WaiterWord(match waiters {
             Waiters::None => null_mut(),
             Waiters::Task(task) => tagged(task.into_raw().as_ptr(), TASK),
             Waiters::Waker(waker) => tagged(Box::into_raw(waker), WAKER),
             Waiters::List(list) => tagged(Box::into_raw(list), LIST),
-        };
-        let old = self.0.replace(word);
-        debug_assert!(old.is_null(), "a waiter slot was set without being taken");
+        })
     }
 }
 
-impl Drop for WaiterSlot {
+impl Drop for WaiterWord {
     fn drop(&mut self) {
         drop(self.take());
     }

@@ -155,12 +155,26 @@ fn openssl_s_client_talks_to_an_aloop_server() {
 }
 
 /// A free port (bound, then released for the tool to take).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port `s_server` listens on, from the `ACCEPT 127.0.0.1:PORT` line it prints once
+/// it listens (asked for port 0, so no other listener can race it for the port). The
+/// rest of its output is drained in the background so it never blocks on the pipe.
+fn s_server_port(stdout: std::process::ChildStdout) -> u16 {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(port) = line.strip_prefix("ACCEPT 127.0.0.1:") {
+                let _ = tx.send(port.trim().parse::<u16>().ok());
+                break;
+            }
+        }
+        lines.for_each(drop);
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .ok()
+        .flatten()
+        .expect("s_server printed the port it listens on")
 }
 
 #[test]
@@ -171,37 +185,25 @@ fn an_aloop_client_talks_to_openssl_s_server() {
     let (ca, leaf) = localhost();
     let cert = temp_file("s_server-cert.pem", &leaf.cert_pem);
     let key = temp_file("s_server-key.pem", &leaf.key_pem);
-    let port = free_port();
     // -rev: each line comes back reversed; one connection, then it exits.
     let mut server = Command::new("openssl")
-        .args(["s_server", "-quiet", "-rev", "-naccept", "1"])
-        .arg("-accept")
-        .arg(format!("127.0.0.1:{port}"))
+        .args(["s_server", "-rev", "-naccept", "1"])
+        .args(["-accept", "127.0.0.1:0"])
         .arg("-cert")
         .arg(&cert)
         .arg("-key")
         .arg(&key)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let port = s_server_port(server.stdout.take().unwrap());
     let got = aloop::run(async move {
         let options = trusting(&ca);
-        // s_server needs a moment to listen.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let (r, w) = loop {
-            match aloop::open_connection_with("127.0.0.1", port, options.clone()).await {
-                Ok(pair) => break pair,
-                Err(e)
-                    if Instant::now() < deadline
-                        && e.kind() == std::io::ErrorKind::ConnectionRefused =>
-                {
-                    aloop::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("could not connect to s_server: {e}"),
-            }
-        };
+        let (r, w) = aloop::open_connection_with("127.0.0.1", port, options)
+            .await
+            .expect("connected to s_server");
         w.write(b"aloop speaks to openssl\n").unwrap();
         let line = aloop::wait_for(r.readline(), Duration::from_secs(20))
             .await

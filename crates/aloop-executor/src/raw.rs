@@ -338,8 +338,13 @@ where
                 Err(actual) => state = actual,
             }
         }
-        // Nobody can read the output: drop it here, on the owning thread.
-        drop_quietly(unread);
+        // Nobody can read the output: drop it here, on the owning thread (with a guard
+        // only when dropping can run code).
+        if let Some(result) = unread {
+            if result.is_err() || std::mem::needs_drop::<T>() {
+                drop_quietly(result);
+            }
+        }
         if TypeId::of::<M>() == TypeId::of::<Awaiter>() {
             let slot = (&self.metadata as *const M).cast::<Awaiter>();
             // SAFETY: `M` is `Awaiter` (checked above); the owning thread owns the slot.

@@ -9,13 +9,16 @@
 //! in glibc's 112-byte malloc chunk (`docs/benchmarks.md`, "Spawn: where the bytes go").
 
 use std::cell::Cell;
+use std::ptr::null_mut;
 
-use super::waiters::{WaiterWord, Waiters};
+use super::waiters::Waiters;
 use crate::error::TaskError;
 
 enum Stage<T> {
-    /// Not done: who waits.
-    Waiting(WaiterWord),
+    /// Not done: who waits, as `Waiters::into_word` spells it. A plain word with no
+    /// destructor, so that swapping the stage in and out runs no drop code: the slot
+    /// owns what it points to, and gives it back in `take_waiters`, `finish` or `drop`.
+    Waiting(*mut ()),
     /// Done: the outcome, `None` once an `await` or `take_result` moved it out.
     Done(Option<Result<T, TaskError>>),
 }
@@ -25,14 +28,15 @@ pub(super) struct Completion<T>(Cell<Stage<T>>);
 
 impl<T> Completion<T> {
     pub(super) fn new() -> Self {
-        Completion(Cell::new(Stage::Waiting(WaiterWord::EMPTY)))
+        Completion(Cell::new(Stage::Waiting(null_mut())))
     }
 
     /// Takes the waiters out (none once the task is done); give them back with
     /// [`Completion::put_waiters`].
     pub(super) fn take_waiters(&self) -> Waiters {
-        match self.0.replace(Stage::Waiting(WaiterWord::EMPTY)) {
-            Stage::Waiting(word) => word.into_waiters(),
+        match self.0.replace(Stage::Waiting(null_mut())) {
+            // SAFETY: the slot owned the word, and now holds null instead.
+            Stage::Waiting(word) => unsafe { Waiters::from_word(word) },
             done => {
                 self.0.set(done);
                 Waiters::None
@@ -43,17 +47,22 @@ impl<T> Completion<T> {
     /// Puts waiters back after [`Completion::take_waiters`]. On a done task (which no
     /// caller does: they check `done()` first) they are dropped, keeping the outcome.
     pub(super) fn put_waiters(&self, waiters: Waiters) {
-        let word = WaiterWord::from_waiters(waiters);
+        let word = waiters.into_word();
         match self.0.replace(Stage::Waiting(word)) {
-            Stage::Waiting(old) => debug_assert!(old.is_empty(), "waiters put back twice"),
-            done => drop(self.0.replace(done)),
+            Stage::Waiting(old) => debug_assert!(old.is_null(), "waiters put back twice"),
+            done => {
+                self.0.set(done);
+                // SAFETY: the word was made just above and is no longer in the slot.
+                drop(unsafe { Waiters::from_word(word) });
+            }
         }
     }
 
     /// Stores the outcome and returns the waiters it replaces, to be woken.
     pub(super) fn finish(&self, outcome: Result<T, TaskError>) -> Waiters {
         match self.0.replace(Stage::Done(Some(outcome))) {
-            Stage::Waiting(word) => word.into_waiters(),
+            // SAFETY: the slot owned the word and holds the outcome instead now.
+            Stage::Waiting(word) => unsafe { Waiters::from_word(word) },
             // `complete` runs once (it checks `done()`); a second outcome replaces
             // nothing it should keep.
             Stage::Done(_) => Waiters::None,
@@ -84,6 +93,15 @@ impl<T> Completion<T> {
         }
         let held = PutBack(self, self.take_outcome());
         held.1.as_ref().map(f)
+    }
+}
+
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        if let Stage::Waiting(word) = *self.0.get_mut() {
+            // SAFETY: the slot owned the word, and is going away.
+            drop(unsafe { Waiters::from_word(word) });
+        }
     }
 }
 

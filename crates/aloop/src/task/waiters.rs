@@ -45,60 +45,45 @@ const WAKER: usize = 1;
 const LIST: usize = 2;
 const TAG: usize = 7;
 
-/// The word: null, or a tagged pointer owning what `Waiters` says.
-pub(super) struct WaiterWord(*mut ());
-
 fn tagged<T>(ptr: *mut T, tag: usize) -> *mut () {
     debug_assert_eq!(ptr as usize & TAG, 0);
     ptr.cast::<u8>().wrapping_add(tag).cast()
 }
 
-impl WaiterWord {
-    /// Nobody waits.
-    pub(super) const EMPTY: WaiterWord = WaiterWord(null_mut());
-
-    /// Whether nobody waits.
-    pub(super) fn is_empty(&self) -> bool {
-        self.0.is_null()
+impl Waiters {
+    /// As one word: null, or a tagged pointer owning what `self` held. Whoever keeps the
+    /// word owns that, and gives it back with [`Waiters::from_word`] exactly once.
+    #[inline]
+    pub(super) fn into_word(self) -> *mut () {
+        match self {
+            Waiters::None => null_mut(),
+            Waiters::Task(task) => tagged(task.into_raw().as_ptr(), TASK),
+            Waiters::Waker(waker) => tagged(Box::into_raw(waker), WAKER),
+            Waiters::List(list) => tagged(Box::into_raw(list), LIST),
+        }
     }
 
-    /// Gives up the word for what it owns.
-    pub(super) fn into_waiters(mut self) -> Waiters {
-        self.take()
-    }
-
-    fn take(&mut self) -> Waiters {
-        let word = std::mem::replace(&mut self.0, null_mut());
+    /// What [`Waiters::into_word`] made `word` from.
+    ///
+    /// # Safety
+    /// `word` came from `into_word` and was not given back before (null may be given
+    /// back any number of times).
+    #[inline]
+    pub(super) unsafe fn from_word(word: *mut ()) -> Waiters {
         let Some(ptr) = NonNull::new(word.cast::<u8>()) else {
             return Waiters::None;
         };
         let tag = word as usize & TAG;
         let untagged = ptr.as_ptr().wrapping_sub(tag);
         match tag {
-            // SAFETY: made by `from_waiters` from `TaskRef::into_raw`; the word gives its
-            // reference back exactly once (it is null now).
+            // SAFETY: made by `into_word` from `TaskRef::into_raw`; given back once (the
+            // caller's promise).
             TASK => Waiters::Task(unsafe { TaskRef::from_raw(ptr.cast()) }),
-            // SAFETY: made by `from_waiters` from `Box::into_raw` of this type; once.
+            // SAFETY: made by `into_word` from `Box::into_raw` of this type; once.
             WAKER => Waiters::Waker(unsafe { Box::from_raw(untagged.cast()) }),
             // SAFETY: as above.
             _ => Waiters::List(unsafe { Box::from_raw(untagged.cast()) }),
         }
-    }
-
-    /// The word owning `waiters`.
-    pub(super) fn from_waiters(waiters: Waiters) -> WaiterWord {
-        WaiterWord(match waiters {
-            Waiters::None => null_mut(),
-            Waiters::Task(task) => tagged(task.into_raw().as_ptr(), TASK),
-            Waiters::Waker(waker) => tagged(Box::into_raw(waker), WAKER),
-            Waiters::List(list) => tagged(Box::into_raw(list), LIST),
-        })
-    }
-}
-
-impl Drop for WaiterWord {
-    fn drop(&mut self) {
-        drop(self.take());
     }
 }
 

@@ -43,7 +43,8 @@ pub(super) const NOTED: u8 = 1 << 4;
 pub(super) const MUST_CANCEL: u8 = 1 << 5;
 
 /// The part of a task that does not depend on its output type. 48 bytes: with the
-/// outcome and the waiters, a trivial task's cell is one 128-byte malloc chunk.
+/// slot for the waiters and then the outcome, a trivial task's cell is one 112-byte
+/// malloc chunk.
 pub(crate) struct TaskMeta {
     pub(super) id: u64,
     /// The part of the task's loop other threads see: a wake from any thread reads it

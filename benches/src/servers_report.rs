@@ -58,6 +58,7 @@ const RESP: RespTable = RespTable {
         "aloop-batched",
         "tokio-ct",
         "tokio-fields",
+        "tokio-plain",
     ],
     base: "tokio-ct",
     tests: &[

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
-//! cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields>
+//! cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields|tokio-plain>
 //!     --port P   port to listen on (default 0: any free port)
 //!     --secs N   exit after N seconds whatever happens (default 300)
 //! ```
@@ -20,6 +20,7 @@ mod hyper_servers;
 mod resp;
 /// Also the `read-fields` cell's reads (read_fields.rs).
 pub(crate) mod resp_fields;
+mod resp_plain;
 mod resp_servers;
 
 use std::io::Write as _;
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 const USAGE: &str =
     "usage: cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
-cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields> [--port P] [--secs N]";
+cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields|tokio-plain> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).
 fn listening(port: u16) {
@@ -117,7 +118,10 @@ pub fn main(args: &[&str]) -> ExitCode {
             "aloop" | "aloop-into" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop"
             | "hyper-tokio",
         )
-        | ("resp", "aloop" | "aloop-into" | "aloop-batched" | "tokio-ct" | "tokio-fields") => {}
+        | (
+            "resp",
+            "aloop" | "aloop-into" | "aloop-batched" | "tokio-ct" | "tokio-fields" | "tokio-plain",
+        ) => {}
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -135,6 +139,7 @@ pub fn main(args: &[&str]) -> ExitCode {
         ("resp", "aloop") => aloop::run(resp_servers::aloop_plain(port)),
         ("resp", "aloop-into") => aloop::run(resp_servers::aloop_into(port)),
         ("resp", "tokio-fields") => tokio_ct(resp_servers::tokio_fields(port)),
+        ("resp", "tokio-plain") => tokio_ct(resp_servers::tokio_plain(port)),
         ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),
         _ => tokio_ct(resp_servers::tokio_batched(port)),
     }

@@ -8,6 +8,9 @@
 //! * `aloop-into` (plain, into buffers it owns): the same reads and one write per
 //!   command, but `readline_into` and `readexactly_into` into `Vec`s the connection
 //!   keeps (a Rust user's habit, as tokio's `read_until`), so no allocation per read.
+//! * `tokio-plain`: the plain server written for tokio: `BufReader`'s `read_until` into
+//!   a new `Vec` and `read_exact` into a new zeroed one (resp_plain.rs, shared with
+//!   `aloop`), each reply into a `BufWriter` flushed as `tokio-fields` does.
 //! * `tokio-fields`: the `aloop-into` server written for tokio: `BufReader`'s
 //!   `read_until` and `read_exact` (resp_fields.rs, shared with `aloop-into`), each
 //!   reply into a `BufWriter`, flushed once the read buffer holds no more requests
@@ -21,6 +24,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +33,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::resp::{self, Parsed};
 use super::resp_fields::{read_command_into, ArgsBuf};
+use super::resp_plain::read_command;
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -59,44 +64,6 @@ fn answer(
     }
 }
 
-/// One command read the asyncio way, each argument its own `Vec` (Python's
-/// `args.append(data[:-2])`). `Ok(None)`: the client hung up.
-async fn read_command(reader: &StreamReader) -> Result<Option<Vec<Vec<u8>>>, &'static str> {
-    let Ok(line) = reader.readline().await else {
-        return Ok(None);
-    };
-    let Some(line) = line.strip_suffix(b"\r\n") else {
-        return Ok(None); // EOF, possibly in the middle of a line
-    };
-    if line.first() != Some(&b'*') {
-        let cmd = resp::inline(line)?;
-        return Ok(Some(cmd.args().iter().map(|a| a.to_vec()).collect()));
-    }
-    let n = resp::header(line, b'*')?;
-    if n > resp::MAX_ARGS {
-        return Err("too many arguments");
-    }
-    let mut args = Vec::with_capacity(n);
-    for _ in 0..n {
-        let Ok(h) = reader.readline().await else {
-            return Ok(None);
-        };
-        let Some(h) = h.strip_suffix(b"\r\n") else {
-            return Ok(None);
-        };
-        let len = resp::header(h, b'$')?;
-        let Ok(mut data) = reader.readexactly(len + 2).await else {
-            return Ok(None);
-        };
-        if !data.ends_with(b"\r\n") {
-            return Err("bulk string not followed by CRLF");
-        }
-        data.truncate(len);
-        args.push(data);
-    }
-    Ok(Some(args))
-}
-
 /// One way of reading a command, with the storage it keeps between commands.
 trait ReadCommand: Default {
     /// Reads the next command into `self`. `Ok(false)`: the client hung up.
@@ -110,8 +77,8 @@ trait ReadCommand: Default {
 struct VecArgs(Vec<Vec<u8>>);
 
 impl ReadCommand for VecArgs {
-    async fn read(&mut self, reader: &StreamReader) -> Result<bool, &'static str> {
-        Ok(read_command(reader)
+    async fn read(&mut self, mut reader: &StreamReader) -> Result<bool, &'static str> {
+        Ok(read_command(&mut reader)
             .await?
             .map(|args| self.0 = args)
             .is_some())
@@ -263,9 +230,50 @@ pub async fn tokio_batched(port: u16) {
     }
 }
 
-/// tokio, field by field: `aloop-into`'s reads, a `BufWriter` flushed when no request
-/// is left in the read buffer.
-pub async fn tokio_fields(port: u16) {
+/// A command read on tokio, with the storage it keeps between commands (the tokio
+/// twin of `ReadCommand`: its future must be `Send` for `tokio::spawn`).
+trait TokioCommand: Default + Send + 'static {
+    /// Reads the next command into `self`. `Ok(false)`: the client hung up.
+    fn read<'a>(
+        &'a mut self,
+        reader: &'a mut TokioReader,
+    ) -> impl Future<Output = Result<bool, &'static str>> + Send + 'a;
+    /// Runs the command read last, appending its reply to `reply`.
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>);
+}
+
+type TokioReader = tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>;
+
+impl TokioCommand for VecArgs {
+    async fn read(&mut self, reader: &mut TokioReader) -> Result<bool, &'static str> {
+        Ok(read_command(reader)
+            .await?
+            .map(|args| self.0 = args)
+            .is_some())
+    }
+
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
+        resp::execute(&self.0, db, reply);
+    }
+}
+
+impl TokioCommand for ArgsBuf {
+    fn read<'a>(
+        &'a mut self,
+        reader: &'a mut TokioReader,
+    ) -> impl Future<Output = Result<bool, &'static str>> + Send + 'a {
+        read_command_into(reader, self)
+    }
+
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
+        ArgsBuf::execute(self, db, reply);
+    }
+}
+
+/// The plain server on tokio, reading each command with `C`: each reply into a
+/// `BufWriter`, flushed once the read buffer holds no more requests (tokio does not
+/// coalesce writes itself; a flush per reply would be a `send` per command).
+async fn serve_tokio<C: TokioCommand>(port: u16) {
     let listener = super::tokio_listen(port).await;
     let db = Arc::new(Mutex::new(HashMap::new()));
     loop {
@@ -278,10 +286,10 @@ pub async fn tokio_fields(port: u16) {
             let (r, w) = s.into_split();
             let mut reader = tokio::io::BufReader::with_capacity(READ_CHUNK, r);
             let mut writer = tokio::io::BufWriter::new(w);
-            let (mut cmd, mut reply) = (ArgsBuf::default(), Vec::new());
+            let (mut cmd, mut reply) = (C::default(), Vec::new());
             loop {
                 reply.clear();
-                let read = read_command_into(&mut reader, &mut cmd).await;
+                let read = cmd.read(&mut reader).await;
                 let Some(close) = answer(read, |r| cmd.execute(&*db, r), &mut reply) else {
                     break;
                 };
@@ -295,4 +303,14 @@ pub async fn tokio_fields(port: u16) {
             }
         });
     }
+}
+
+/// tokio, field by field: `aloop-into`'s reads.
+pub async fn tokio_fields(port: u16) {
+    serve_tokio::<ArgsBuf>(port).await;
+}
+
+/// tokio, the plain way: the `aloop` server's reads, a new `Vec` each.
+pub async fn tokio_plain(port: u16) {
+    serve_tokio::<VecArgs>(port).await;
 }

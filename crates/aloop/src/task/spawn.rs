@@ -323,7 +323,7 @@ mod size_probe {
         let i = 7u64;
         let future = async move { i };
         let user = std::mem::size_of_val(&future);
-        let wrapped = super::TaskFuture::new(future);
+        let wrapped = crate::task::spawn::TaskFuture::new(future);
         assert_eq!(std::mem::size_of_val(&wrapped), user);
         // Its drop asks the executor for its record: there is none in this test.
         std::mem::forget(wrapped);

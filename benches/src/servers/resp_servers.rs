@@ -64,17 +64,27 @@ fn answer(
     }
 }
 
-/// One way of reading a command, with the storage it keeps between commands.
-trait ReadCommand: Default {
-    /// Reads the next command into `self`. `Ok(false)`: the client hung up.
-    async fn read(&mut self, reader: &StreamReader) -> Result<bool, &'static str>;
+/// A command's arguments as a connection keeps them between commands.
+trait Args: Default {
     /// Runs the command read last, appending its reply to `reply`.
     fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>);
+}
+
+/// One way of reading a command on aloop into the arguments it keeps.
+trait ReadCommand: Args {
+    /// Reads the next command into `self`. `Ok(false)`: the client hung up.
+    async fn read(&mut self, reader: &StreamReader) -> Result<bool, &'static str>;
 }
 
 /// `read_command`'s arguments, a `Vec` each.
 #[derive(Default)]
 struct VecArgs(Vec<Vec<u8>>);
+
+impl Args for VecArgs {
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
+        resp::execute(&self.0, db, reply);
+    }
+}
 
 impl ReadCommand for VecArgs {
     async fn read(&mut self, mut reader: &StreamReader) -> Result<bool, &'static str> {
@@ -82,10 +92,6 @@ impl ReadCommand for VecArgs {
             .await?
             .map(|args| self.0 = args)
             .is_some())
-    }
-
-    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
-        resp::execute(&self.0, db, reply);
     }
 }
 
@@ -121,14 +127,16 @@ pub async fn aloop_plain(port: u16) {
     serve_plain::<VecArgs>(port).await;
 }
 
+impl Args for ArgsBuf {
+    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
+        ArgsBuf::execute(self, db, reply);
+    }
+}
+
 /// `read_command` with `readline_into` and `readexactly_into`.
 impl ReadCommand for ArgsBuf {
     async fn read(&mut self, mut reader: &StreamReader) -> Result<bool, &'static str> {
         read_command_into(&mut reader, self).await
-    }
-
-    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
-        self.execute(db, reply);
     }
 }
 
@@ -230,16 +238,14 @@ pub async fn tokio_batched(port: u16) {
     }
 }
 
-/// A command read on tokio, with the storage it keeps between commands (the tokio
-/// twin of `ReadCommand`: its future must be `Send` for `tokio::spawn`).
-trait TokioCommand: Default + Send + 'static {
+/// One way of reading a command on tokio (the twin of `ReadCommand`: its future must be
+/// `Send` for `tokio::spawn`).
+trait TokioCommand: Args + Send + 'static {
     /// Reads the next command into `self`. `Ok(false)`: the client hung up.
     fn read<'a>(
         &'a mut self,
         reader: &'a mut TokioReader,
     ) -> impl Future<Output = Result<bool, &'static str>> + Send + 'a;
-    /// Runs the command read last, appending its reply to `reply`.
-    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>);
 }
 
 type TokioReader = tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>;
@@ -251,10 +257,6 @@ impl TokioCommand for VecArgs {
             .map(|args| self.0 = args)
             .is_some())
     }
-
-    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
-        resp::execute(&self.0, db, reply);
-    }
 }
 
 impl TokioCommand for ArgsBuf {
@@ -263,10 +265,6 @@ impl TokioCommand for ArgsBuf {
         reader: &'a mut TokioReader,
     ) -> impl Future<Output = Result<bool, &'static str>> + Send + 'a {
         read_command_into(reader, self)
-    }
-
-    fn execute(&self, db: &impl resp::Db, reply: &mut Vec<u8>) {
-        ArgsBuf::execute(self, db, reply);
     }
 }
 

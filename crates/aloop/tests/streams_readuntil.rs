@@ -1,8 +1,10 @@
 //! `readuntil`'s separator search, and its appending twins `readuntil_into` and
 //! `readline_into`: each is compared with a naive reference over every split of the
 //! input into two and three chunks and many random splits (fed by hand and polled
-//! once per chunk, so the search must resume across chunks), then the limit rules.
-//! The reads into a caller's slice are in streams_read_into.rs.
+//! once per chunk, so the search must resume across chunks), then the limit rules, then
+//! the line reads' inlined first look against the general search (the limit, a stored
+//! error, a line completed later). The reads into a caller's slice are in
+//! streams_read_into.rs.
 
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -372,4 +374,101 @@ fn readuntil_into_and_readline_into_over_the_limit_leave_both_buffers_as_they_we
             Err(ReadError::EmptySeparator)
         ));
     });
+}
+
+// ---- the line reads' first look (a line already buffered is taken inline) ----------
+
+/// A line read answers the same whether its line was buffered before the first poll
+/// (taken by the inlined first look) or arrived after a poll that waited (the general
+/// search): right at the limit it is returned, one byte past it is `LimitOverrun`
+/// with nothing removed.
+#[test]
+fn line_reads_agree_on_the_limit_whether_the_line_was_buffered_first_or_not() {
+    for line in [&b"01234\n"[..], b"012345\n"] {
+        for buffered_first in [true, false] {
+            let r = StreamReader::with_limit(5);
+            if buffered_first {
+                r.feed_data(line);
+            }
+            let mut got = Vec::new();
+            let case = format!("{line:?}, buffered first: {buffered_first}");
+            {
+                let mut into = pin!(r.readline_into(&mut got));
+                if !buffered_first {
+                    assert!(poll_once(into.as_mut()).is_pending());
+                    r.feed_data(line);
+                }
+                match (line.len(), poll_once(into.as_mut())) {
+                    (6, Poll::Ready(Ok(6))) => {}
+                    (7, Poll::Ready(Err(ReadError::LimitOverrun(e)))) => {
+                        assert_eq!(e.consumed, 6, "{case}");
+                        assert_eq!(r.buffered(), 7, "{case}: nothing removed");
+                    }
+                    (_, other) => panic!("{case}: readline_into gave {other:?}"),
+                }
+            }
+            assert_eq!(got, if line.len() == 6 { line } else { b"" }, "{case}");
+
+            let r = StreamReader::with_limit(5);
+            if buffered_first {
+                r.feed_data(line);
+            }
+            let mut plain = pin!(r.readline());
+            if !buffered_first {
+                assert!(poll_once(plain.as_mut()).is_pending());
+                r.feed_data(line);
+            }
+            match (line.len(), poll_once(plain.as_mut())) {
+                (6, Poll::Ready(Ok(l))) => assert_eq!(l, line, "{case}"),
+                (7, Poll::Ready(Err(ReadError::LimitOverrun(e)))) => {
+                    assert_eq!(e.consumed, 6, "{case}");
+                    assert_eq!(r.buffered(), 7, "{case}: nothing removed");
+                }
+                (_, other) => panic!("{case}: readline gave {other:?}"),
+            }
+        }
+    }
+}
+
+/// The error set on a reader wins over an answer already buffered, for the reads that
+/// take a buffered answer inline (asyncio checks `_exception` before the buffer), and
+/// the buffered bytes stay where they are.
+#[test]
+fn a_set_exception_wins_over_a_whole_line_or_field_already_buffered() {
+    aloop::run(async {
+        let r = StreamReader::new();
+        r.feed_data(b"line\nmore\n");
+        r.set_exception(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "boom",
+        ));
+        let reset = |e: ReadError| matches!(e, ReadError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset);
+        assert!(reset(r.readline().await.unwrap_err()));
+        let mut buf = Vec::new();
+        assert!(reset(r.readline_into(&mut buf).await.unwrap_err()));
+        assert!(reset(r.readexactly(3).await.unwrap_err()));
+        assert!(reset(r.readexactly_into(&mut [0; 3]).await.unwrap_err()));
+        assert!(buf.is_empty());
+        assert_eq!(r.buffered(), 10);
+    });
+}
+
+/// A line that arrives in pieces after a first poll found part of it: the later poll
+/// (no longer a first look) still returns the whole line, and the next line read,
+/// a fresh one, takes the next buffered line.
+#[test]
+fn a_line_completed_after_a_partial_first_look_is_returned_whole() {
+    let r = StreamReader::new();
+    r.feed_data(b"par");
+    let mut first = pin!(r.readline());
+    assert!(poll_once(first.as_mut()).is_pending());
+    r.feed_data(b"tial\nnext\n");
+    assert!(matches!(poll_once(first.as_mut()), Poll::Ready(Ok(l)) if l == b"partial\n"));
+    let mut buf = Vec::new();
+    assert!(matches!(
+        poll_once(pin!(r.readline_into(&mut buf))),
+        Poll::Ready(Ok(5))
+    ));
+    assert_eq!(buf, b"next\n");
+    assert_eq!(r.buffered(), 0);
 }

@@ -300,7 +300,7 @@ impl StreamReader {
     pub fn readline(&self) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
         let inner = self.inner.clone();
         let mut search = Search::new(Separator::Byte(b'\n'));
-        poll_fn(move |cx| inner.poll_readuntil(cx, &mut search, AtEof::Partial))
+        poll_fn(move |cx| inner.poll_readline(cx, &mut search))
     }
 
     /// [`readuntil`](Self::readuntil) appending to `buf` (which it does not clear):
@@ -360,10 +360,7 @@ impl StreamReader {
         buf: &'a mut Vec<u8>,
     ) -> impl Future<Output = Result<usize, ReadError>> + 'a {
         let mut search = Search::new(Separator::Byte(b'\n'));
-        poll_fn(move |cx| {
-            self.inner
-                .poll_readuntil_into(cx, &mut search, AtEof::Partial, buf)
-        })
+        poll_fn(move |cx| self.inner.poll_readline_into(cx, &mut search, buf))
     }
 
     /// The lines of the stream as a [`Stream`] (asyncio's `async for line in reader`):

@@ -65,7 +65,7 @@ impl Separator {
 /// short commands) end within 8 bytes, which a word compare finds in ~10
 /// instructions where `memchr`'s dispatch to its vector code costs ~45.
 #[inline]
-fn find_byte(b: u8, haystack: &[u8]) -> Option<usize> {
+pub(crate) fn find_byte(b: u8, haystack: &[u8]) -> Option<usize> {
     const LOW: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     let Some(head) = haystack.first_chunk::<8>() else {
@@ -107,6 +107,12 @@ impl Search {
             sep,
             searched_to: 0,
         }
+    }
+
+    /// Whether no byte has been searched yet (every match is still ahead).
+    #[inline]
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.searched_to == 0
     }
 
     pub(crate) fn is_empty(&self) -> bool {

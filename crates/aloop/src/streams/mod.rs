@@ -1,7 +1,7 @@
 //! Streams (asyncio's `open_connection` / `start_server` layer) over the loop's
 //! reactor: [`StreamReader`], [`StreamWriter`], [`Server`], and the functions that
-//! make them. One concept per file; `buffer.rs`, `pull.rs`, `search.rs`, `send_queue.rs`
-//! and `raw_stream.rs` are the private plumbing behind them.
+//! make them. One concept per file; `buffer.rs`, `pull.rs`, `read_futures.rs`,
+//! `search.rs`, `send_queue.rs` and `raw_stream.rs` are the private plumbing behind them.
 
 mod buffer;
 #[cfg(feature = "process")]
@@ -12,6 +12,7 @@ pub(crate) mod happy_eyeballs;
 mod io_traits;
 mod pull;
 pub(crate) mod raw_stream;
+mod read_futures;
 mod reader;
 mod search;
 pub(crate) mod send_queue;

@@ -19,9 +19,7 @@
 //! proves the socket drained (`poll_direct`).
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{ready, Context, Poll, Waker};
 
@@ -220,7 +218,7 @@ impl Inner {
     /// Fills `dst` from the buffer if it holds enough and no error is stored
     /// (`readexactly_into`'s first look); `false` leaves everything as it was.
     #[inline]
-    fn take_exactly(&self, dst: &mut [u8]) -> bool {
+    pub(super) fn take_exactly(&self, dst: &mut [u8]) -> bool {
         let mut st = self.state.borrow_mut();
         if st.exception.is_some() || st.buf.len() < dst.len() {
             return false;
@@ -232,7 +230,7 @@ impl Inner {
     /// `readexactly_into`'s step. Bytes move into `dst[..*filled]` as they come (from
     /// the buffer, or straight from the socket); `ReadExactlyInto` puts them back if
     /// it is dropped before `dst` is full, so a cancelled read loses nothing.
-    fn poll_readexactly_into(
+    pub(super) fn poll_readexactly_into(
         &self,
         cx: &mut Context<'_>,
         dst: &mut [u8],
@@ -299,7 +297,7 @@ impl Inner {
     /// read loses nothing), then returns them. At EOF first, the whole buffer as an
     /// `IncompleteReadError`. Inlined into the caller for the usual case, the bytes
     /// all buffered already; the rest is `poll_readexactly_wait`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn poll_readexactly(
         &self,
         cx: &mut Context<'_>,
@@ -366,7 +364,7 @@ impl Inner {
     /// has no such look: an HTTP head, its usual use, comes one per request, so its
     /// first poll nearly always finds the buffer empty, and the inlined look only made
     /// its future bigger (+90 instructions per request in the HTTP cell).
-    #[inline]
+    #[inline(always)]
     pub(super) fn poll_readline(
         &self,
         cx: &mut Context<'_>,
@@ -379,7 +377,7 @@ impl Inner {
     }
 
     /// `readline_into`: `poll_readline` appending to `dst`.
-    #[inline]
+    #[inline(always)]
     pub(super) fn poll_readline_into(
         &self,
         cx: &mut Context<'_>,
@@ -509,59 +507,4 @@ fn poll_readable(source: &RawStream, cx: &mut Context<'_>) -> Poll<()> {
         return Poll::Pending;
     }
     Poll::Ready(())
-}
-
-/// The future of `readexactly_into`: see `Inner::poll_readexactly_into`.
-pub(super) struct ReadExactlyInto<'a> {
-    inner: &'a Inner,
-    buf: &'a mut [u8],
-    /// Bytes of `buf` already read (and so out of the reader until put back).
-    filled: usize,
-}
-
-impl<'a> ReadExactlyInto<'a> {
-    pub(super) fn new(inner: &'a Inner, buf: &'a mut [u8]) -> ReadExactlyInto<'a> {
-        ReadExactlyInto {
-            inner,
-            buf,
-            filled: 0,
-        }
-    }
-}
-
-impl Future for ReadExactlyInto<'_> {
-    type Output = Result<(), ReadError>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        // Inlined into the caller: the bytes are usually all buffered already.
-        if this.filled == 0 && this.inner.take_exactly(this.buf) {
-            return Poll::Ready(Ok(()));
-        }
-        this.inner
-            .poll_readexactly_into(cx, this.buf, &mut this.filled)
-    }
-}
-
-impl ReadExactlyInto<'_> {
-    /// Puts the bytes taken so far back into the reader: the read was dropped.
-    #[cold]
-    #[inline(never)]
-    fn give_back(&mut self) {
-        // Never borrowed here outside a poll; if it somehow is, losing the bytes
-        // beats a panic in a destructor.
-        if let Ok(mut st) = self.inner.state.try_borrow_mut() {
-            st.buf.unread(&self.buf[..self.filled]);
-        }
-    }
-}
-
-impl Drop for ReadExactlyInto<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.filled > 0 {
-            self.give_back();
-        }
-    }
 }

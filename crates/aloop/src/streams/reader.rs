@@ -17,8 +17,9 @@ use std::task::{ready, Context, Poll};
 use futures_core::Stream;
 
 use super::error::{ReadError, StoredError};
-use super::pull::{AtEof, Inner, ReadExactlyInto};
+use super::pull::{AtEof, Inner};
 use super::raw_stream::RawStream;
+use super::read_futures::{ReadExactly, ReadExactlyInto, ReadLine, ReadLineInto};
 use super::search::{Search, Separator};
 
 /// The default limit of [`StreamReader`]: 64 KiB, as asyncio's `_DEFAULT_LIMIT`.
@@ -232,8 +233,7 @@ impl StreamReader {
         &self,
         n: usize,
     ) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
-        let inner = self.inner.clone();
-        poll_fn(move |cx| inner.poll_readexactly(cx, n))
+        ReadExactly::new(self.inner.clone(), n)
     }
 
     /// [`readexactly`](Self::readexactly) into `buf`: fills all of `buf`. At EOF
@@ -298,9 +298,7 @@ impl StreamReader {
     /// caller decide: consume `consumed` bytes with [`read`](Self::read) or
     /// [`readexactly`](Self::readexactly) and go on, or close the connection.
     pub fn readline(&self) -> impl Future<Output = Result<Vec<u8>, ReadError>> + 'static {
-        let inner = self.inner.clone();
-        let mut search = Search::new(Separator::Byte(b'\n'));
-        poll_fn(move |cx| inner.poll_readline(cx, &mut search))
+        ReadLine::new(self.inner.clone())
     }
 
     /// [`readuntil`](Self::readuntil) appending to `buf` (which it does not clear):
@@ -359,8 +357,7 @@ impl StreamReader {
         &'a self,
         buf: &'a mut Vec<u8>,
     ) -> impl Future<Output = Result<usize, ReadError>> + 'a {
-        let mut search = Search::new(Separator::Byte(b'\n'));
-        poll_fn(move |cx| self.inner.poll_readline_into(cx, &mut search, buf))
+        ReadLineInto::new(&self.inner, buf)
     }
 
     /// The lines of the stream as a [`Stream`] (asyncio's `async for line in reader`):

@@ -11,7 +11,10 @@
 //!
 //! Every `poll_*` holds one borrow of the state for its whole poll, answers from the
 //! buffer when it can (no syscall, no poller) and goes to the socket only when it
-//! cannot.
+//! cannot. The reads a server awaits per field (`readline*`, `readexactly*`) first
+//! look at the buffer in a few lines that are inlined into the caller's future (their
+//! futures are named in read_futures.rs for that); the rest of each read stays here,
+//! out of line.
 //!
 //! The reads into a caller's buffer (`read_into`, `readexactly_into`) with nothing
 //! buffered take one socket read, straight into the caller's buffer; only a small

@@ -218,16 +218,20 @@ impl Inner {
         }
     }
 
-    /// Fills `dst` from the buffer if it holds enough and no error is stored
-    /// (`readexactly_into`'s first look); `false` leaves everything as it was.
-    #[inline]
-    pub(super) fn take_exactly(&self, dst: &mut [u8]) -> bool {
+    /// The first look of `readexactly` and `readexactly_into`: `take`s the first `n`
+    /// buffered bytes if they are all there and no error is stored. `None` (nothing
+    /// taken) leaves every other case to the out-of-line loop.
+    #[inline(always)]
+    pub(super) fn take_buffered_exactly<T>(
+        &self,
+        n: usize,
+        take: impl FnOnce(&mut ReadBuffer) -> T,
+    ) -> Option<T> {
         let mut st = self.state.borrow_mut();
-        if st.exception.is_some() || st.buf.len() < dst.len() {
-            return false;
+        if st.exception.is_some() || st.buf.len() < n {
+            return None;
         }
-        st.buf.consume_into(dst);
-        true
+        Some(take(&mut st.buf))
     }
 
     /// `readexactly_into`'s step. Bytes move into `dst[..*filled]` as they come (from
@@ -299,18 +303,16 @@ impl Inner {
     /// Waits until `n` bytes are buffered (they stay there until then, so dropping the
     /// read loses nothing), then returns them. At EOF first, the whole buffer as an
     /// `IncompleteReadError`. Inlined into the caller for the usual case, the bytes
-    /// all buffered already; the rest is `poll_readexactly_wait`.
+    /// all buffered already (`take_buffered_exactly`); the rest is
+    /// `poll_readexactly_wait`.
     #[inline(always)]
     pub(super) fn poll_readexactly(
         &self,
         cx: &mut Context<'_>,
         n: usize,
     ) -> Poll<Result<Vec<u8>, ReadError>> {
-        {
-            let mut st = self.state.borrow_mut();
-            if st.exception.is_none() && st.buf.len() >= n {
-                return Poll::Ready(Ok(st.buf.consume(n)));
-            }
+        if let Some(bytes) = self.take_buffered_exactly(n, |buf| buf.consume(n)) {
+            return Poll::Ready(Ok(bytes));
         }
         self.poll_readexactly_wait(cx, n)
     }

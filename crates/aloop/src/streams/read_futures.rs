@@ -1,8 +1,8 @@
 //! The named futures of the reads a server awaits per field: `readline`,
 //! `readline_into`, `readexactly` and `readexactly_into`. Their polls are always
 //! inlined into the caller's future, so a field already buffered is taken by the first
-//! look (`Inner::poll_readline*`, `Inner::poll_readexactly`, `Inner::take_exactly` in
-//! pull.rs) in the caller's own code. The other reads are `poll_fn`s in reader.rs.
+//! look (`Inner::take_buffered_line` and `Inner::take_buffered_exactly` in pull.rs) in
+//! the caller's own code. The other reads are `poll_fn`s in reader.rs.
 //!
 //! Why named: a poll left out of line returns its result (48 bytes with `ReadError`)
 //! through memory, and the caller reading it back stalled on a store it could not
@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 
 use super::error::ReadError;
 use super::pull::Inner;
-use super::search::{Search, Separator};
+use super::search::Search;
 
 /// `readline`'s future: owns its reader, as asyncio's coroutine does.
 pub(super) struct ReadLine {
@@ -28,7 +28,7 @@ impl ReadLine {
     pub(super) fn new(inner: Rc<Inner>) -> ReadLine {
         ReadLine {
             inner,
-            search: Search::new(Separator::Byte(b'\n')),
+            search: Search::line(),
         }
     }
 }
@@ -55,7 +55,7 @@ impl<'a> ReadLineInto<'a> {
         ReadLineInto {
             inner,
             dst,
-            search: Search::new(Separator::Byte(b'\n')),
+            search: Search::line(),
         }
     }
 }
@@ -117,8 +117,14 @@ impl Future for ReadExactlyInto<'_> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.filled == 0 && this.inner.take_exactly(this.buf) {
-            return Poll::Ready(Ok(()));
+        if this.filled == 0 {
+            let dst = &mut *this.buf;
+            let taken = this
+                .inner
+                .take_buffered_exactly(dst.len(), |buf| buf.consume_into(dst));
+            if taken.is_some() {
+                return Poll::Ready(Ok(()));
+            }
         }
         this.inner
             .poll_readexactly_into(cx, this.buf, &mut this.filled)

@@ -379,7 +379,7 @@ impl StreamReader {
     pub fn lines(&self) -> Lines {
         Lines {
             inner: self.inner.clone(),
-            search: Search::new(Separator::Byte(b'\n')),
+            search: Search::line(),
             done: false,
         }
     }

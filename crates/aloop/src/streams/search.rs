@@ -109,6 +109,11 @@ impl Search {
         }
     }
 
+    /// A search for `\n` (`readline` and its kin).
+    pub(crate) fn line() -> Search {
+        Search::new(Separator::Byte(b'\n'))
+    }
+
     /// Whether no byte has been searched yet (every match is still ahead).
     #[inline]
     pub(crate) fn is_fresh(&self) -> bool {

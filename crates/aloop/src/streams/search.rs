@@ -29,19 +29,29 @@ pub(crate) enum Separator {
 
 impl Separator {
     /// The separator for `sep`, reusing `cache` when it already searches for `sep`.
+    // Inlined, with the build out of line: a reader asks for the same separator
+    // over and over (every HTTP head), and the build's big stack frame made every
+    // lookup pay for a frame it never used.
+    #[inline]
     pub(crate) fn new(sep: &[u8], cache: &mut Option<Rc<Finder<'static>>>) -> Separator {
         match sep {
             [] => Separator::Empty,
             [b] => Separator::Byte(*b),
             _ => match cache {
                 Some(f) if f.needle() == sep => Separator::Bytes(f.clone()),
-                _ => {
-                    let f = Rc::new(Finder::new(sep).into_owned());
-                    *cache = Some(f.clone());
-                    Separator::Bytes(f)
-                }
+                _ => Separator::Bytes(Separator::build(sep, cache)),
             },
         }
+    }
+
+    /// A separator not cached (the reader's first, or a new one): its finder, built
+    /// and cached.
+    #[cold]
+    #[inline(never)]
+    fn build(sep: &[u8], cache: &mut Option<Rc<Finder<'static>>>) -> Rc<Finder<'static>> {
+        let f = Rc::new(Finder::new(sep).into_owned());
+        *cache = Some(f.clone());
+        f
     }
 
     fn len(&self) -> usize {

@@ -6,7 +6,7 @@
 //! `cm` is the [`Timeout`] handle ([`TimeoutFuture::handle`], or [`Timeout::wrap`] when
 //! the body needs the handle itself, e.g. to `reschedule`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -129,9 +129,11 @@ impl Timeout {
     pub fn wrap<F: IntoFuture>(&self, future: F) -> TimeoutFuture<F::IntoFuture> {
         TimeoutFuture {
             future: Some(future.into_future()),
-            timeout: self.clone(),
+            when: None,
+            shared: OnceCell::from(self.clone()),
             sleep: None,
             started: false,
+            expired: false,
         }
     }
 }
@@ -164,15 +166,25 @@ pin_project! {
     pub struct TimeoutFuture<F> {
         #[pin]
         future: Option<F>,
-        timeout: Timeout,
+        // The deadline, while no handle exists.
+        when: Option<Instant>,
+        // The state a handle shares, once one exists (`Timeout::wrap`, or `handle()`,
+        // which moves `when` into it). Until then nothing outside can look at the
+        // deadline or move it, and `timeout(d, body)` allocates nothing for it.
+        shared: OnceCell<Timeout>,
         sleep: Option<Sleep>,
         started: bool,
+        expired: bool,
     }
 
     impl<F> PinnedDrop for TimeoutFuture<F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            let state = &this.timeout.state;
+            // Without a handle no one can look at `expired` or `finished`.
+            let Some(timeout) = this.shared.get() else {
+                return;
+            };
+            let state = &timeout.state;
             // A block dropped unfinished once its deadline has passed (an enclosing
             // timeout with the same deadline got there first, or the task was
             // cancelled) expired too, as asyncio's timer fired for it as well. Only
@@ -194,9 +206,36 @@ pin_project! {
 }
 
 impl<F> TimeoutFuture<F> {
+    /// `future` under a deadline no handle shares yet.
+    fn unshared(when: Option<Instant>, future: F) -> TimeoutFuture<F> {
+        TimeoutFuture {
+            future: Some(future),
+            when,
+            shared: OnceCell::new(),
+            sleep: None,
+            started: false,
+            expired: false,
+        }
+    }
+
     /// The deadline's handle (asyncio's `cm`), to look at it or `reschedule` it.
     pub fn handle(&self) -> Timeout {
-        self.timeout.clone()
+        self.shared
+            .get_or_init(|| {
+                let timeout = Timeout::new(self.when);
+                timeout.state.expired.set(self.expired);
+                timeout.state.finished.set(self.future.is_none());
+                timeout
+            })
+            .clone()
+    }
+
+    /// The deadline as it is now (a handle may have moved it).
+    fn when(&self) -> Option<Instant> {
+        match self.shared.get() {
+            Some(timeout) => timeout.when(),
+            None => self.when,
+        }
     }
 }
 
@@ -226,7 +265,7 @@ pub fn timeout<F: IntoFuture>(
     delay: impl Into<Option<Duration>>,
     future: F,
 ) -> TimeoutFuture<F::IntoFuture> {
-    Timeout::after(delay.into()).wrap(future)
+    TimeoutFuture::unshared(delay.into().and_then(deadline_after), future.into_future())
 }
 
 /// [`timeout`] with an absolute deadline on the loop's clock (asyncio's `timeout_at`).
@@ -244,7 +283,7 @@ pub fn timeout_at<F: IntoFuture>(
     when: impl Into<Option<Instant>>,
     future: F,
 ) -> TimeoutFuture<F::IntoFuture> {
-    Timeout::new(when.into()).wrap(future)
+    TimeoutFuture::unshared(when.into(), future.into_future())
 }
 
 impl<F: Future> Future for TimeoutFuture<F> {
@@ -252,7 +291,8 @@ impl<F: Future> Future for TimeoutFuture<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let state = &this.timeout.state;
+        let shared = this.shared.get().map(|timeout| &*timeout.state);
+        let when_now = |when: &Option<Instant>| shared.map_or(*when, |state| state.when.get());
         assert!(
             this.future.is_some(),
             "aloop: a timeout was polled after it returned"
@@ -262,7 +302,7 @@ impl<F: Future> Future for TimeoutFuture<F> {
         // run the task resumes. The armed sleep answers that without reading the clock;
         // a deadline rescheduled since it was armed is compared with the clock.
         let expire_now = *this.started
-            && match (state.when.get(), this.sleep.as_ref()) {
+            && match (when_now(this.when), this.sleep.as_ref()) {
                 (None, _) => false,
                 (Some(when), Some(sleep)) if sleep.deadline() == Some(when) => sleep.has_fired(),
                 (Some(when), _) => crate::running::loop_now() >= when,
@@ -276,14 +316,16 @@ impl<F: Future> Future for TimeoutFuture<F> {
             if let Poll::Ready(output) = polled {
                 this.future.set(None);
                 *this.sleep = None;
-                state.finished.set(true);
+                if let Some(state) = shared {
+                    state.finished.set(true);
+                }
                 return Poll::Ready(Ok(output));
             }
         }
         // The block may have rescheduled: arm the timer for the deadline as it is now. A
         // deadline already past fires on the next iteration, as asyncio's
         // `call_soon(_on_timeout)` for it does.
-        let when = state.when.get();
+        let when = when_now(this.when);
         let mut expired = expire_now;
         if !expired {
             match when {
@@ -302,14 +344,22 @@ impl<F: Future> Future for TimeoutFuture<F> {
             // Dropping the block is its cancellation; its destructors run here, in the task.
             this.future.set(None);
             *this.sleep = None;
-            state.expired.set(true);
-            state.finished.set(true);
-            state.waker.borrow_mut().take();
+            *this.expired = true;
+            if let Some(state) = shared {
+                state.expired.set(true);
+                state.finished.set(true);
+                state.waker.borrow_mut().take();
+            }
             return Poll::Ready(Err(TimeoutError));
         }
         // Only a `Timeout` handle held elsewhere (`handle()`, `wrap`) can reschedule and
         // needs the waker; a bare `timeout(d, body)` keeps none.
-        if Rc::strong_count(state) > 1 {
+        if let Some(state) = this
+            .shared
+            .get()
+            .map(|timeout| &timeout.state)
+            .filter(|state| Rc::strong_count(state) > 1)
+        {
             let mut waker = state.waker.borrow_mut();
             if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                 *waker = Some(cx.waker().clone());
@@ -322,7 +372,8 @@ impl<F: Future> Future for TimeoutFuture<F> {
 impl<F> fmt::Debug for TimeoutFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TimeoutFuture")
-            .field("timeout", &self.timeout)
+            .field("when", &self.when())
+            .field("expired", &self.expired)
             .finish()
     }
 }

@@ -267,6 +267,9 @@ fn pause_and_resume_writing_follow_the_water_marks() {
             log.borrow().iter().any(|e| e == "resume")
         })
         .await;
+        // Below the low-water mark is not empty: the loop must keep running (and
+        // writing) until the peer has read everything, not block in `join`.
+        until("the peer reading every byte", || reader.is_finished()).await;
         assert_eq!(reader.join().unwrap(), 256 * 64 * 1024);
         assert_eq!(
             log.borrow()

@@ -1,9 +1,11 @@
-//! Small OS helpers: making an fd non-blocking, telling stream fds from the rest, and
-//! the two halves of a non-blocking `connect` (start, then wait and check `SO_ERROR`).
+//! Small OS helpers: making an fd non-blocking, accepting a TCP connection already
+//! non-blocking, telling stream fds from the rest, and the two halves of a
+//! non-blocking `connect` (start, then wait and check `SO_ERROR`).
 
 use std::future::poll_fn;
 use std::io;
 use std::mem;
+use std::net::{self, SocketAddr};
 use std::os::unix::io::{AsFd, AsRawFd, RawFd};
 
 use socket2::{SockAddr, SockRef, Socket};
@@ -26,6 +28,51 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Accepts one connection on a non-blocking listener, the new socket non-blocking and
+/// close-on-exec from the start: `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)` where the OS
+/// has it, one system call per connection fewer than `accept` then `FIONBIO` (as
+/// mio does); elsewhere exactly that pair. `WouldBlock` when no connection waits.
+pub(crate) fn accept_nonblocking(
+    listener: &net::TcpListener,
+) -> io::Result<(net::TcpStream, SocketAddr)> {
+    #[cfg(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "illumos",
+        target_os = "linux",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    ))]
+    {
+        let listener = SockRef::from(listener);
+        let (socket, addr) = loop {
+            match listener.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
+        let addr = addr.as_socket().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "accepted a non-IP peer address")
+        })?;
+        Ok((socket.into(), addr))
+    }
+    #[cfg(not(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "illumos",
+        target_os = "linux",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    )))]
+    {
+        let (stream, addr) = listener.accept()?;
+        stream.set_nonblocking(true)?;
+        Ok((stream, addr))
+    }
 }
 
 /// Whether a short read/write on `fd` proves its kernel buffer was drained/filled:

@@ -138,12 +138,13 @@ impl TcpListener {
 
     /// Polls for one incoming connection, registered with this listener's reactor.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, addr) = match self.inner.poll_read_with(cx, |l| l.accept()) {
+        let (stream, addr) = match self.inner.poll_read_with(cx, sys::accept_nonblocking) {
             Poll::Ready(Ok(pair)) => pair,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
-        Poll::Ready(TcpStream::from_accepted(stream, self.inner.reactor()).map(|s| (s, addr)))
+        let stream = Async::from_parts(stream, self.inner.reactor(), true, (true, true));
+        Poll::Ready(stream.map(|inner| (TcpStream { inner }, addr)))
     }
 
     /// Accepts one connection.
@@ -258,16 +259,13 @@ impl TcpStream {
         Ok(TcpStream { inner })
     }
 
-    fn from_accepted(stream: net::TcpStream, reactor: &Reactor) -> io::Result<TcpStream> {
-        stream.set_nonblocking(true)?;
-        Ok(TcpStream {
-            inner: Async::from_parts(stream, reactor, true, (true, true))?,
-        })
-    }
-
     /// Wraps a connected std stream (made non-blocking) with the current reactor.
     pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
-        TcpStream::from_accepted(stream, &Reactor::current_or_err()?)
+        let reactor = Reactor::current_or_err()?;
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream {
+            inner: Async::from_parts(stream, &reactor, true, (true, true))?,
+        })
     }
 
     /// Deregisters and returns the std stream (still non-blocking).

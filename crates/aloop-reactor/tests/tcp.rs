@@ -131,6 +131,41 @@ fn peer_reset_after_accept_is_an_error_not_a_hang() {
     });
 }
 
+/// An accepted socket is non-blocking (a blocking one would stall the whole loop on
+/// its first read with nothing queued) and close-on-exec (a child process must not
+/// inherit connections), and its peer address is the client's.
+#[test]
+fn an_accepted_socket_is_non_blocking_close_on_exec_and_knows_its_peer() {
+    use std::os::unix::io::AsRawFd;
+    watchdog(|| {
+        let reactor = Reactor::new().unwrap();
+        reactor
+            .block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0")?;
+                let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+                let (server, peer) = listener.accept().await?;
+                assert_eq!(peer, client.local_addr()?);
+                let fd = server.as_raw_fd();
+                // SAFETY: F_GETFL and F_GETFD take no pointer argument; `fd` is open.
+                let (fl, fdfl) = unsafe {
+                    (
+                        libc::fcntl(fd, libc::F_GETFL),
+                        libc::fcntl(fd, libc::F_GETFD),
+                    )
+                };
+                assert!(fl != -1 && fdfl != -1, "{}", io::Error::last_os_error());
+                assert_ne!(fl & libc::O_NONBLOCK, 0, "O_NONBLOCK");
+                assert_ne!(fdfl & libc::FD_CLOEXEC, 0, "FD_CLOEXEC");
+                let mut buf = [0u8; 4];
+                (&client).write_all(b"ping")?;
+                server.read(&mut buf).await?;
+                assert_eq!(&buf, b"ping");
+                io::Result::Ok(())
+            })
+            .unwrap();
+    });
+}
+
 #[test]
 fn short_read_shortcut_does_not_stall_later_data() {
     watchdog(|| {

@@ -219,6 +219,9 @@ impl<F> TimeoutFuture<F> {
     }
 
     /// The deadline's handle (asyncio's `cm`), to look at it or `reschedule` it.
+    ///
+    /// The first call moves the deadline into state the future and its handles share
+    /// (one allocation); a timeout nobody asks a handle of allocates nothing for it.
     pub fn handle(&self) -> Timeout {
         self.shared
             .get_or_init(|| {

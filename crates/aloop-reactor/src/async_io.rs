@@ -5,7 +5,7 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, Read, Write};
-use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::io::{AsFd, AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -249,6 +249,36 @@ impl<T: AsRawFd> Async<T> {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+impl<T: AsFd + AsRawFd> Async<T> {
+    /// Waits for an in-progress connect (`sys::start_connect`) to finish:
+    /// writability, then `SO_ERROR` (the connect's real outcome, e.g.
+    /// `ConnectionRefused`), then `getpeername` to tell a finished connect from a
+    /// spurious wake-up.
+    pub(crate) async fn finish_connect(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            self.registration().poll_io(
+                Dir::Write,
+                cx,
+                || {
+                    let sock = socket2::SockRef::from(self.get_ref());
+                    if let Some(e) = sock.take_error()? {
+                        return Err(e);
+                    }
+                    match sock.peer_addr() {
+                        Ok(_) => Ok(()),
+                        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                            Err(io::ErrorKind::WouldBlock.into())
+                        }
+                        Err(e) => Err(e),
+                    }
+                },
+                |_| false,
+            )
+        })
+        .await
     }
 }
 

@@ -1,17 +1,13 @@
-//! Small OS helpers: making an fd non-blocking, accepting a TCP connection already
-//! non-blocking, telling stream fds from the rest, and the two halves of a
-//! non-blocking `connect` (start, then wait and check `SO_ERROR`).
+//! Small OS helpers, below the reactor's types: making an fd non-blocking, accepting a
+//! TCP connection already non-blocking, telling stream fds from the rest, and starting
+//! a non-blocking `connect` (`Async::finish_connect` waits for its end).
 
-use std::future::poll_fn;
 use std::io;
 use std::mem;
 use std::net::{self, SocketAddr};
-use std::os::unix::io::{AsFd, AsRawFd, RawFd};
+use std::os::unix::io::RawFd;
 
 use socket2::{SockAddr, SockRef, Socket};
-
-use crate::async_io::Async;
-use crate::source::Dir;
 
 /// Sets `O_NONBLOCK` on `fd` (skipping the write if it is already set).
 pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
@@ -31,21 +27,13 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 }
 
 /// Accepts one connection on a non-blocking listener, the new socket non-blocking and
-/// close-on-exec from the start: `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)` where the OS
-/// has it, one system call per connection fewer than `accept` then `FIONBIO` (as
+/// close-on-exec from the start: `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)` on Linux and
+/// Android, one system call per connection fewer than `accept` then `FIONBIO` (as
 /// mio does); elsewhere exactly that pair. `WouldBlock` when no connection waits.
 pub(crate) fn accept_nonblocking(
     listener: &net::TcpListener,
 ) -> io::Result<(net::TcpStream, SocketAddr)> {
-    #[cfg(any(
-        target_os = "android",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "illumos",
-        target_os = "linux",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    ))]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let listener = SockRef::from(listener);
         let (socket, addr) = loop {
@@ -59,15 +47,7 @@ pub(crate) fn accept_nonblocking(
         })?;
         Ok((socket.into(), addr))
     }
-    #[cfg(not(any(
-        target_os = "android",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "illumos",
-        target_os = "linux",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    )))]
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let (stream, addr) = listener.accept()?;
         stream.set_nonblocking(true)?;
@@ -102,7 +82,7 @@ pub(crate) fn is_stream(fd: RawFd) -> bool {
 }
 
 /// Starts a non-blocking connect. `Ok(true)`: connected already; `Ok(false)`: in
-/// progress, wait for writability and call [`finish_connect`].
+/// progress, to be finished with `Async::finish_connect` once registered.
 pub(crate) fn start_connect(socket: &Socket, addr: &SockAddr) -> io::Result<bool> {
     match socket.connect(addr) {
         Ok(()) => Ok(true),
@@ -113,33 +93,6 @@ pub(crate) fn start_connect(socket: &Socket, addr: &SockAddr) -> io::Result<bool
         )),
         Err(e) => Err(e),
     }
-}
-
-/// Waits for an in-progress connect to finish: writability, then `SO_ERROR` (the
-/// connect's real outcome, e.g. `ConnectionRefused`), then `getpeername` to tell a
-/// finished connect from a spurious wake-up.
-pub(crate) async fn finish_connect<T: AsFd + AsRawFd>(stream: &Async<T>) -> io::Result<()> {
-    poll_fn(|cx| {
-        stream.registration().poll_io(
-            Dir::Write,
-            cx,
-            || {
-                let sock = SockRef::from(stream.get_ref());
-                if let Some(e) = sock.take_error()? {
-                    return Err(e);
-                }
-                match sock.peer_addr() {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                        Err(io::ErrorKind::WouldBlock.into())
-                    }
-                    Err(e) => Err(e),
-                }
-            },
-            |_| false,
-        )
-    })
-    .await
 }
 
 #[cfg(test)]

@@ -254,7 +254,7 @@ impl TcpStream {
             (true, connected),
         )?;
         if !connected {
-            sys::finish_connect(&inner).await?;
+            inner.finish_connect().await?;
         }
         Ok(TcpStream { inner })
     }

@@ -166,7 +166,7 @@ impl UnixStream {
             (true, connected),
         )?;
         if !connected {
-            sys::finish_connect(&inner).await?;
+            inner.finish_connect().await?;
         }
         Ok(UnixStream { inner })
     }

@@ -107,27 +107,40 @@ fn connect_to_closed_port_is_refused_not_a_hang() {
     });
 }
 
-#[test]
-fn peer_reset_after_accept_is_an_error_not_a_hang() {
+/// Runs `body` on a fresh reactor (under the watchdog) with a connection accepted
+/// from a blocking std client: the accepted stream, the peer address `accept`
+/// reported, and the client.
+fn with_accepted<F, Fut>(body: F)
+where
+    F: FnOnce(TcpStream, SocketAddr, std::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = io::Result<()>>,
+{
     watchdog(|| {
         let reactor = Reactor::new().unwrap();
         reactor
             .block_on(async {
                 let listener = TcpListener::bind("127.0.0.1:0")?;
                 let client = std::net::TcpStream::connect(listener.local_addr()?)?;
-                let (server, _) = listener.accept().await?;
-                // SO_LINGER 0 makes close send RST instead of FIN.
-                socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
-                drop(client);
-                let mut buf = [0u8; 16];
-                let err = server
-                    .read(&mut buf)
-                    .await
-                    .expect_err("a reset must be an error");
-                assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
-                io::Result::Ok(())
+                let (server, peer) = listener.accept().await?;
+                body(server, peer, client).await
             })
             .unwrap();
+    });
+}
+
+#[test]
+fn peer_reset_after_accept_is_an_error_not_a_hang() {
+    with_accepted(|server, _, client| async move {
+        // SO_LINGER 0 makes close send RST instead of FIN.
+        socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
+        drop(client);
+        let mut buf = [0u8; 16];
+        let err = server
+            .read(&mut buf)
+            .await
+            .expect_err("a reset must be an error");
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
+        Ok(())
     });
 }
 
@@ -137,32 +150,24 @@ fn peer_reset_after_accept_is_an_error_not_a_hang() {
 #[test]
 fn an_accepted_socket_is_non_blocking_close_on_exec_and_knows_its_peer() {
     use std::os::unix::io::AsRawFd;
-    watchdog(|| {
-        let reactor = Reactor::new().unwrap();
-        reactor
-            .block_on(async {
-                let listener = TcpListener::bind("127.0.0.1:0")?;
-                let client = std::net::TcpStream::connect(listener.local_addr()?)?;
-                let (server, peer) = listener.accept().await?;
-                assert_eq!(peer, client.local_addr()?);
-                let fd = server.as_raw_fd();
-                // SAFETY: F_GETFL and F_GETFD take no pointer argument; `fd` is open.
-                let (fl, fdfl) = unsafe {
-                    (
-                        libc::fcntl(fd, libc::F_GETFL),
-                        libc::fcntl(fd, libc::F_GETFD),
-                    )
-                };
-                assert!(fl != -1 && fdfl != -1, "{}", io::Error::last_os_error());
-                assert_ne!(fl & libc::O_NONBLOCK, 0, "O_NONBLOCK");
-                assert_ne!(fdfl & libc::FD_CLOEXEC, 0, "FD_CLOEXEC");
-                let mut buf = [0u8; 4];
-                (&client).write_all(b"ping")?;
-                server.read(&mut buf).await?;
-                assert_eq!(&buf, b"ping");
-                io::Result::Ok(())
-            })
-            .unwrap();
+    with_accepted(|server, peer, client| async move {
+        assert_eq!(peer, client.local_addr()?);
+        let fd = server.as_raw_fd();
+        // SAFETY: F_GETFL and F_GETFD take no pointer argument; `fd` is open.
+        let (fl, fdfl) = unsafe {
+            (
+                libc::fcntl(fd, libc::F_GETFL),
+                libc::fcntl(fd, libc::F_GETFD),
+            )
+        };
+        assert!(fl != -1 && fdfl != -1, "{}", io::Error::last_os_error());
+        assert_ne!(fl & libc::O_NONBLOCK, 0, "O_NONBLOCK");
+        assert_ne!(fdfl & libc::FD_CLOEXEC, 0, "FD_CLOEXEC");
+        let mut buf = [0u8; 4];
+        (&client).write_all(b"ping")?;
+        server.read(&mut buf).await?;
+        assert_eq!(&buf, b"ping");
+        Ok(())
     });
 }
 

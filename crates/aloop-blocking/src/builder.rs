@@ -1,5 +1,6 @@
 //! Configuration of a [`ThreadPoolExecutor`]: worker limit, thread names,
-//! keep-alive and stack size.
+//! keep-alive and stack size; and the pool's constructors (`new`, `builder`,
+//! `Default`), which all go through the builder.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -115,6 +116,28 @@ impl Builder {
         });
         let shared = PoolShared::new(max_workers, self.keep_alive, prefix, self.stack_size);
         ThreadPoolExecutor::from_shared(Arc::new(shared))
+    }
+}
+
+impl ThreadPoolExecutor {
+    /// A pool running at most `max_workers` threads, with the other settings
+    /// at their defaults (see [`Builder`]). `max_workers == 0` is
+    /// [`BuildError::ZeroWorkers`].
+    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
+        Builder::new().max_workers(max_workers).build()
+    }
+
+    /// A [`Builder`] for the thread-name prefix, keep-alive and stack size.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+}
+
+impl Default for ThreadPoolExecutor {
+    /// Python's default pool: `min(32, cpus + 4)` workers, default prefix
+    /// and keep-alive.
+    fn default() -> Self {
+        Builder::new().build_valid()
     }
 }
 

@@ -1,13 +1,13 @@
 //! The user-facing pool handle: submit, map, shutdown, and the counters
-//! tests and the event loop look at.
+//! tests and the event loop look at. Making one (`new`, `builder`,
+//! `Default`) is in `builder.rs`.
 
 use std::fmt;
 use std::sync::atomic::{fence, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::builder::Builder;
-use crate::error::{BuildError, SubmitError};
+use crate::error::SubmitError;
 use crate::job::{new_job, JobFuture};
 use crate::map::Map;
 use crate::worker::{Msg, PoolShared};
@@ -48,18 +48,6 @@ pub struct ThreadPoolExecutor {
 }
 
 impl ThreadPoolExecutor {
-    /// A pool running at most `max_workers` threads, with the other settings
-    /// at their defaults (see [`Builder`]). `max_workers == 0` is
-    /// [`BuildError::ZeroWorkers`].
-    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
-        Builder::new().max_workers(max_workers).build()
-    }
-
-    /// A [`Builder`] for the thread-name prefix, keep-alive and stack size.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     pub(crate) fn from_shared(shared: Arc<PoolShared>) -> Self {
         ThreadPoolExecutor { shared }
     }
@@ -242,14 +230,6 @@ impl ThreadPoolExecutor {
     /// `true` if both handles refer to the same pool.
     pub fn ptr_eq(&self, other: &ThreadPoolExecutor) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
-    }
-}
-
-impl Default for ThreadPoolExecutor {
-    /// Python's default pool: `min(32, cpus + 4)` workers, default prefix
-    /// and keep-alive.
-    fn default() -> Self {
-        Builder::new().build_valid()
     }
 }
 

@@ -41,6 +41,7 @@
 
 mod current;
 mod error;
+mod header;
 mod local;
 mod raw;
 mod runnable;

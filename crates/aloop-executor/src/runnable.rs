@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ptr::NonNull;
 
-use crate::raw::{self, Header};
+use crate::header::{self, Header};
 use crate::state::COMPLETE;
 use crate::thread_id;
 
@@ -120,7 +120,7 @@ impl Drop for Runnable {
             unsafe { (header.vtable.abort)(self.ptr) };
         }
         // SAFETY: releasing the runnable's own reference.
-        unsafe { raw::drop_ref(self.ptr) };
+        unsafe { header::drop_ref(self.ptr) };
     }
 }
 

@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::{Context, Poll, Waker};
 
 use crate::error::TaskError;
-use crate::raw::{self, Awaiter, Header};
+use crate::header::{self, Header};
+use crate::raw::{self, Awaiter};
 use crate::state::*;
 
 /// The handle of a spawned task: await it for the task's output.
@@ -71,7 +72,7 @@ impl<T> Task<T> {
     /// otherwise (also when a request is already pending). The future is dropped at the
     /// task's next step, not inside this call; until then [`Task::is_cancelled`] is false.
     pub fn cancel(&self) -> bool {
-        raw::request_cancel(self.ptr)
+        header::request_cancel(self.ptr)
     }
 
     /// Whether the task has finished (with an output, a panic, or by cancellation).
@@ -112,7 +113,7 @@ impl<T> Task<T> {
 
     /// A type-erased reference to the same task.
     pub fn task_ref(&self) -> TaskRef {
-        raw::add_ref(self.header());
+        header::add_ref(self.header());
         TaskRef { ptr: self.ptr }
     }
 
@@ -225,7 +226,7 @@ impl TaskRef {
         let task = TaskRef {
             ptr: ptr.cast::<Header>(),
         };
-        raw::add_ref(task.header());
+        header::add_ref(task.header());
         task
     }
 
@@ -251,7 +252,7 @@ impl TaskRef {
 
     /// Requests cancellation, as [`Task::cancel`].
     pub fn cancel(&self) -> bool {
-        raw::request_cancel(self.ptr)
+        header::request_cancel(self.ptr)
     }
 
     /// Drops the task's future right now and completes it as cancelled (its awaiter is
@@ -288,7 +289,7 @@ impl TaskRef {
     pub fn is_waker_of(&self, waker: &Waker) -> bool {
         // SAFETY: a borrowed waker over our reference: never woken, cloned or dropped
         // (`ManuallyDrop`), only compared.
-        let mine = ManuallyDrop::new(unsafe { Waker::from_raw(raw::raw_waker(self.ptr)) });
+        let mine = ManuallyDrop::new(unsafe { Waker::from_raw(header::raw_waker(self.ptr)) });
         waker.will_wake(&mine)
     }
 
@@ -297,13 +298,13 @@ impl TaskRef {
         let ptr = self.ptr;
         std::mem::forget(self);
         // SAFETY: the reference `self` held moves into the waker, which releases it.
-        unsafe { Waker::from_raw(raw::raw_waker(ptr)) }
+        unsafe { Waker::from_raw(header::raw_waker(ptr)) }
     }
 }
 
 impl Clone for TaskRef {
     fn clone(&self) -> Self {
-        raw::add_ref(self.header());
+        header::add_ref(self.header());
         TaskRef { ptr: self.ptr }
     }
 }
@@ -311,7 +312,7 @@ impl Clone for TaskRef {
 impl Drop for TaskRef {
     fn drop(&mut self) {
         // SAFETY: releasing our own reference.
-        unsafe { raw::drop_ref(self.ptr) }
+        unsafe { header::drop_ref(self.ptr) }
     }
 }
 

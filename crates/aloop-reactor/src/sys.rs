@@ -7,7 +7,7 @@ use std::mem;
 use std::net::{self, SocketAddr};
 use std::os::unix::io::RawFd;
 
-use socket2::{SockAddr, SockRef, Socket};
+use socket2::{SockAddr, Socket};
 
 /// Sets `O_NONBLOCK` on `fd` (skipping the write if it is already set).
 pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
@@ -35,7 +35,7 @@ pub(crate) fn accept_nonblocking(
 ) -> io::Result<(net::TcpStream, SocketAddr)> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
-        let listener = SockRef::from(listener);
+        let listener = socket2::SockRef::from(listener);
         let (socket, addr) = loop {
             match listener.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

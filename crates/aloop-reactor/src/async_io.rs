@@ -252,31 +252,24 @@ impl<T: AsRawFd> Async<T> {
     }
 }
 
-impl<T: AsFd + AsRawFd> Async<T> {
+impl<T: AsFd> Async<T> {
     /// Waits for an in-progress connect (`sys::start_connect`) to finish:
     /// writability, then `SO_ERROR` (the connect's real outcome, e.g.
     /// `ConnectionRefused`), then `getpeername` to tell a finished connect from a
     /// spurious wake-up.
     pub(crate) async fn finish_connect(&self) -> io::Result<()> {
-        poll_fn(|cx| {
-            self.registration().poll_io(
-                Dir::Write,
-                cx,
-                || {
-                    let sock = socket2::SockRef::from(self.get_ref());
-                    if let Some(e) = sock.take_error()? {
-                        return Err(e);
-                    }
-                    match sock.peer_addr() {
-                        Ok(_) => Ok(()),
-                        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                            Err(io::ErrorKind::WouldBlock.into())
-                        }
-                        Err(e) => Err(e),
-                    }
-                },
-                |_| false,
-            )
+        self.write_with(|io| {
+            let sock = socket2::SockRef::from(io);
+            if let Some(e) = sock.take_error()? {
+                return Err(e);
+            }
+            match sock.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                Err(e) => Err(e),
+            }
         })
         .await
     }

@@ -7,7 +7,7 @@ use std::io::{self, IoSliceMut, Read, Write};
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -138,13 +138,9 @@ impl TcpListener {
 
     /// Polls for one incoming connection, registered with this listener's reactor.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let (stream, addr) = match self.inner.poll_read_with(cx, sys::accept_nonblocking) {
-            Poll::Ready(Ok(pair)) => pair,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        };
-        let stream = Async::from_parts(stream, self.inner.reactor(), true, (true, true));
-        Poll::Ready(stream.map(|inner| (TcpStream { inner }, addr)))
+        let (stream, addr) = ready!(self.inner.poll_read_with(cx, sys::accept_nonblocking))?;
+        let inner = Async::from_parts(stream, self.inner.reactor(), true, (true, true))?;
+        Poll::Ready(Ok((TcpStream { inner }, addr)))
     }
 
     /// Accepts one connection.

@@ -97,6 +97,13 @@ impl<T> Slab<T> {
             .filter(|e| e.generation == generation && e.payload.is_some())
     }
 
+    /// Mutable counterpart of [`Slab::get`].
+    pub(crate) fn get_mut(&mut self, index: u32, generation: u32) -> Option<&mut Entry<T>> {
+        self.entries
+            .get_mut(index as usize)
+            .filter(|e| e.generation == generation && e.payload.is_some())
+    }
+
     /// Internal access by an index the wheel itself linked, hence known to be in range.
     pub(crate) fn at(&self, index: u32) -> &Entry<T> {
         &self.entries[index as usize]

@@ -165,6 +165,46 @@ impl<T> TimerWheel<T> {
         self.slab.get(key.index, key.generation).map(|e| e.deadline)
     }
 
+    /// The payload of a pending entry, `None` if the key is stale.
+    ///
+    /// ```
+    /// # use std::time::{Duration, Instant};
+    /// # use aloop_timer::TimerWheel;
+    /// let origin = Instant::now();
+    /// let mut wheel = TimerWheel::with_origin(origin);
+    /// let key = wheel.insert(origin + Duration::from_secs(5), "wake task 1");
+    /// assert_eq!(wheel.payload(key), Some(&"wake task 1"));
+    /// wheel.cancel(key);
+    /// assert_eq!(wheel.payload(key), None);
+    /// ```
+    pub fn payload(&self, key: TimerKey) -> Option<&T> {
+        self.slab
+            .get(key.index, key.generation)
+            .and_then(|e| e.payload.as_ref())
+    }
+
+    /// The payload of a pending entry, to change in place: the entry keeps its key,
+    /// its deadline and its place among entries due at the same time (a cancel and a
+    /// new insert would lose all three). `None` if the key is stale.
+    ///
+    /// ```
+    /// # use std::time::{Duration, Instant};
+    /// # use aloop_timer::TimerWheel;
+    /// let origin = Instant::now();
+    /// let due = origin + Duration::from_millis(1);
+    /// let mut wheel = TimerWheel::with_origin(origin);
+    /// let first = wheel.insert(due, "wake task 1");
+    /// let second = wheel.insert(due, "second");
+    /// *wheel.payload_mut(first).unwrap() = "wake task 2";
+    /// let fired: Vec<_> = wheel.advance(due).map(|(_, _, p)| p).collect();
+    /// assert_eq!(fired, ["wake task 2", "second"]);
+    /// ```
+    pub fn payload_mut(&mut self, key: TimerKey) -> Option<&mut T> {
+        self.slab
+            .get_mut(key.index, key.generation)
+            .and_then(|e| e.payload.as_mut())
+    }
+
     /// `true` if the key names a pending entry.
     pub fn contains(&self, key: TimerKey) -> bool {
         self.slab.get(key.index, key.generation).is_some()

@@ -22,6 +22,8 @@ enum Op {
     },
     /// Cancel the n-th key ever issued (modulo), often a stale one.
     Cancel(usize),
+    /// Reach the n-th key's payload through `payload_mut` (modulo), often a stale one.
+    Touch(usize),
     /// Move `now` (forwards, or backwards if `back`) and drain `advance(now)`.
     Advance {
         by: Duration,
@@ -59,6 +61,7 @@ fn op() -> impl Strategy<Value = Op> {
         30 => (span(), prop_oneof![3 => Just(Duration::ZERO), 1 => span()])
             .prop_map(|(ahead, behind)| Op::Insert { ahead, behind }),
         12 => any::<usize>().prop_map(Op::Cancel),
+        4 => any::<usize>().prop_map(Op::Touch),
         12 => (span(), prop::bool::weighted(0.1)).prop_map(|(by, back)| Op::Advance { by, back }),
         3 => (span(), 0..4usize).prop_map(|(by, take)| Op::AdvancePartly { by, take }),
         4 => span().prop_map(Op::Poll),
@@ -103,6 +106,7 @@ fn check(wheel: &TimerWheel<u64>, model: &Model) -> Result<(), TestCaseError> {
         let expect = model.is_pending(deadline, seq).then_some(deadline);
         prop_assert_eq!(wheel.deadline(key), expect);
         prop_assert_eq!(wheel.contains(key), expect.is_some());
+        prop_assert_eq!(wheel.payload(key), expect.map(|_| &seq));
     }
     Ok(())
 }
@@ -131,6 +135,21 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 if let Some(&(key, deadline, seq)) = model.keys.get(n % model.keys.len().max(1)) {
                     let expect = model.pending.remove(&(deadline, seq)).map(|_| seq);
                     prop_assert_eq!(wheel.cancel(key), expect);
+                }
+            }
+            Op::Touch(n) => {
+                // Through `payload_mut`, a pending entry's own payload, written back:
+                // the entry must keep its key, deadline and firing order (`check`).
+                if let Some(&(key, deadline, seq)) = model.keys.get(n % model.keys.len().max(1)) {
+                    let pending = model.is_pending(deadline, seq);
+                    match wheel.payload_mut(key) {
+                        Some(payload) => {
+                            prop_assert!(pending, "payload_mut of a stale key");
+                            prop_assert_eq!(*payload, seq);
+                            *payload = seq;
+                        }
+                        None => prop_assert!(!pending, "no payload_mut for a pending key"),
+                    }
                 }
             }
             Op::Advance { by, back } => {

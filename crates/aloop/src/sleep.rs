@@ -7,7 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use aloop_timer::TimerKey;
@@ -123,6 +123,17 @@ impl Sleep {
             State::Idle | State::Yielded => false,
         }
     }
+
+    /// The waker the armed timer of this sleep will wake (the one of its last poll),
+    /// if it is armed on the loop running this thread.
+    pub(crate) fn armed_waker(&self) -> Option<Waker> {
+        match self.state {
+            State::Armed { loop_id, key } => running_state()
+                .filter(|state| state.id() == loop_id)
+                .and_then(|state| state.timer_waker(key)),
+            _ => None,
+        }
+    }
 }
 
 impl Future for Sleep {
@@ -167,18 +178,18 @@ impl Future for Sleep {
                 let state = running_state()
                     .filter(|state| state.id() == loop_id)
                     .expect("aloop::sleep polled outside the event loop it started on");
-                if !state.has_timer(key) {
+                // Polled again before the deadline (e.g. inside a select, or a
+                // `timeout` whose body is still running): the wheel must wake the waker
+                // of this poll. Swapped in place, not re-armed: asyncio's timer handle
+                // keeps its place too.
+                if !state.rewake_timer(key, cx.waker()) {
                     this.state = State::Done;
                     return Poll::Ready(());
                 }
-                // Polled again before the deadline (e.g. inside a select): make sure the
-                // wheel holds the waker of the current poll.
-                state.cancel_timer(key);
-                let deadline = this.deadline.unwrap_or_else(Instant::now);
-                let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
-                this.state = State::Armed { loop_id, key };
                 if !matches!(this.start, Start::Quiet) {
-                    note_sleep(false, deadline);
+                    if let Some(deadline) = this.deadline {
+                        note_sleep(false, deadline);
+                    }
                 }
                 Poll::Pending
             }

@@ -68,6 +68,55 @@ fn a_handle_taken_between_polls_moves_the_deadline_the_future_uses() {
     });
 }
 
+/// Takes a handle while `t` waits, has a callback `reschedule` it to now 5 ms later,
+/// and suspends the task without polling `t`: only that `reschedule` can wake it
+/// before the block's own 10 s. Returns how `t` ended once polled again.
+async fn reschedule_a_waiting_block_through_a_late_handle<F: Future>(
+    mut t: Pin<&mut aloop::TimeoutFuture<F>>,
+) -> Result<F::Output, aloop::TimeoutError> {
+    let start = Instant::now();
+    assert!(poll_once(t.as_mut()).await.is_none(), "the block waits");
+    let cm = t.handle();
+    aloop::get_running_loop()
+        .unwrap()
+        .call_later(Duration::from_millis(5), move || {
+            assert!(cm.reschedule(Some(Instant::now())));
+        })
+        .unwrap();
+    let mut suspended = false;
+    poll_fn(|_| match std::mem::replace(&mut suspended, true) {
+        false => Poll::Pending,
+        true => Poll::Ready(()),
+    })
+    .await;
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "woken by the reschedule, not by the block's own deadline"
+    );
+    poll_fn(|cx| t.as_mut().poll(cx)).await
+}
+
+#[test]
+fn a_reschedule_through_a_handle_taken_between_polls_wakes_the_waiting_task() {
+    aloop::run(async {
+        let t = pin!(aloop::timeout(
+            Duration::from_secs(10),
+            aloop::sleep(Duration::from_secs(10))
+        ));
+        let out = reschedule_a_waiting_block_through_a_late_handle(t).await;
+        assert_eq!(out, Err(aloop::TimeoutError));
+    });
+}
+
+#[test]
+fn a_block_with_no_deadline_is_woken_by_a_late_handles_reschedule() {
+    aloop::run(async {
+        let t = pin!(aloop::timeout(None, aloop::sleep(Duration::from_secs(10))));
+        let out = reschedule_a_waiting_block_through_a_late_handle(t).await;
+        assert_eq!(out, Err(aloop::TimeoutError));
+    });
+}
+
 #[test]
 fn a_handle_taken_before_the_first_poll_starts_from_the_given_deadline() {
     aloop::run(async {

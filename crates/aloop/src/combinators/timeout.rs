@@ -228,6 +228,10 @@ impl<F> TimeoutFuture<F> {
                 let timeout = Timeout::new(self.when);
                 timeout.state.expired.set(self.expired);
                 timeout.state.finished.set(self.future.is_none());
+                // Taken while the block waits: the waker its timer holds (its task's),
+                // so a `reschedule` before the next poll still reaches the task.
+                *timeout.state.waker.borrow_mut() =
+                    self.sleep.as_ref().and_then(Sleep::armed_waker);
                 timeout
             })
             .clone()
@@ -356,12 +360,17 @@ impl<F: Future> Future for TimeoutFuture<F> {
             return Poll::Ready(Err(TimeoutError));
         }
         // Only a `Timeout` handle held elsewhere (`handle()`, `wrap`) can reschedule and
-        // needs the waker; a bare `timeout(d, body)` keeps none.
+        // needs the waker; a bare `timeout(d, body)` keeps none. A block with no
+        // deadline has no timer for a later `handle()` to take the waker from, so it
+        // shares its state (and keeps the waker) from its first wait.
+        if when.is_none() && this.shared.get().is_none() {
+            let _ = this.shared.set(Timeout::new(None));
+        }
         if let Some(state) = this
             .shared
             .get()
             .map(|timeout| &timeout.state)
-            .filter(|state| Rc::strong_count(state) > 1)
+            .filter(|state| Rc::strong_count(state) > 1 || when.is_none())
         {
             let mut waker = state.waker.borrow_mut();
             if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {

@@ -28,6 +28,7 @@ use std::collections::{HashMap, VecDeque};
 use std::os::unix::io::RawFd;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use aloop_blocking::ThreadPoolExecutor;
@@ -232,6 +233,31 @@ impl LoopState {
         // (a closure's captures) may schedule more work.
         let removed = self.timers.borrow_mut().cancel(key);
         drop(removed);
+    }
+
+    /// Makes the armed sleep timer `key` wake `waker` (a sleep polled again, perhaps
+    /// by another task): in place, so the timer keeps its key and its place among
+    /// timers due at the same time. `false` if the timer is gone (it fired).
+    pub(crate) fn rewake_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+        // The waker replaced is dropped after the borrow ends: it may hold the last
+        // reference to a task, whose futures may cancel timers as they drop.
+        let replaced = match self.timers.borrow_mut().payload_mut(key) {
+            None => return false,
+            Some(TimerEntry::Waker(armed)) if !armed.will_wake(waker) => {
+                Some(std::mem::replace(armed, waker.clone()))
+            }
+            Some(_) => None,
+        };
+        drop(replaced);
+        true
+    }
+
+    /// The waker the armed sleep timer `key` will wake.
+    pub(crate) fn timer_waker(&self, key: TimerKey) -> Option<Waker> {
+        match self.timers.borrow().payload(key) {
+            Some(TimerEntry::Waker(waker)) => Some(waker.clone()),
+            _ => None,
+        }
     }
 
     /// Whether the timer `key` is still in the wheel (not fired, not cancelled).

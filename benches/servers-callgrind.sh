@@ -14,7 +14,7 @@
 #
 # HTTP servers: aloop aloop-into tokio-ct hyper-aloop hyper-tokio (cells), aloop-example
 # (the real examples/http_server binary). RESP servers: aloop aloop-into aloop-batched
-# tokio-ct tokio-fields tokio-plain. Needs valgrind and wrk (HTTP) or redis-benchmark (RESP).
+# aloop-chunks tokio-ct tokio-fields tokio-plain. Needs valgrind and wrk (HTTP) or redis-benchmark (RESP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 proto=http load_tool=wrk
@@ -31,7 +31,7 @@ done
 servers=("$@")
 if [ ${#servers[@]} -eq 0 ]; then
   if [ "$proto" = resp ]; then
-    servers=(aloop aloop-into aloop-batched tokio-ct tokio-fields tokio-plain)
+    servers=(aloop aloop-into aloop-batched aloop-chunks tokio-ct tokio-fields tokio-plain)
   else
     servers=(aloop aloop-into aloop-example tokio-ct hyper-aloop hyper-tokio)
   fi

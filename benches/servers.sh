@@ -20,7 +20,8 @@
 #         pipelining and with `-P 16`, against `cell serve resp aloop` (plain asyncio:
 #         a write + drain per command; `aloop-into`: the same, reading into Vecs it
 #         keeps; `tokio-fields`: that server on tokio; `tokio-plain`: the plain one on tokio), `aloop-batched` (replies of a read's commands
-#         in one write) and `tokio-ct` (the same batching, the tokio way).
+#         in one write), `aloop-chunks` (the same reads and parser, a write + drain per
+#         reply) and `tokio-ct` (the same batching, the tokio way).
 #   redis: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get,incr,mset -q`, without
 #         pipelining and with `-P 16`, against the `mini_redis` example (a whole server
 #         written the asyncio way, examples/mini_redis/) and Debian's real redis-server
@@ -82,7 +83,7 @@ if [ "${SERVERS_LOOPS:-}" = 2 ]; then
 elif command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
   if wanted resp; then
     for p in 1 16; do
-      cells+=("resp:aloop:$p" "resp:aloop-into:$p" "resp:aloop-batched:$p" "resp:tokio-ct:$p" "resp:tokio-fields:$p" "resp:tokio-plain:$p")
+      cells+=("resp:aloop:$p" "resp:aloop-into:$p" "resp:aloop-batched:$p" "resp:aloop-chunks:$p" "resp:tokio-ct:$p" "resp:tokio-fields:$p" "resp:tokio-plain:$p")
     done
   fi
   if wanted redis; then

@@ -56,6 +56,7 @@ const RESP: RespTable = RespTable {
         "aloop",
         "aloop-into",
         "aloop-batched",
+        "aloop-chunks",
         "tokio-ct",
         "tokio-fields",
         "tokio-plain",

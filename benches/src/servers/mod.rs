@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
-//! cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields|tokio-plain>
+//! cell serve resp <aloop|aloop-into|aloop-batched|aloop-chunks|tokio-ct|tokio-fields|tokio-plain>
 //!     --port P   port to listen on (default 0: any free port)
 //!     --secs N   exit after N seconds whatever happens (default 300)
 //! ```
@@ -29,7 +29,7 @@ use std::time::Duration;
 
 const USAGE: &str =
     "usage: cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
-cell serve resp <aloop|aloop-into|aloop-batched|tokio-ct|tokio-fields|tokio-plain> [--port P] [--secs N]";
+cell serve resp <aloop|aloop-into|aloop-batched|aloop-chunks|tokio-ct|tokio-fields|tokio-plain> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).
 fn listening(port: u16) {
@@ -120,7 +120,8 @@ pub fn main(args: &[&str]) -> ExitCode {
         )
         | (
             "resp",
-            "aloop" | "aloop-into" | "aloop-batched" | "tokio-ct" | "tokio-fields" | "tokio-plain",
+            "aloop" | "aloop-into" | "aloop-batched" | "aloop-chunks" | "tokio-ct" | "tokio-fields"
+            | "tokio-plain",
         ) => {}
         _ => {
             eprintln!("{USAGE}");
@@ -141,6 +142,7 @@ pub fn main(args: &[&str]) -> ExitCode {
         ("resp", "tokio-fields") => tokio_ct(resp_servers::tokio_fields(port)),
         ("resp", "tokio-plain") => tokio_ct(resp_servers::tokio_plain(port)),
         ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),
+        ("resp", "aloop-chunks") => aloop::run(resp_servers::aloop_chunks(port)),
         _ => tokio_ct(resp_servers::tokio_batched(port)),
     }
     ExitCode::SUCCESS

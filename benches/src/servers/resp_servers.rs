@@ -17,6 +17,10 @@
 //!   (tokio does not coalesce writes itself).
 //! * `aloop-batched` ("hand-batched"): `reader.read(64 KiB)` into its own buffer, parse
 //!   every complete command in it, all replies into one `Vec`, one `write` + `drain`.
+//! * `aloop-chunks`: what an asyncio user writes who parses whole commands out of what
+//!   `reader.read(64 KiB)` returns, the parser of `aloop-batched` and `tokio-ct`: each
+//!   reply its own `writer.write(reply)` + `await writer.drain()` as the command is
+//!   parsed, as `aloop` does; the stream coalesces the replies of one batch.
 //! * `tokio-ct`: how a tokio user writes it: `read_buf` into a `Vec`, parse every
 //!   complete command, one `write_all` of all the replies. The store is
 //!   `Arc<Mutex<HashMap>>`, as tokio's `spawn` needs `Send` (tokio's mini-redis does
@@ -164,8 +168,43 @@ fn run_all(buf: &[u8], db: &impl resp::Db, out: &mut Vec<u8>) -> (usize, bool) {
     }
 }
 
-/// aloop, hand-batched: `read(64 KiB)`, every complete command, one `write`.
-pub async fn aloop_batched(port: u16) {
+/// Runs every complete command at the start of `buf` as it is parsed, each reply its
+/// own `write` + `drain` (the stream coalesces them); returns the bytes consumed and
+/// whether to close (after a protocol error), or `Err` if the connection failed.
+async fn run_each(
+    buf: &[u8],
+    db: &impl resp::Db,
+    writer: &StreamWriter,
+    reply: &mut Vec<u8>,
+) -> Result<(usize, bool), ()> {
+    let mut pos = 0;
+    loop {
+        reply.clear();
+        let close = match resp::parse(&buf[pos..]) {
+            Parsed::Done(cmd, n) => {
+                resp::execute(cmd.args(), db, reply);
+                pos += n;
+                false
+            }
+            Parsed::Incomplete => return Ok((pos, false)),
+            Parsed::Error(e) => {
+                error_reply(reply, e);
+                true
+            }
+        };
+        if writer.write(reply).is_err() || writer.drain().await.is_err() {
+            return Err(());
+        }
+        if close {
+            return Ok((pos, true));
+        }
+    }
+}
+
+/// aloop, `read(64 KiB)` into its own buffer and every complete command in it. Hand-
+/// batched (`aloop-batched`): all replies into one `Vec`, one `write` + `drain`. Or
+/// not (`aloop-chunks`, `per_reply`): a `write` + `drain` per reply as it is parsed.
+async fn serve_chunks(port: u16, per_reply: bool) {
     let db = Rc::new(RefCell::new(HashMap::new()));
     super::aloop_serve(
         move |reader: StreamReader, writer: StreamWriter| {
@@ -185,14 +224,22 @@ pub async fn aloop_batched(port: u16) {
                     } else {
                         buf.extend_from_slice(&data);
                     }
-                    let (used, close) = run_all(&buf, &*db, &mut out);
-                    buf.drain(..used);
-                    if !out.is_empty() {
-                        if writer.write(&out).is_err() || writer.drain().await.is_err() {
-                            break;
+                    let (used, close) = if per_reply {
+                        match run_each(&buf, &*db, &writer, &mut out).await {
+                            Ok(done) => done,
+                            Err(()) => break,
                         }
-                        out.clear();
-                    }
+                    } else {
+                        let (used, close) = run_all(&buf, &*db, &mut out);
+                        if !out.is_empty() {
+                            if writer.write(&out).is_err() || writer.drain().await.is_err() {
+                                break;
+                            }
+                            out.clear();
+                        }
+                        (used, close)
+                    };
+                    buf.drain(..used);
                     if close {
                         break;
                     }
@@ -203,6 +250,16 @@ pub async fn aloop_batched(port: u16) {
         port,
     )
     .await;
+}
+
+/// aloop, hand-batched: `read(64 KiB)`, every complete command, one `write`.
+pub async fn aloop_batched(port: u16) {
+    serve_chunks(port, false).await;
+}
+
+/// aloop, `read(64 KiB)`, every complete command, a `write` per reply.
+pub async fn aloop_chunks(port: u16) {
+    serve_chunks(port, true).await;
 }
 
 /// tokio: `read_buf`, every complete command, one `write_all`.

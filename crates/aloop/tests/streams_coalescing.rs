@@ -142,6 +142,38 @@ fn a_write_alone_in_its_batch_is_sent_at_once() {
 }
 
 #[test]
+fn coalesced_writes_past_the_high_water_mark_make_drain_wait_until_they_are_sent() {
+    let lp = aloop::new_event_loop();
+    let (pending_after_fill, queued, drained) = lp
+        .run_until_complete(async {
+            let (server, client, writer) = parked_connection().await;
+            writer.set_write_buffer_limits(Some(16), Some(4)).unwrap();
+            // One batch: the first write goes out at once, the rest queue behind the
+            // batch's end, and the queue passes 16 bytes on the fourth of them.
+            for _ in 0..6 {
+                writer.write(b"12345").unwrap();
+            }
+            let queued = writer.get_write_buffer_size();
+            let mut drain = pin!(writer.drain());
+            let pending_after_fill = futures_util::poll!(drain.as_mut()).is_pending();
+            // The batch's end sends the queue, falls below the low mark and wakes it.
+            let drained = within(WATCHDOG, drain).await.map(|r| r.is_ok());
+            writer.close();
+            let got = aloop::to_thread(move || read_all(client)).await.unwrap();
+            assert_eq!(got, b"12345".repeat(6));
+            server.close();
+            (pending_after_fill, queued, drained)
+        })
+        .unwrap();
+    assert_eq!(queued, 25, "five writes queued behind the batch's end");
+    assert!(
+        pending_after_fill,
+        "drain waits while the queue is above 16 bytes"
+    );
+    assert_eq!(drained, Some(true));
+}
+
+#[test]
 fn eof_close_and_drop_after_coalesced_writes_come_after_the_bytes() {
     // Each ending is requested in the same batch step as the writes, with another task
     // behind it in the batch, so the writes are still queued when it is requested.

@@ -193,6 +193,7 @@ impl WriteBuffer {
         &self.data[self.start..]
     }
 
+    #[inline]
     pub(crate) fn extend(&mut self, bytes: &[u8]) {
         // Compact before growing so a steady trickle reuses the same storage.
         if self.start > 0 && self.data.capacity() - self.data.len() < bytes.len() {

@@ -182,6 +182,38 @@ impl Inner {
         }
     }
 
+    /// Whether `drain` has nothing to wait for: no error, the queue not paused.
+    #[inline(always)]
+    pub(super) fn may_write_on(&self) -> bool {
+        match self.st.try_borrow() {
+            Ok(st) => st.error.is_none() && !st.paused,
+            Err(_) => false,
+        }
+    }
+
+    /// `write`'s first look, inlined into the caller: a stream already queueing this
+    /// batch's writes (a pipelined server's second and later replies) takes `data`
+    /// here, and nothing else is to decide. `false`: the caller goes through `write`.
+    #[inline(always)]
+    pub(super) fn queue_behind_batch(&self, data: &[u8]) -> bool {
+        let Ok(mut st) = self.st.try_borrow_mut() else {
+            return false;
+        };
+        if st.batch_writes == 0
+            || data.is_empty()
+            || st.error.is_some()
+            || st.sendfile
+            || st.closing
+            || st.eof_requested
+            || st.buf.len() + data.len() > st.high
+        {
+            return false;
+        }
+        st.buf.extend(data);
+        st.batch_writes = st.batch_writes.saturating_add(1);
+        true
+    }
+
     /// `StreamWriter::write`: see the file comment for the three ways out.
     /// `by_sendfile`: the write is `loop.sendfile`'s own fallback, the one writer let
     /// through while a sendfile runs (any other is refused then, as asyncio refuses it:

@@ -11,8 +11,9 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use super::raw_stream::RawStream;
 use super::send_queue::water_marks;
@@ -21,6 +22,26 @@ use crate::loop_state::LoopState;
 use crate::task::{note_wait, WaitKind};
 
 pub use super::send_queue::DEFAULT_HIGH_WATER;
+
+/// `drain`'s future. Its poll is always inlined into the awaiting future, so a drain
+/// with nothing to wait for (the queue below its high-water mark: almost every one)
+/// costs the caller two loads and a compare, not a call (as the reads' first look,
+/// read_futures.rs).
+struct Drain {
+    writer: StreamWriter,
+}
+
+impl Future for Drain {
+    type Output = io::Result<()>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.writer.inner.may_write_on() {
+            return Poll::Ready(Ok(()));
+        }
+        self.writer.poll_drain(cx)
+    }
+}
 
 /// The writing half of a connection (asyncio's `StreamWriter`). Cloning is cheap and
 /// yields another handle to the same writer.
@@ -70,7 +91,11 @@ impl StreamWriter {
     /// [`LoopRef::sendfile`](crate::LoopRef::sendfile) is running on this connection
     /// (`ErrorKind::Other`; asyncio's `RuntimeError`): its bytes would land among the
     /// file's.
+    #[inline]
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
+        if self.inner.queue_behind_batch(data) {
+            return Ok(());
+        }
         self.inner.write(data, false)
     }
 
@@ -108,10 +133,9 @@ impl StreamWriter {
     /// they fall to the low-water mark; returns at once otherwise. Returns the
     /// connection's error if it failed.
     pub fn drain(&self) -> impl Future<Output = io::Result<()>> + 'static {
-        let writer = StreamWriter {
-            inner: self.inner.clone(),
-        };
-        poll_fn(move |cx| writer.poll_drain(cx))
+        Drain {
+            writer: self.clone(),
+        }
     }
 
     /// [`drain`](Self::drain) as a poll (`AsyncWrite`'s back-pressure and flush).

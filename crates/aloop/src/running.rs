@@ -60,6 +60,7 @@ impl Drop for LoopGuard {
 
 /// Runs `f` on the running loop's state, if a loop runs on this thread: no reference
 /// count is touched.
+#[inline]
 fn with_running<R>(f: impl FnOnce(&LoopState) -> R) -> Option<R> {
     RUNNING.with(|r| {
         let ptr = r.get();
@@ -80,6 +81,13 @@ pub(crate) fn loop_now() -> std::time::Instant {
 /// The running loop's state, if any.
 pub(crate) fn running_state() -> Option<Rc<LoopState>> {
     with_running(LoopState::strong).flatten()
+}
+
+/// Runs `f` on loop `id`'s state if it is the loop running on this thread (a timer's
+/// owner reaching its wheel): no reference count is touched.
+#[inline]
+pub(crate) fn with_loop<R>(id: usize, f: impl FnOnce(&LoopState) -> R) -> Option<R> {
+    with_running(|state| (state.id() == id).then(|| f(state))).flatten()
 }
 
 /// Whether a loop runs on this thread.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use aloop_timer::TimerKey;
 
 use crate::loop_state::TimerEntry;
-use crate::running::running_state;
+use crate::running::{running_state, with_loop};
 use crate::task::note_sleep;
 
 enum State {
@@ -116,9 +116,9 @@ impl Sleep {
     /// clock when its body is about to resume.
     pub(crate) fn has_fired(&self) -> bool {
         match self.state {
-            State::Armed { loop_id, key } => running_state()
-                .filter(|state| state.id() == loop_id)
-                .is_some_and(|state| !state.has_timer(key)),
+            State::Armed { loop_id, key } => {
+                with_loop(loop_id, |state| !state.has_timer(key)).unwrap_or(false)
+            }
             State::Done => true,
             State::Idle | State::Yielded => false,
         }
@@ -128,9 +128,9 @@ impl Sleep {
     /// if it is armed on the loop running this thread.
     pub(crate) fn armed_waker(&self) -> Option<Waker> {
         match self.state {
-            State::Armed { loop_id, key } => running_state()
-                .filter(|state| state.id() == loop_id)
-                .and_then(|state| state.timer_waker(key)),
+            State::Armed { loop_id, key } => {
+                with_loop(loop_id, |state| state.timer_waker(key)).flatten()
+            }
             _ => None,
         }
     }
@@ -175,14 +175,13 @@ impl Future for Sleep {
             }
             State::Armed { loop_id, key } => {
                 let (loop_id, key) = (*loop_id, *key);
-                let state = running_state()
-                    .filter(|state| state.id() == loop_id)
-                    .expect("aloop::sleep polled outside the event loop it started on");
                 // Polled again before the deadline (e.g. inside a select, or a
                 // `timeout` whose body is still running): the wheel must wake the waker
                 // of this poll. Swapped in place, not re-armed: asyncio's timer handle
                 // keeps its place too.
-                if !state.rewake_timer(key, cx.waker()) {
+                let armed = with_loop(loop_id, |state| state.rewake_timer(key, cx.waker()))
+                    .expect("aloop::sleep polled outside the event loop it started on");
+                if !armed {
                     this.state = State::Done;
                     return Poll::Ready(());
                 }
@@ -202,9 +201,7 @@ impl Drop for Sleep {
         if let State::Armed { loop_id, key } = self.state {
             // Off the loop's thread, or after it stopped, the entry stays until it fires
             // or the loop closes; waking a finished task then does nothing.
-            if let Some(state) = running_state().filter(|s| s.id() == loop_id) {
-                state.cancel_timer(key);
-            }
+            with_loop(loop_id, |state| state.cancel_timer(key));
         }
     }
 }

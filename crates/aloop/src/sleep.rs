@@ -136,6 +136,34 @@ impl Sleep {
     }
 }
 
+impl Sleep {
+    /// The first poll of a sleep with a deadline: its timer goes into the wheel. Out of
+    /// line, so that the polls that run most (a yield's, an armed sleep's again) do
+    /// not pay for this one's registers.
+    #[inline(never)]
+    fn arm(&mut self, deadline: Instant, cx: &mut Context<'_>) {
+        let state = running_state()
+            .expect("aloop::sleep must be awaited inside a running aloop event loop");
+        let deadline = match self.start {
+            Start::FirstPoll(delay) => {
+                let deadline = state.now() + delay;
+                self.deadline = Some(deadline);
+                self.start = Start::Made;
+                deadline
+            }
+            Start::Made | Start::Quiet => deadline,
+        };
+        let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
+        self.state = State::Armed {
+            loop_id: state.id(),
+            key,
+        };
+        if !matches!(self.start, Start::Quiet) {
+            note_sleep(true, deadline);
+        }
+    }
+}
+
 impl Future for Sleep {
     type Output = ();
 
@@ -148,25 +176,7 @@ impl Future for Sleep {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 };
-                let state = running_state()
-                    .expect("aloop::sleep must be awaited inside a running aloop event loop");
-                let deadline = match this.start {
-                    Start::FirstPoll(delay) => {
-                        let deadline = state.now() + delay;
-                        this.deadline = Some(deadline);
-                        this.start = Start::Made;
-                        deadline
-                    }
-                    Start::Made | Start::Quiet => deadline,
-                };
-                let key = state.insert_timer(deadline, TimerEntry::Waker(cx.waker().clone()));
-                this.state = State::Armed {
-                    loop_id: state.id(),
-                    key,
-                };
-                if !matches!(this.start, Start::Quiet) {
-                    note_sleep(true, deadline);
-                }
+                this.arm(deadline, cx);
                 Poll::Pending
             }
             State::Yielded | State::Done => {

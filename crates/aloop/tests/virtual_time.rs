@@ -156,3 +156,86 @@ fn advance_moves_the_clock_by_hand_and_real_time_refuses() {
     lp.run_until_complete(async {}).unwrap();
     assert_eq!(lp.time(), before);
 }
+
+/// Timers scheduled and cancelled by the callbacks of other timers, and by callbacks
+/// those schedule: what the loop remembers of the wheel's next deadline must stay a
+/// bound that is never later than the earliest timer, or a timer scheduled sooner
+/// than all the others would fire late. With virtual time, lateness shows exactly.
+#[test]
+fn timers_scheduled_and_cancelled_from_callbacks_fire_exactly_at_their_deadlines() {
+    type Fired = Rc<RefCell<Vec<(u64, Instant, Instant)>>>;
+    type Pending = Rc<RefCell<Vec<(u64, aloop::TimerHandle)>>>;
+
+    fn schedule(
+        lp: &aloop::LoopRef,
+        delay: Duration,
+        fired: &Fired,
+        pending: &Pending,
+        rng: &Rc<RefCell<Lcg>>,
+    ) {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (lp2, f, p, r) = (lp.clone(), fired.clone(), pending.clone(), rng.clone());
+        let due = lp.time() + delay;
+        let handle = lp
+            .call_later(delay, move || {
+                f.borrow_mut().push((id, due, lp2.time()));
+                p.borrow_mut().retain(|(other, _)| *other != id);
+                let (children, cancel) = {
+                    let mut rng = r.borrow_mut();
+                    (rng.next(3), rng.next(4) == 0)
+                };
+                if cancel && !p.borrow().is_empty() {
+                    let n = r.borrow_mut().next(p.borrow().len() as u64) as usize;
+                    let (_, handle) = p.borrow_mut().swap_remove(n);
+                    handle.cancel();
+                }
+                for c in 0..children {
+                    // Often sooner than every timer still pending.
+                    let delay = Duration::from_millis(1 + r.borrow_mut().next(60_000));
+                    if f.borrow().len() + p.borrow().len() >= 3_000 {
+                        break;
+                    }
+                    if c == 0 {
+                        schedule(&lp2, delay, &f, &p, &r);
+                        continue;
+                    }
+                    // From a callback of the next iteration too, which runs after the
+                    // loop has looked at the wheel without firing anything.
+                    let (lp3, f, p, r) = (lp2.clone(), f.clone(), p.clone(), r.clone());
+                    lp2.call_soon(move || schedule(&lp3, delay, &f, &p, &r))
+                        .unwrap();
+                }
+            })
+            .unwrap();
+        pending.borrow_mut().push((id, handle));
+    }
+
+    let lp = aloop::new_event_loop();
+    lp.use_virtual_time();
+    let fired: Fired = Rc::default();
+    let pending: Pending = Rc::default();
+    let rng = Rc::new(RefCell::new(Lcg(7)));
+    let lr = lp.clone_ref();
+    for _ in 0..50 {
+        let delay = Duration::from_millis(1 + rng.borrow_mut().next(3_600_000));
+        schedule(&lr, delay, &fired, &pending, &rng);
+    }
+    let stopper = lp.clone_ref();
+    lp.call_later(Duration::from_secs(365 * 24 * 3600), move || stopper.stop())
+        .unwrap();
+    lp.run_forever().unwrap();
+    let fired = fired.borrow();
+    assert!(
+        fired.len() > 100,
+        "the callbacks scheduled more: {}",
+        fired.len()
+    );
+    assert!(
+        pending.borrow().is_empty(),
+        "every timer fired or was cancelled"
+    );
+    for (id, due, at) in fired.iter() {
+        assert_eq!(at, due, "timer {id} fired {:?} late", *at - *due);
+    }
+}

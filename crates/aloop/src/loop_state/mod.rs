@@ -88,6 +88,11 @@ pub(crate) struct LoopState {
     shared: Arc<Shared>,
     ready: RefCell<VecDeque<Ready>>,
     timers: RefCell<TimerWheel<TimerEntry>>,
+    /// The wheel's next deadline (`next_timer`), kept until a change of the wheel can
+    /// move it later (a cancel, an advance, a close); `None`: to be asked again. A loop
+    /// woken for work with timers pending asks every iteration, and the wheel's answer
+    /// is a scan of its levels.
+    next_timer: Cell<Option<Option<Instant>>>,
     /// Reused buffer for the timers that expire in one iteration.
     expired: RefCell<Vec<TimerEntry>>,
     /// What asked to run once the running batch is done, in the order it asked.
@@ -134,6 +139,7 @@ impl LoopState {
             shared: Arc::new(Shared::new(driver)),
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(TimerWheel::new()),
+            next_timer: Cell::new(None),
             expired: RefCell::new(Vec::new()),
             after_batch: RefCell::new(Vec::new()),
             running: Cell::new(false),
@@ -224,15 +230,36 @@ impl LoopState {
         cell
     }
 
+    #[inline]
     pub(crate) fn insert_timer(&self, when: Instant, entry: TimerEntry) -> TimerKey {
+        // A known next deadline stays a lower bound on the earliest timer if it moves
+        // no later than the new one's.
+        if let Some(next) = self.next_timer.get() {
+            self.next_timer
+                .set(Some(Some(next.map_or(when, |next| next.min(when)))));
+        }
         self.timers.borrow_mut().insert(when, entry)
     }
 
+    #[inline]
     pub(crate) fn cancel_timer(&self, key: TimerKey) {
         // Take the entry out first and drop it after the borrow ends: its destructor
         // (a closure's captures) may schedule more work.
         let removed = self.timers.borrow_mut().cancel(key);
+        self.next_timer.set(None);
         drop(removed);
+    }
+
+    /// The wheel's next deadline: a lower bound on its earliest timer, never later
+    /// (`TimerWheel::next_deadline`, or an earlier timer inserted since); `None` with
+    /// no timer.
+    pub(super) fn next_timer(&self) -> Option<Instant> {
+        if let Some(next) = self.next_timer.get() {
+            return next;
+        }
+        let next = self.timers.borrow().next_deadline();
+        self.next_timer.set(Some(next));
+        next
     }
 
     /// Makes the armed sleep timer `key` wake `waker` (a sleep polled again, perhaps

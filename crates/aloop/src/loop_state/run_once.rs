@@ -48,7 +48,7 @@ impl LoopState {
             }
         } else {
             self.trim_ready_queue();
-            let next_timer = self.timers.borrow().next_deadline();
+            let next_timer = self.next_timer();
             match next_timer {
                 // Virtual time: look for I/O without blocking; if that made nothing
                 // ready, the clock jumps to the next timer instead of waiting for it.
@@ -142,16 +142,9 @@ impl LoopState {
     }
 
     fn fire_timers(&self) {
-        let due = {
-            let timers = self.timers.borrow();
-            // Most iterations of a busy loop have no timers at all: skip the wheel scan.
-            if timers.is_empty() {
-                return;
-            }
-            match timers.next_deadline() {
-                Some(at) => at,
-                None => return,
-            }
+        // Most iterations of a busy loop have no timers at all: skip the wheel.
+        let Some(due) = self.next_timer() else {
+            return;
         };
         let now = self.now();
         if due > now {
@@ -161,6 +154,7 @@ impl LoopState {
         // arbitrary code (another executor's), which may touch the wheel.
         let mut expired = std::mem::take(&mut *self.expired.borrow_mut());
         expired.extend(self.timers.borrow_mut().advance(now).map(|(_, _, e)| e));
+        self.next_timer.set(None);
         for entry in expired.drain(..) {
             match entry {
                 TimerEntry::Callback(cb) => {
@@ -261,6 +255,7 @@ impl LoopState {
                 remote.push(item);
             }
             let mut timers = std::mem::take(&mut *self.timers.borrow_mut());
+            self.next_timer.set(None);
             let watches = std::mem::take(&mut *self.fd_watches.borrow_mut());
             let signal_watches = std::mem::take(&mut *self.signal_watches.borrow_mut());
             let had_work = !tasks.is_empty()

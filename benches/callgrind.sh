@@ -42,7 +42,7 @@ if ! command -v valgrind >/dev/null; then
   exit 0
 fi
 
-workloads=(spawn spawn-eager spawn-await spawn-await-eager callbacks yield timers timer-tasks timeout echo echo-vec echo-sockets tls-echo read-fields queue lock lock-uncontended)
+workloads=(spawn spawn-eager spawn-await spawn-await-eager callbacks yield timers timer-tasks timeout timeout-wakes echo echo-vec echo-sockets tls-echo read-fields queue lock lock-uncontended)
 if [ -n "${BENCH_ONLY:-}" ]; then
   read -ra workloads <<<"$BENCH_ONLY"
   # A partial run does not overwrite the whole run's results.

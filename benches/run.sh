@@ -45,7 +45,7 @@ fi
 load_before_build="$(cat /proc/loadavg)"
 
 runtimes=(aloop tokio-ct tokio-mt smol)
-workloads=(spawn spawn-warm spawn-eager spawn-await spawn-await-eager callbacks yield timers timer-tasks timeout echo echo-vec echo-sockets tls-echo read-fields queue lock lock-uncontended blocking idle-mem)
+workloads=(spawn spawn-warm spawn-eager spawn-await spawn-await-eager callbacks yield timers timer-tasks timeout timeout-wakes echo echo-vec echo-sockets tls-echo read-fields queue lock lock-uncontended blocking idle-mem)
 if [ -n "${BENCH_ONLY:-}" ]; then
   read -ra workloads <<<"$BENCH_ONLY"
   # A partial run does not overwrite the whole run's results.

@@ -25,6 +25,7 @@ const WORKLOADS: &[&str] = &[
     "timers",
     "timer-tasks",
     "timeout",
+    "timeout-wakes",
     "echo",
     "echo-vec",
     "echo-sockets",

@@ -8,7 +8,7 @@
 //! cell <runtime> <workload> [--quick | --scale X]
 //!     runtime:  aloop | tokio-ct | tokio-mt | smol
 //!     workload: spawn | spawn-warm | spawn-eager | spawn-await | spawn-await-eager
-//!               | callbacks | yield | timers | timer-tasks | timeout
+//!               | callbacks | yield | timers | timer-tasks | timeout | timeout-wakes
 //!               | echo
 //!               | echo-vec | echo-sockets | read-fields | queue | lock | lock-uncontended | blocking
 //!               | idle-mem | pg (aloop and tokio-ct only; compat.sh)
@@ -137,7 +137,7 @@ pub fn cpu_ns_threads(pid: &str) -> f64 {
 }
 
 const USAGE: &str = "usage: cell <aloop|tokio-ct|tokio-mt|smol> \
-<spawn|spawn-warm|spawn-eager|spawn-await|spawn-await-eager|callbacks|yield|timers|timer-tasks|timeout|echo|echo-vec|echo-sockets|tls-echo|read-fields|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
+<spawn|spawn-warm|spawn-eager|spawn-await|spawn-await-eager|callbacks|yield|timers|timer-tasks|timeout|timeout-wakes|echo|echo-vec|echo-sockets|tls-echo|read-fields|queue|lock|lock-uncontended|blocking|idle-mem|pg> [--quick|--scale X]\n\
        cell syscalls <runtime> <strace-c-file> <round-trips> [echo|echo-sockets|tls-echo]\n\
        cell report <raw.jsonl> <out.json>\n\
        cell callgrind-report <raw.jsonl> <out.json>\n\
@@ -191,7 +191,8 @@ fn run_cell(rt: Runtime, workload: &str, scale: Scale) -> ExitCode {
         "yield" => callbacks::run(rt, scale, false),
         "timers" => timers::run(rt, scale, true),
         "timer-tasks" => timers::run(rt, scale, false),
-        "timeout" => timeout::run(rt, scale),
+        "timeout" => timeout::run(rt, scale, 1),
+        "timeout-wakes" => timeout::run(rt, scale, timeout::WAKES),
         "echo" => echo::run(rt, scale, echo::Api::Streams),
         "echo-vec" => echo::run(rt, scale, echo::Api::StreamsVec),
         "echo-sockets" => echo::run(rt, scale, echo::Api::Sockets),

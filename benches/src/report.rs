@@ -28,6 +28,7 @@ const WORKLOADS: &[(&str, Option<f64>)] = &[
     ("timers", Some(1.0)),
     ("timer-tasks", None),
     ("timeout", None),
+    ("timeout-wakes", None),
     ("echo", Some(1.0)),
     ("echo-vec", None),
     ("echo-sockets", None),

@@ -134,9 +134,7 @@ impl Sleep {
             _ => None,
         }
     }
-}
 
-impl Sleep {
     /// The first poll of a sleep with a deadline: its timer goes into the wheel. Out of
     /// line, so that the polls that run most (a yield's, an armed sleep's again) do
     /// not pay for this one's registers.

@@ -184,7 +184,7 @@ impl Inner {
 
     /// Whether `drain` has nothing to wait for: no error, the queue not paused.
     #[inline(always)]
-    pub(super) fn may_write_on(&self) -> bool {
+    pub(super) fn drain_is_ready(&self) -> bool {
         match self.st.try_borrow() {
             Ok(st) => st.error.is_none() && !st.paused,
             Err(_) => false,

@@ -36,7 +36,7 @@ impl Future for Drain {
 
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.writer.inner.may_write_on() {
+        if self.writer.inner.drain_is_ready() {
             return Poll::Ready(Ok(()));
         }
         self.writer.poll_drain(cx)

@@ -1,10 +1,10 @@
 //! Fuzz target: aloop-timer's `TimerWheel` against a `BTreeMap<(deadline, seq), key>`
-//! model, over insert / cancel / advance (forwards, backwards, partly consumed) /
-//! poll_expired / clear sequences that libFuzzer picks.
+//! model, over insert / cancel / payload_mut / advance (forwards, backwards, partly
+//! consumed) / poll_expired / clear sequences that libFuzzer picks.
 //!
 //! After every operation: the exact entries and order that fired (the wheel promises
 //! deadline order, ties in insertion order), cancel results, `len`, `deadline(key)` and
-//! `contains(key)` for every key ever issued, and `next_deadline()` a lower bound of
+//! `contains(key)` and `payload(key)` for every key ever issued, and `next_deadline()` a lower bound of
 //! the earliest deadline that is `None` exactly when empty. At the end the wheel is
 //! drained through `next_deadline()` alone, in a bounded number of wake-ups. The same
 //! properties as `crates/aloop-timer/tests/model.rs` (a proptest), here with
@@ -64,6 +64,8 @@ enum Op {
     },
     /// Cancel the n-th key ever issued (modulo): often a stale one.
     Cancel(u16),
+    /// Reach the n-th key's payload through `payload_mut` (modulo) and write it back.
+    Touch(u16),
     /// Move `now` forwards (or backwards) and drain `advance(now)`.
     Advance {
         by: Span,
@@ -123,6 +125,7 @@ fn check(wheel: &TimerWheel<u64>, model: &Model) {
             .then_some(deadline);
         assert_eq!(wheel.deadline(key), expect);
         assert_eq!(wheel.contains(key), expect.is_some());
+        assert_eq!(wheel.payload(key), expect.map(|_| &seq));
     }
 }
 
@@ -154,6 +157,20 @@ fn run(input: Input) {
                     let (key, deadline, seq) = model.keys[usize::from(n) % model.keys.len()];
                     let expect = model.pending.remove(&(deadline, seq)).map(|_| seq);
                     assert_eq!(wheel.cancel(key), expect);
+                }
+            }
+            Op::Touch(n) => {
+                if !model.keys.is_empty() {
+                    let (key, deadline, seq) = model.keys[usize::from(n) % model.keys.len()];
+                    let pending = model.pending.contains_key(&(deadline, seq));
+                    match wheel.payload_mut(key) {
+                        Some(payload) => {
+                            assert!(pending, "payload_mut of a stale key");
+                            assert_eq!(*payload, seq);
+                            *payload = seq;
+                        }
+                        None => assert!(!pending, "no payload_mut for a pending key"),
+                    }
                 }
             }
             Op::Advance { by, back } => {

@@ -363,16 +363,15 @@ impl<F: Future> Future for TimeoutFuture<F> {
         // needs the waker; a bare `timeout(d, body)` keeps none. A block with no
         // deadline has no timer for a later `handle()` to take the waker from, so it
         // shares its state (and keeps the waker) from its first wait.
-        if when.is_none() && this.shared.get().is_none() {
-            let _ = this.shared.set(Timeout::new(None));
-        }
-        if let Some(state) = this
-            .shared
-            .get()
-            .map(|timeout| &timeout.state)
-            .filter(|state| Rc::strong_count(state) > 1 || when.is_none())
-        {
-            let mut waker = state.waker.borrow_mut();
+        let keeps_waker = match when {
+            None => Some(this.shared.get_or_init(|| Timeout::new(None))),
+            Some(_) => this
+                .shared
+                .get()
+                .filter(|timeout| Rc::strong_count(&timeout.state) > 1),
+        };
+        if let Some(timeout) = keeps_waker {
+            let mut waker = timeout.state.waker.borrow_mut();
             if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                 *waker = Some(cx.waker().clone());
             }

@@ -92,7 +92,7 @@ pub(crate) struct LoopState {
     /// move it later (a cancel, an advance, a close); `None`: to be asked again. A loop
     /// woken for work with timers pending asks every iteration, and the wheel's answer
     /// is a scan of its levels.
-    next_timer: Cell<Option<Option<Instant>>>,
+    kept_next_timer: Cell<Option<Option<Instant>>>,
     /// Reused buffer for the timers that expire in one iteration.
     expired: RefCell<Vec<TimerEntry>>,
     /// What asked to run once the running batch is done, in the order it asked.
@@ -139,7 +139,7 @@ impl LoopState {
             shared: Arc::new(Shared::new(driver)),
             ready: RefCell::new(VecDeque::new()),
             timers: RefCell::new(TimerWheel::new()),
-            next_timer: Cell::new(None),
+            kept_next_timer: Cell::new(None),
             expired: RefCell::new(Vec::new()),
             after_batch: RefCell::new(Vec::new()),
             running: Cell::new(false),
@@ -234,8 +234,8 @@ impl LoopState {
     pub(crate) fn insert_timer(&self, when: Instant, entry: TimerEntry) -> TimerKey {
         // A known next deadline stays a lower bound on the earliest timer if it moves
         // no later than the new one's.
-        if let Some(next) = self.next_timer.get() {
-            self.next_timer
+        if let Some(next) = self.kept_next_timer.get() {
+            self.kept_next_timer
                 .set(Some(Some(next.map_or(when, |next| next.min(when)))));
         }
         self.timers.borrow_mut().insert(when, entry)
@@ -246,7 +246,7 @@ impl LoopState {
         // Take the entry out first and drop it after the borrow ends: its destructor
         // (a closure's captures) may schedule more work.
         let removed = self.timers.borrow_mut().cancel(key);
-        self.next_timer.set(None);
+        self.kept_next_timer.set(None);
         drop(removed);
     }
 
@@ -254,11 +254,11 @@ impl LoopState {
     /// (`TimerWheel::next_deadline`, or an earlier timer inserted since); `None` with
     /// no timer.
     pub(super) fn next_timer(&self) -> Option<Instant> {
-        if let Some(next) = self.next_timer.get() {
+        if let Some(next) = self.kept_next_timer.get() {
             return next;
         }
         let next = self.timers.borrow().next_deadline();
-        self.next_timer.set(Some(next));
+        self.kept_next_timer.set(Some(next));
         next
     }
 

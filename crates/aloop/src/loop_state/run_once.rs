@@ -154,7 +154,7 @@ impl LoopState {
         // arbitrary code (another executor's), which may touch the wheel.
         let mut expired = std::mem::take(&mut *self.expired.borrow_mut());
         expired.extend(self.timers.borrow_mut().advance(now).map(|(_, _, e)| e));
-        self.next_timer.set(None);
+        self.kept_next_timer.set(None);
         for entry in expired.drain(..) {
             match entry {
                 TimerEntry::Callback(cb) => {
@@ -255,7 +255,7 @@ impl LoopState {
                 remote.push(item);
             }
             let mut timers = std::mem::take(&mut *self.timers.borrow_mut());
-            self.next_timer.set(None);
+            self.kept_next_timer.set(None);
             let watches = std::mem::take(&mut *self.fd_watches.borrow_mut());
             let signal_watches = std::mem::take(&mut *self.signal_watches.borrow_mut());
             let had_work = !tasks.is_empty()

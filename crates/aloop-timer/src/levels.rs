@@ -109,37 +109,48 @@ impl Levels {
 
     /// The occupied list with the smallest start tick, and that tick.
     ///
-    /// With the no-wrap invariant the lowest non-empty level always wins, but the
-    /// minimum is taken over all levels anyway: it costs six bitmap tests and keeps the
-    /// answer right even if a future change lets levels overlap.
+    /// The lowest occupied level wins: its entries agree with `elapsed` on every group
+    /// above it, so they come before any slot of a higher level, whose digit there is
+    /// ahead of `elapsed`'s (the no-wrap invariant). So the scan stops at the first
+    /// occupied level; debug builds check the answer against the minimum over all.
     pub(crate) fn earliest(&self, elapsed: u64) -> Option<(u16, u64)> {
-        let mut best: Option<(u16, u64)> = None;
-        for level in 0..LEVELS {
-            let bits = self.occupied[level];
-            if bits == 0 {
-                continue;
-            }
-            let shift = level as u32 * SLOT_BITS;
-            let pos = (elapsed >> shift) & (SLOTS as u64 - 1);
-            debug_assert_eq!(
-                bits & (u64::MAX >> (63 - pos)),
-                0,
-                "level {level} has a slot at or behind its position"
-            );
-            let slot = u64::from(bits.trailing_zeros());
-            let window = elapsed & !((1u64 << (shift + SLOT_BITS)) - 1);
-            let start = window | (slot << shift);
-            if best.map_or(true, |(_, b)| start < b) {
-                best = Some(((level * SLOTS) as u16 + slot as u16, start));
-            }
-        }
-        if best.is_none() && self.heads[OVERFLOW as usize] != NIL {
+        let found =
+            self.occupied.iter().enumerate().find_map(|(level, &bits)| {
+                (bits != 0).then(|| self.slot_start(level, bits, elapsed))
+            });
+        debug_assert_eq!(found, self.earliest_of_all(elapsed));
+        if found.is_none() && self.heads[OVERFLOW as usize] != NIL {
             // Every wheel slot starts inside the current 2^36 window, so the overflow
             // list (which starts at the next window) can only be earliest when the
             // levels are empty.
-            best = Some((OVERFLOW, window_start(elapsed) + (1 << SPAN_BITS)));
+            return Some((OVERFLOW, window_start(elapsed) + (1 << SPAN_BITS)));
         }
-        best
+        found
+    }
+
+    /// The first occupied slot of `level` (occupancy `bits`, not zero) and its start.
+    fn slot_start(&self, level: usize, bits: u64, elapsed: u64) -> (u16, u64) {
+        let shift = level as u32 * SLOT_BITS;
+        let pos = (elapsed >> shift) & (SLOTS as u64 - 1);
+        debug_assert_eq!(
+            bits & (u64::MAX >> (63 - pos)),
+            0,
+            "level {level} has a slot at or behind its position"
+        );
+        let slot = u64::from(bits.trailing_zeros());
+        let window = elapsed & !((1u64 << (shift + SLOT_BITS)) - 1);
+        (
+            (level * SLOTS) as u16 + slot as u16,
+            window | (slot << shift),
+        )
+    }
+
+    /// `earliest` without its shortcut: the minimum over every occupied level.
+    fn earliest_of_all(&self, elapsed: u64) -> Option<(u16, u64)> {
+        (0..LEVELS)
+            .filter(|&level| self.occupied[level] != 0)
+            .map(|level| self.slot_start(level, self.occupied[level], elapsed))
+            .min_by_key(|&(_, start)| start)
     }
 
     /// First index of a list.

@@ -53,6 +53,7 @@ impl<T> Slab<T> {
     ///
     /// If more than `u32::MAX - 1` timers are alive at once (like `Vec`'s capacity
     /// overflow, this is a resource limit, not something input can reach in practice).
+    #[inline]
     pub(crate) fn alloc(
         &mut self,
         payload: T,

@@ -237,6 +237,9 @@ impl<T> TimerWheel<T> {
     /// assert_eq!(now, due, "converged to the exact deadline");
     /// ```
     pub fn next_deadline(&self) -> Option<Instant> {
+        if self.len == 0 {
+            return None;
+        }
         let due = self.due.peek().map(|r| r.deadline);
         let wheel = self
             .levels

@@ -239,3 +239,57 @@ fn timers_scheduled_and_cancelled_from_callbacks_fire_exactly_at_their_deadlines
         assert_eq!(at, due, "timer {id} fired {:?} late", *at - *due);
     }
 }
+
+/// The loop keeps its next deadline between iterations; a cancel must not leave it
+/// pointing at the cancelled timer (the loop would wake for nothing), and a cancel of
+/// a later timer must not hide an earlier one. Each run counts the iterations to the
+/// last timer: a cancelled timer costs none, whichever it was.
+#[test]
+fn a_cancelled_timer_costs_no_wake_up_whether_it_was_the_earliest_or_not() {
+    /// Iterations until `last` fires, with `extra` scheduled and soon cancelled.
+    fn iterations(extra: Option<Duration>, keep: Duration, last: Duration) -> (u64, Duration) {
+        let lp = aloop::new_event_loop();
+        lp.use_virtual_time();
+        let t0 = lp.time();
+        let kept_fired_at = Rc::new(RefCell::new(None));
+        let (k, lr) = (kept_fired_at.clone(), lp.clone_ref());
+        lp.call_later(keep, move || *k.borrow_mut() = Some(lr.time()))
+            .unwrap();
+        let handle = extra.map(|extra| {
+            lp.call_later(extra, || panic!("a cancelled timer ran"))
+                .unwrap()
+        });
+        // Cancelled two iterations in (the loop has looked at the wheel by then); the
+        // run without one makes the same two hops.
+        let lr = lp.clone_ref();
+        lp.call_soon(move || {
+            lr.call_soon(move || handle.iter().for_each(aloop::TimerHandle::cancel))
+                .unwrap();
+        })
+        .unwrap();
+        let stopper = lp.clone_ref();
+        lp.call_later(last, move || stopper.stop()).unwrap();
+        let before = lp.metrics().iterations;
+        lp.run_forever().unwrap();
+        let fired = kept_fired_at.borrow().expect("the kept timer fired");
+        (lp.metrics().iterations - before, fired - t0)
+    }
+
+    let (secs, ms) = (Duration::from_secs, Duration::from_millis);
+    for (extra, keep) in [
+        (ms(300), secs(7)),     // the earliest is cancelled
+        (secs(30), ms(1_500)),  // a later one is cancelled
+        (ms(1_500), ms(1_500)), // one due with the kept timer
+    ] {
+        let (with_cancel, fired) = iterations(Some(extra), keep, secs(60));
+        let (without, _) = iterations(None, keep, secs(60));
+        assert_eq!(
+            fired, keep,
+            "the kept timer fired on time ({extra:?} cancelled)"
+        );
+        assert_eq!(
+            with_cancel, without,
+            "iterations with a timer of {extra:?} cancelled, and with none"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! Each handler is a small task that owns an `aloop_process::SignalListener`
 //! registered with the loop's reactor and runs the callback once per wake-up, in an
 //! ordinary iteration, never inside the OS handler. The table of handlers is part of
-//! the loop state (`loop_state/mod.rs`); `runner.rs`'s Ctrl-C handling stands aside
+//! the loop state (`loop_state/watches.rs`); `runner.rs`'s Ctrl-C handling stands aside
 //! for a loop with its own SIGINT handler, as asyncio's `Runner` does.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

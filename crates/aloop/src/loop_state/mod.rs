@@ -5,8 +5,10 @@
 //!   files above use: queue a callback, arm or cancel a timer, register a task, report
 //!   an error, read and flip the run flags.
 //! - `ready.rs`: what the queues hold; `shared.rs`: the part other threads touch;
-//!   `driver.rs`: the blocking point; `registry.rs`: the live tasks; `fd_watches.rs`:
-//!   `add_reader` / `add_writer` bookkeeping.
+//!   `driver.rs`: the blocking point.
+//! - `registry.rs`: the live tasks, and `tasks.rs` the methods over them and their
+//!   names; `fd_watches.rs`: the `add_reader` / `add_writer` table, and `watches.rs`
+//!   the methods over it and over the signal watches.
 //! - `run_once.rs`: one iteration (asyncio's `_run_once`), and `close`.
 //! - `clock.rs`: the loop's clock (real or virtual) and the task dump's wait stamps
 //!   (`stamps.rs`: where they count from).
@@ -22,10 +24,11 @@ mod registry;
 mod run_once;
 mod shared;
 mod stamps;
+mod tasks;
+mod watches;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
-use std::os::unix::io::RawFd;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::Waker;
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use aloop_blocking::ThreadPoolExecutor;
 use aloop_executor::TaskRef;
-use aloop_reactor::{Reactor, Registration};
+use aloop_reactor::Reactor;
 use aloop_timer::{TimerKey, TimerWheel};
 
 use self::driver::Driver;
@@ -385,58 +388,6 @@ impl LoopState {
         });
     }
 
-    // --- the live tasks ---
-
-    /// Adds a task to `all_tasks`; returns the index the task keeps for
-    /// [`LoopState::unregister_task`].
-    pub(crate) fn register_task(&self, task: TaskRef) -> u32 {
-        self.tasks.borrow_mut().insert(task)
-    }
-
-    /// Removes the task at `index` if `is_it` recognises it; the task moved into its
-    /// place is given its new index through `reindex`.
-    pub(crate) fn unregister_task(
-        &self,
-        index: u32,
-        is_it: impl FnOnce(&TaskRef) -> bool,
-        reindex: impl FnOnce(&TaskRef, u32),
-    ) {
-        let removed = self.tasks.borrow_mut().remove(index, is_it, reindex);
-        // Dropped after the borrow: the last reference frees the task's cell.
-        drop(removed);
-    }
-
-    pub(crate) fn task_count(&self) -> usize {
-        self.tasks.borrow().len()
-    }
-
-    /// The live tasks, in no particular order.
-    pub(crate) fn tasks(&self) -> Vec<TaskRef> {
-        self.tasks.borrow().snapshot()
-    }
-
-    /// Names task number `id`.
-    pub(crate) fn set_task_name(&self, id: u64, name: String) {
-        self.task_names.borrow_mut().insert(id, name);
-    }
-
-    /// The name given to task number `id`, if one was.
-    pub(crate) fn task_name(&self, id: u64) -> Option<String> {
-        self.task_names.borrow().get(&id).cloned()
-    }
-
-    /// How many task names the loop keeps (tests check none outlives its task).
-    #[cfg(test)]
-    pub(crate) fn task_name_count(&self) -> usize {
-        self.task_names.borrow().len()
-    }
-
-    /// Forgets the name of task number `id` (its cell is going).
-    pub(crate) fn forget_task_name(&self, id: u64) {
-        let removed = self.task_names.borrow_mut().remove(&id);
-        drop(removed);
-    }
-
     // --- the default executor (`run_in_executor(None, ..)`) ---
 
     /// The default pool, made on first use.
@@ -491,73 +442,6 @@ impl LoopState {
         pool: Option<ThreadPoolExecutor>,
     ) -> Option<ThreadPoolExecutor> {
         self.default_executor.replace(pool)
-    }
-
-    // --- raw-fd watches ---
-
-    /// The registration of a watched fd, so a second watch of it reuses it.
-    pub(crate) fn fd_registration(&self, fd: RawFd) -> Option<Rc<Registration>> {
-        self.fd_watches.borrow().registration(fd)
-    }
-
-    /// Makes `task` the `dir` watch of `fd`, cancelling the watch it replaces.
-    pub(crate) fn install_fd_watch(
-        &self,
-        fd: RawFd,
-        dir: Direction,
-        registration: Rc<Registration>,
-        task: TaskRef,
-    ) {
-        let replaced = self
-            .fd_watches
-            .borrow_mut()
-            .install(fd, dir, registration, task);
-        if let Some(old) = replaced {
-            old.cancel();
-        }
-    }
-
-    /// Cancels the `dir` watch of `fd`; returns whether there was one.
-    pub(crate) fn remove_fd_watch(&self, fd: RawFd, dir: Direction) -> bool {
-        let removed = self.fd_watches.borrow_mut().remove(fd, dir);
-        match removed {
-            Some((task, registration)) => {
-                task.cancel();
-                drop(registration);
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-#[cfg(feature = "process")]
-impl LoopState {
-    // --- signal watches ---
-
-    /// Makes `task` the watch of `signum`, cancelling the one it replaces.
-    pub(crate) fn install_signal_watch(&self, signum: i32, task: TaskRef) {
-        let replaced = self.signal_watches.borrow_mut().insert(signum, task);
-        if let Some(old) = replaced {
-            old.abort();
-        }
-    }
-
-    /// Ends the watch of `signum` now; returns whether there was one.
-    pub(crate) fn remove_signal_watch(&self, signum: i32) -> bool {
-        let removed = self.signal_watches.borrow_mut().remove(&signum);
-        match removed {
-            Some(task) => {
-                task.abort();
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Whether `signum` has a watch (a user's handler) on this loop.
-    pub(crate) fn has_signal_watch(&self, signum: i32) -> bool {
-        self.signal_watches.borrow().contains_key(&signum)
     }
 }
 

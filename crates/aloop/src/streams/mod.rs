@@ -1,7 +1,8 @@
 //! Streams (asyncio's `open_connection` / `start_server` layer) over the loop's
 //! reactor: [`StreamReader`], [`StreamWriter`], [`Server`], and the functions that
 //! make them. One concept per file; `buffer.rs`, `pull.rs`, `read_futures.rs`,
-//! `search.rs`, `send_queue.rs` and `raw_stream.rs` are the private plumbing behind them.
+//! `search.rs`, `send_queue.rs`, `send_flusher.rs` and `raw_stream.rs` are the private
+//! plumbing behind them.
 
 mod buffer;
 #[cfg(feature = "process")]
@@ -15,6 +16,7 @@ pub(crate) mod raw_stream;
 mod read_futures;
 mod reader;
 mod search;
+mod send_flusher;
 pub(crate) mod send_queue;
 pub(crate) mod server;
 pub(crate) mod socket;

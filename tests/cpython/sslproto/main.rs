@@ -7,7 +7,7 @@
 //!
 //! CPython's `tcp_server` / `tcp_client` (a blocking socket on a thread, upgraded with
 //! `sock.start_tls`) are std threads speaking TLS with rustls directly, as
-//! `tests/tls/core.rs` does; CPython's `simple_server_sslcontext` /
+//! `tests/tls/endings_and_flow.rs` does; CPython's `simple_server_sslcontext` /
 //! `simple_client_sslcontext` are a leaf for `localhost` and a client trusting its CA.
 
 mod handshake;

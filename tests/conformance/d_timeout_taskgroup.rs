@@ -15,7 +15,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use aloop::{
-    create_task, gather, sleep, task_group, timeout, timeout_at, TaskGroup, Timeout, TimeoutError,
+    create_task, gather, sleep, sleep_until, task_group, timeout, timeout_at, TaskGroup, Timeout,
+    TimeoutError,
 };
 use aloop_tests::combinators::{fail, ms, until, val, DropGuard};
 use aloop_tests::Log;
@@ -174,13 +175,25 @@ fn d24_task_group_failure_cancels_siblings_and_body() {
     });
 }
 
-/// Adapted: the body "raises" by panicking.
+/// Adapted: the body "raises" by panicking, and the two tasks sleep until one deadline.
+/// The snippet's two `sleep(0.01)` end a few microseconds apart, and both are due when
+/// asyncio's loop wakes because its wake-ups are late by more than that (the poll's
+/// timeout is rounded up to a millisecond, plus the kernel's timer slack). aloop's
+/// timers fire at their own deadlines: two deadlines that far apart could fall on either
+/// side of one wake-up, and the second task would be cancelled before it failed.
 #[test]
 fn d25_task_group_collects_every_failure_including_the_body() {
     aloop::run(async {
+        let at = Instant::now() + ms(10);
         let err = task_group(|tg| async move {
-            tg.create_task(fail::<()>(10, "a"));
-            tg.create_task(fail::<()>(10, "b"));
+            tg.create_task(async move {
+                sleep_until(at).await;
+                panic!("a")
+            });
+            tg.create_task(async move {
+                sleep_until(at).await;
+                panic!("b")
+            });
         })
         .await
         .unwrap_err();

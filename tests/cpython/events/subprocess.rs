@@ -171,8 +171,15 @@ async fn events_subprocess_subprocess_stderr_redirect_to_stdout() {
 /// Closing our end of the child's stdout: the child's next write fails with a broken
 /// pipe, which it reports on stderr. (`echo3.py` echoes chunks; the `sh` stand-in
 /// echoes lines, so the test sends lines.)
+///
+/// A line is sent again (every 200 ms) until stderr speaks: a child that another test of
+/// this binary forks at that moment holds a copy of our end of the pipe until it execs
+/// (the copy is closed then, as `O_CLOEXEC` says), and a write made meanwhile still
+/// succeeds. CPython's suite runs one test at a time and never meets that window; here,
+/// under load, 2 runs of 20 of this file's tests hung on it.
 #[aloop::test]
 async fn events_subprocess_subprocess_close_client_stream() {
+    const BROKEN: &[u8] = b"ERR:BrokenPipeError";
     let mut p = create_subprocess_shell(ECHO3)
         .stdin(Stdio::Pipe)
         .stdout(Stdio::Pipe)
@@ -184,9 +191,25 @@ async fn events_subprocess_subprocess_close_client_stream() {
     let stdout = p.stdout.take().unwrap();
     assert_eq!(read_at_least(&stdout, 8).await, b"OUT:test");
     drop(stdout);
-    stdin.write(b"xxx\n").unwrap();
-    let err = read_at_least(p.stderr.as_ref().unwrap(), 19).await;
-    assert_eq!(err, b"ERR:BrokenPipeError");
+    let stderr = p.stderr.as_ref().unwrap();
+    let mut err = Vec::new();
+    for _ in 0..100 {
+        stdin.write(b"xxx\n").unwrap();
+        match aloop::timeout(Some(Duration::from_millis(200)), stderr.read(1024)).await {
+            Ok(chunk) => {
+                err = chunk.unwrap();
+                break;
+            }
+            Err(_) => continue,
+        }
+    }
+    err.extend(read_at_least(stderr, BROKEN.len().saturating_sub(err.len())).await);
+    // Each line the child read after the end was gone failed the same way.
+    assert!(
+        !err.is_empty() && err.chunks(BROKEN.len()).all(|c| c == BROKEN),
+        "stderr: {:?}",
+        String::from_utf8_lossy(&err)
+    );
     assert_eq!(killed(&p).await, -SIGKILL);
 }
 

@@ -2,8 +2,8 @@
 //! it imports none of them (only the leaves `callback.rs`, `exception.rs`, `error.rs`).
 //!
 //! - `mod.rs` (here): `LoopState`, whose fields are its own, and the few methods the
-//!   files above use: queue a callback, arm or cancel a timer, register a task, report
-//!   an error, read and flip the run flags.
+//!   files above use: queue a callback, arm or cancel a timer, report an error, read
+//!   and flip the run flags.
 //! - `ready.rs`: what the queues hold; `shared.rs`: the part other threads touch;
 //!   `driver.rs`: the blocking point.
 //! - `registry.rs`: the live tasks, and `tasks.rs` the methods over them and their

@@ -12,9 +12,9 @@
 #   benches/servers-callgrind.sh resp                   every RESP server below, at -P 16
 #   benches/servers-callgrind.sh resp aloop-into tokio-ct
 #
-# HTTP servers: aloop aloop-into tokio-ct hyper-aloop hyper-tokio (cells), aloop-example
+# HTTP servers: aloop aloop-into aloop-protocol tokio-ct hyper-aloop hyper-tokio (cells), aloop-example
 # (the real examples/http_server binary). RESP servers: aloop aloop-into aloop-batched
-# aloop-chunks tokio-ct tokio-fields tokio-plain. Needs valgrind and wrk (HTTP) or redis-benchmark (RESP).
+# aloop-chunks aloop-protocol tokio-ct tokio-fields tokio-plain. Needs valgrind and wrk (HTTP) or redis-benchmark (RESP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 proto=http load_tool=wrk
@@ -31,9 +31,9 @@ done
 servers=("$@")
 if [ ${#servers[@]} -eq 0 ]; then
   if [ "$proto" = resp ]; then
-    servers=(aloop aloop-into aloop-batched aloop-chunks tokio-ct tokio-fields tokio-plain)
+    servers=(aloop aloop-into aloop-batched aloop-chunks aloop-protocol tokio-ct tokio-fields tokio-plain)
   else
-    servers=(aloop aloop-into aloop-example tokio-ct hyper-aloop hyper-tokio)
+    servers=(aloop aloop-into aloop-protocol aloop-example tokio-ct hyper-aloop hyper-tokio)
   fi
 fi
 cargo build --release -p aloop-benches

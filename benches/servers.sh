@@ -12,7 +12,8 @@
 #
 # Cells:
 #   http: `wrk -t1 -c50 -d5s http://127.0.0.1:PORT/` against `cell serve http aloop`
-#         (asyncio-style streams; `aloop-into`: the head read into a Vec it keeps), the real `examples/http_server` binary
+#         (asyncio-style streams; `aloop-into`: the head read into a Vec it keeps;
+#         `aloop-protocol`: an asyncio `Protocol`, heads parsed in `data_received`), the real `examples/http_server` binary
 #         (`aloop-example`), `cell serve http tokio-ct`, a Python uvloop Protocol server
 #         with httptools (`uvloop`, src/servers/http_uvloop.py), and hyper on both
 #         runtimes (`cell serve http hyper-aloop` / `hyper-tokio`).
@@ -21,7 +22,9 @@
 #         a write + drain per command; `aloop-into`: the same, reading into Vecs it
 #         keeps; `tokio-fields`: that server on tokio; `tokio-plain`: the plain one on tokio), `aloop-batched` (replies of a read's commands
 #         in one write), `aloop-chunks` (the same reads and parser, a write + drain per
-#         reply) and `tokio-ct` (the same batching, the tokio way).
+#         reply), `aloop-protocol` (an asyncio `Protocol`: every whole command of a read
+#         answered in `data_received`, a `transport.write` per reply) and `tokio-ct` (the
+#         same batching, the tokio way).
 #   redis: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get,incr,mset -q`, without
 #         pipelining and with `-P 16`, against the `mini_redis` example (a whole server
 #         written the asyncio way, examples/mini_redis/) and Debian's real redis-server
@@ -66,7 +69,7 @@ elif command -v wrk >/dev/null; then
     # multi_thread(2).
     cells+=(http:aloop:1 http:aloop-rt2:1 http:tokio-ct:1 http:tokio-mt2:1)
   else
-    cells+=(http:aloop:1 http:aloop-into:1 http:aloop-example:1 http:tokio-ct:1)
+    cells+=(http:aloop:1 http:aloop-into:1 http:aloop-protocol:1 http:aloop-example:1 http:tokio-ct:1)
     http_example=yes
     if python3 -c 'import uvloop, httptools' 2>/dev/null; then
       cells+=(http:uvloop:1)
@@ -83,7 +86,7 @@ if [ "${SERVERS_LOOPS:-}" = 2 ]; then
 elif command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null; then
   if wanted resp; then
     for p in 1 16; do
-      cells+=("resp:aloop:$p" "resp:aloop-into:$p" "resp:aloop-batched:$p" "resp:aloop-chunks:$p" "resp:tokio-ct:$p" "resp:tokio-fields:$p" "resp:tokio-plain:$p")
+      cells+=("resp:aloop:$p" "resp:aloop-into:$p" "resp:aloop-batched:$p" "resp:aloop-chunks:$p" "resp:aloop-protocol:$p" "resp:tokio-ct:$p" "resp:tokio-fields:$p" "resp:tokio-plain:$p")
     done
   fi
   if wanted redis; then

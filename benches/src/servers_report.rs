@@ -17,6 +17,7 @@ type Cells = BTreeMap<(String, String, u64), Vec<Row>>;
 const HTTP_SERVERS: &[&str] = &[
     "aloop",
     "aloop-into",
+    "aloop-protocol",
     "aloop-example",
     "tokio-ct",
     "uvloop",
@@ -57,6 +58,7 @@ const RESP: RespTable = RespTable {
         "aloop-into",
         "aloop-batched",
         "aloop-chunks",
+        "aloop-protocol",
         "tokio-ct",
         "tokio-fields",
         "tokio-plain",

@@ -23,16 +23,16 @@ const NOT_FOUND_CLOSE: &[u8] =
     b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 const NOT_ALLOWED: &[u8] =
     b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-const BAD_REQUEST: &[u8] =
+pub(super) const BAD_REQUEST: &[u8] =
     b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 /// What to answer a request head, and whether the connection stays open after it.
-struct Answer {
-    response: &'static [u8],
-    keep_alive: bool,
+pub(super) struct Answer {
+    pub(super) response: &'static [u8],
+    pub(super) keep_alive: bool,
 }
 
-enum Head {
+pub(super) enum Head {
     /// Not a whole head yet.
     Partial,
     /// A head of `len` bytes and its answer.
@@ -40,7 +40,7 @@ enum Head {
 }
 
 /// Parses the head at the start of `buf` and decides the answer.
-fn parse(buf: &[u8]) -> Head {
+pub(super) fn parse(buf: &[u8]) -> Head {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {

@@ -2,8 +2,8 @@
 //! `servers.sh` to load with `wrk` (http) or `redis-benchmark` (resp), on 127.0.0.1.
 //!
 //! ```text
-//! cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
-//! cell serve resp <aloop|aloop-into|aloop-batched|aloop-chunks|tokio-ct|tokio-fields|tokio-plain>
+//! cell serve http <aloop|aloop-into|aloop-protocol|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio>
+//! cell serve resp <aloop|aloop-into|aloop-batched|aloop-chunks|aloop-protocol|tokio-ct|tokio-fields|tokio-plain>
 //!     --port P   port to listen on (default 0: any free port)
 //!     --secs N   exit after N seconds whatever happens (default 300)
 //! ```
@@ -17,6 +17,7 @@
 
 mod http;
 mod hyper_servers;
+mod protocol_servers;
 mod resp;
 /// Also the `read-fields` cell's reads (read_fields.rs).
 pub(crate) mod resp_fields;
@@ -28,8 +29,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: cell serve http <aloop|aloop-into|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
-cell serve resp <aloop|aloop-into|aloop-batched|aloop-chunks|tokio-ct|tokio-fields|tokio-plain> [--port P] [--secs N]";
+    "usage: cell serve http <aloop|aloop-into|aloop-protocol|aloop-rt2|tokio-ct|tokio-mt2|hyper-aloop|hyper-tokio> [--port P] [--secs N]\n       \
+cell serve resp <aloop|aloop-into|aloop-batched|aloop-chunks|aloop-protocol|tokio-ct|tokio-fields|tokio-plain> [--port P] [--secs N]";
 
 /// Tells `servers.sh` the port (one line on stdout, flushed).
 fn listening(port: u16) {
@@ -115,12 +116,12 @@ pub fn main(args: &[&str]) -> ExitCode {
     match (proto, server) {
         (
             "http",
-            "aloop" | "aloop-into" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop"
+            "aloop" | "aloop-into" | "aloop-protocol" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop"
             | "hyper-tokio",
         )
         | (
             "resp",
-            "aloop" | "aloop-into" | "aloop-batched" | "aloop-chunks" | "tokio-ct" | "tokio-fields"
+            "aloop" | "aloop-into" | "aloop-batched" | "aloop-chunks" | "aloop-protocol" | "tokio-ct" | "tokio-fields"
             | "tokio-plain",
         ) => {}
         _ => {
@@ -132,6 +133,7 @@ pub fn main(args: &[&str]) -> ExitCode {
     match (proto, server) {
         ("http", "aloop") => aloop::run(http::aloop_plain(port)),
         ("http", "aloop-into") => aloop::run(http::aloop_into(port)),
+        ("http", "aloop-protocol") => aloop::run(protocol_servers::http_hello(port)),
         ("http", "aloop-rt2") => http::aloop_runtime(port, 2),
         ("http", "tokio-mt2") => tokio_mt(2, http::tokio_batched(port)),
         ("http", "hyper-aloop") => aloop::run(hyper_servers::aloop_hyper(port)),
@@ -141,6 +143,7 @@ pub fn main(args: &[&str]) -> ExitCode {
         ("resp", "aloop-into") => aloop::run(resp_servers::aloop_into(port)),
         ("resp", "tokio-fields") => tokio_ct(resp_servers::tokio_fields(port)),
         ("resp", "tokio-plain") => tokio_ct(resp_servers::tokio_plain(port)),
+        ("resp", "aloop-protocol") => aloop::run(protocol_servers::resp(port)),
         ("resp", "aloop-batched") => aloop::run(resp_servers::aloop_batched(port)),
         ("resp", "aloop-chunks") => aloop::run(resp_servers::aloop_chunks(port)),
         _ => tokio_ct(resp_servers::tokio_batched(port)),

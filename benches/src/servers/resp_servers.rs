@@ -42,7 +42,7 @@ use super::resp_plain::read_command;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// A protocol error's reply; the connection is closed after it.
-fn error_reply(out: &mut Vec<u8>, e: &str) {
+pub(super) fn error_reply(out: &mut Vec<u8>, e: &str) {
     out.extend_from_slice(b"-ERR Protocol error: ");
     out.extend_from_slice(e.as_bytes());
     out.extend_from_slice(b"\r\n");

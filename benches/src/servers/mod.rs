@@ -116,13 +116,13 @@ pub fn main(args: &[&str]) -> ExitCode {
     match (proto, server) {
         (
             "http",
-            "aloop" | "aloop-into" | "aloop-protocol" | "aloop-rt2" | "tokio-ct" | "tokio-mt2" | "hyper-aloop"
-            | "hyper-tokio",
+            "aloop" | "aloop-into" | "aloop-protocol" | "aloop-rt2" | "tokio-ct" | "tokio-mt2"
+            | "hyper-aloop" | "hyper-tokio",
         )
         | (
             "resp",
-            "aloop" | "aloop-into" | "aloop-batched" | "aloop-chunks" | "aloop-protocol" | "tokio-ct" | "tokio-fields"
-            | "tokio-plain",
+            "aloop" | "aloop-into" | "aloop-batched" | "aloop-chunks" | "aloop-protocol"
+            | "tokio-ct" | "tokio-fields" | "tokio-plain",
         ) => {}
         _ => {
             eprintln!("{USAGE}");

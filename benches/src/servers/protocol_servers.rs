@@ -176,4 +176,3 @@ pub async fn resp(port: u16) {
     )
     .await;
 }
-

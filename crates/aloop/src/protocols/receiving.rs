@@ -1,8 +1,9 @@
 //! The read side of a protocol connection: one task per connection reads the
 //! `RawStream` (the same reads as a `StreamReader`'s) and hands the bytes to the
-//! protocol: into a buffer of the transport's for a `Protocol` (`data_received`), or
-//! straight into the protocol's own for a `BufferedProtocol` (`get_buffer` /
-//! `buffer_updated`). `Receiver` is the one face both kinds show `transport.rs`.
+//! protocol: for a `Protocol`, a slice of the thread's one receive buffer
+//! (`data_received`), or straight into the protocol's own buffer for a
+//! `BufferedProtocol` (`get_buffer` / `buffer_updated`). `Receiver` is the one face
+//! both kinds show `transport.rs`.
 
 use std::cell::RefCell;
 use std::io;
@@ -20,17 +21,27 @@ const READ_SIZE: usize = 64 * 1024;
 /// loop's other work.
 const READS_PER_STEP: usize = 16;
 
-/// A [`Protocol`]: reads land in a buffer of ours, then `data_received`.
+thread_local! {
+    /// What every `Protocol` connection of this thread reads into. `data_received`
+    /// borrows the bytes only while it runs, so one buffer serves every connection,
+    /// as uvloop's loop-wide buffer does: an idle connection holds none (it held
+    /// 64 KiB of its own before), and the buffer the kernel copies into stays in cache.
+    /// Each connection keeps a handle, so a read does not look the thread-local up;
+    /// made by the thread's first `Protocol` connection.
+    static RECEIVE_BUFFER: Rc<RefCell<Vec<u8>>> = Rc::new(RefCell::new(vec![0; READ_SIZE]));
+}
+
+/// A [`Protocol`]: reads land in the thread's receive buffer, then `data_received`.
 pub(crate) struct Plain<P> {
     protocol: Rc<RefCell<P>>,
-    buf: RefCell<Vec<u8>>,
+    buffer: Rc<RefCell<Vec<u8>>>,
 }
 
 impl<P> Plain<P> {
     pub(crate) fn new(protocol: Rc<RefCell<P>>) -> Plain<P> {
         Plain {
             protocol,
-            buf: RefCell::new(vec![0; READ_SIZE]),
+            buffer: RECEIVE_BUFFER.with(Rc::clone),
         }
     }
 }
@@ -41,8 +52,19 @@ impl<P: Protocol> Receiver for Plain<P> {
     }
 
     fn poll_receive(&self, raw: &RawStream, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let mut buf = self.buf.borrow_mut();
-        let read = raw.poll_read(cx, &mut buf);
+        let mut shared = self.buffer.try_borrow_mut();
+        let mut own;
+        let buf: &mut [u8] = match &mut shared {
+            Ok(buf) => buf,
+            // Taken further up this thread's stack. One loop runs per thread and a
+            // nested run is refused, so no `data_received` is below another; were one
+            // ever, its read gets a buffer of its own rather than a panic.
+            Err(_) => {
+                own = vec![0; READ_SIZE];
+                &mut own
+            }
+        };
+        let read = raw.poll_read(cx, buf);
         if let Poll::Ready(Ok(n)) = read {
             if n > 0 {
                 self.protocol.borrow_mut().data_received(&buf[..n]);

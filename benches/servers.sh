@@ -13,23 +13,25 @@
 # Cells:
 #   http: `wrk -t1 -c50 -d5s http://127.0.0.1:PORT/` against `cell serve http aloop`
 #         (asyncio-style streams; `aloop-into`: the head read into a Vec it keeps;
-#         `aloop-protocol`: an asyncio `Protocol`, heads parsed in `data_received`), the real `examples/http_server` binary
-#         (`aloop-example`), `cell serve http tokio-ct`, a Python uvloop Protocol server
+#         `aloop-protocol`: an asyncio `Protocol`, heads parsed in `data_received`),
+#         the real `examples/http_server` binary (`aloop-example`), `cell serve http
+#         tokio-ct`, a Python uvloop Protocol server
 #         with httptools (`uvloop`, src/servers/http_uvloop.py), and hyper on both
 #         runtimes (`cell serve http hyper-aloop` / `hyper-tokio`).
 #   resp: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get -q`, without
-#         pipelining and with `-P 16`, against `cell serve resp aloop` (plain asyncio:
-#         a write + drain per command; `aloop-into`: the same, reading into Vecs it
-#         keeps; `tokio-fields`: that server on tokio; `tokio-plain`: the plain one on tokio), `aloop-batched` (replies of a read's commands
-#         in one write), `aloop-chunks` (the same reads and parser, a write + drain per
-#         reply), `aloop-protocol` (an asyncio `Protocol`: every whole command of a read
-#         answered in `data_received`, a `transport.write` per reply) and `tokio-ct` (the
-#         same batching, the tokio way).
+#         pipelining and with `-P 16` (then `-n 1600000`, so the CPU window is long
+#         enough), against `cell serve resp aloop` (plain asyncio: a write + drain per
+#         command; `aloop-into`: the same, reading into Vecs it keeps; `tokio-fields`:
+#         that server on tokio; `tokio-plain`: the plain one on tokio), `aloop-batched`
+#         (replies of a read's commands in one write), `aloop-chunks` (the same reads
+#         and parser, a write + drain per reply), `aloop-protocol` (an asyncio
+#         `Protocol`: every whole command of a read answered in `data_received`, a
+#         `transport.write` per reply) and `tokio-ct` (the same batching, the tokio way).
 #   redis: `redis-benchmark -p PORT -c 50 -n 200000 -t ping,set,get,incr,mset -q`, without
-#         pipelining and with `-P 16`, against the `mini_redis` example (a whole server
-#         written the asyncio way, examples/mini_redis/) and Debian's real redis-server
-#         (`redis-server --port P --save '' --appendonly no`, started here, never as a
-#         service).
+#         pipelining and with `-P 16` (`-n 1600000`), against the `mini_redis` example
+#         (a whole server written the asyncio way, examples/mini_redis/) and Debian's
+#         real redis-server (`redis-server --port P --save '' --appendonly no`, started
+#         here, never as a service).
 # wrk and redis-benchmark come from Debian: `apt-get install -y wrk redis-tools`,
 # redis-server from `apt-get install -y redis-server`, uvloop and httptools from PyPI
 # (`pip install uvloop httptools`); a missing tool skips its cells, with the reason.
@@ -230,17 +232,21 @@ run_cell() {
     # resp: the hello servers know PING, SET and GET; redis: whole servers, more tests.
     local load=ping,set,get want=4 tests
     if [ "$bench" = redis ]; then load=ping,set,get,incr,mset want=6; fi
+    # Pipelined, a test of resp_n requests is over in ~0.2 s, too short a window for
+    # the CPU reading (the rounds of one cell moved by 0.8-1.45x): 8 times as many.
+    local n=$resp_n
+    if [ "$pipeline" -gt 1 ]; then n=$((resp_n * 8)); fi
     before="$(cpu_ticks "$server_pid")" ns0="$(cpu_ns "$server_pid")"
     # Each test's last line, as "NAME RATE" ("MSET (10 keys): 1.0 requests ..." too).
-    timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$resp_n" -t "$load" -q -P "$pipeline" \
+    timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$n" -t "$load" -q -P "$pipeline" \
       | tr '\r' '\n' | sed -nE 's/^([A-Z_]+)( \([^)]*\))?: ([0-9.]+) requests per second.*/\1 \3/p' \
       >"$tmp/load.txt" || ok=false
     after="$(cpu_ticks "$server_pid")" ns1="$(cpu_ns "$server_pid")"
     tests="$(wc -l <"$tmp/load.txt")"
     [ "$tests" -eq "$want" ] || ok=false
-    requests=$((tests * resp_n))
+    requests=$((tests * n))
     # Every request of the tests ÷ the sum of their times; and each test's rate.
-    rps="$(awk -v n="$resp_n" '{ t += n / $2 } END { if (t > 0) printf "%.1f", NR * n / t }' "$tmp/load.txt")"
+    rps="$(awk -v n="$n" '{ t += n / $2 } END { if (t > 0) printf "%.1f", NR * n / t }' "$tmp/load.txt")"
     extra="$(awk '{ printf ",\"rps_%s\":%s", tolower($1), $2 }' "$tmp/load.txt")"
   fi
   stop_server
@@ -281,7 +287,7 @@ done
   echo "revision: $revision"
   echo "tools: $(if command -v wrk >/dev/null; then { wrk --version 2>&1 || true; } | head -1 | cut -d' ' -f1-2; else echo 'wrk absent'; fi); $(redis-benchmark --version 2>/dev/null || echo 'redis-benchmark absent'); $(redis-server --version 2>/dev/null | cut -d' ' -f1-3 || echo 'redis-server absent')"
   echo "load average: before build $load_before_build; start $start_load; end $(cat /proc/loadavg)"
-  echo "runs per cell: $runs (medians); wrk ${wrk_secs}s; redis-benchmark -n $resp_n per test; $((SECONDS - started)) s"
+  echo "runs per cell: $runs (medians); wrk ${wrk_secs}s; redis-benchmark -n $resp_n per test, $((resp_n * 8)) with -P 16; $((SECONDS - started)) s"
   echo
   "$bin" servers-report "$raw" "$out/$name.json"
 } | tee "$out/$name.md"

@@ -205,6 +205,9 @@ impl fmt::Debug for Transport {
 impl Transport {
     /// Queues `data` for sending (asyncio's `write`). An error after `close`,
     /// `write_eof` or `abort`, or once the connection failed.
+    // Inlined into the protocol's code (another crate), as `StreamWriter::write` is:
+    // a server's every reply comes through here.
+    #[inline]
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         self.conn.writer.write(data)
     }

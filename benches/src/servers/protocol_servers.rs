@@ -17,8 +17,8 @@ use std::rc::Rc;
 use aloop::{Protocol, ServerOptions, Transport};
 
 use super::http::{self, Head};
-use super::resp::{self, Parsed};
-use super::resp_servers::error_reply;
+use super::resp;
+use super::resp_servers::{error_reply, reply_to_first};
 
 /// A request head, or a RESP command, longer than this closes the connection (the
 /// streams' default limit, which bounds the `aloop` cells).
@@ -43,6 +43,23 @@ impl Pending {
         let (used, close) = answer_all(&self.0);
         self.0.drain(..used);
         close
+    }
+}
+
+/// `data_received` of both: `data` through `pending` to `answer_all`, and the
+/// connection closed (the transport forgotten) when it asks.
+fn receive(
+    slot: &mut Option<Transport>,
+    pending: &mut Pending,
+    data: &[u8],
+    answer_all: impl FnOnce(&[u8], &Transport) -> (usize, bool),
+) {
+    let Some(transport) = slot.as_ref() else {
+        return;
+    };
+    if pending.feed(data, |buf| answer_all(buf, transport)) {
+        transport.close();
+        *slot = None;
     }
 }
 
@@ -75,13 +92,7 @@ impl Protocol for Hello {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        let Some(transport) = &self.transport else {
-            return;
-        };
-        if self.pending.feed(data, |buf| answer_heads(buf, transport)) {
-            transport.close();
-            self.transport = None;
-        }
+        receive(&mut self.transport, &mut self.pending, data, answer_heads);
     }
 }
 
@@ -102,28 +113,19 @@ fn answer_commands(
     reply: &mut Vec<u8>,
 ) -> (usize, bool) {
     let mut used = 0;
-    loop {
-        reply.clear();
-        let close = match resp::parse(&buf[used..]) {
-            Parsed::Done(cmd, n) => {
-                resp::execute(cmd.args(), db, reply);
-                used += n;
-                false
-            }
-            Parsed::Incomplete if buf.len() - used > LIMIT => {
-                error_reply(reply, "too big inline request");
-                true
-            }
-            Parsed::Incomplete => return (used, false),
-            Parsed::Error(e) => {
-                error_reply(reply, e);
-                true
-            }
-        };
+    while let Some((n, close)) = reply_to_first(&buf[used..], db, reply) {
+        used += n;
         if transport.write(reply).is_err() || close {
             return (used, true);
         }
     }
+    if buf.len() - used > LIMIT {
+        reply.clear();
+        error_reply(reply, "too big inline request");
+        let _ = transport.write(reply);
+        return (used, true);
+    }
+    (used, false)
 }
 
 impl Protocol for Resp {
@@ -132,17 +134,10 @@ impl Protocol for Resp {
     }
 
     fn data_received(&mut self, data: &[u8]) {
-        let Some(transport) = &self.transport else {
-            return;
-        };
         let (db, reply) = (&*self.db, &mut self.reply);
-        if self
-            .pending
-            .feed(data, |buf| answer_commands(buf, db, transport, reply))
-        {
-            transport.close();
-            self.transport = None;
-        }
+        receive(&mut self.transport, &mut self.pending, data, |buf, t| {
+            answer_commands(buf, db, t, reply)
+        });
     }
 }
 

@@ -168,6 +168,28 @@ fn run_all(buf: &[u8], db: &impl resp::Db, out: &mut Vec<u8>) -> (usize, bool) {
     }
 }
 
+/// Runs the command at the start of `buf`, its reply into `reply` (cleared first):
+/// `Some((bytes used, close after))`, closing after a protocol error (the reply says
+/// which); `None` while the command is incomplete.
+pub(super) fn reply_to_first(
+    buf: &[u8],
+    db: &impl resp::Db,
+    reply: &mut Vec<u8>,
+) -> Option<(usize, bool)> {
+    reply.clear();
+    match resp::parse(buf) {
+        Parsed::Done(cmd, n) => {
+            resp::execute(cmd.args(), db, reply);
+            Some((n, false))
+        }
+        Parsed::Incomplete => None,
+        Parsed::Error(e) => {
+            error_reply(reply, e);
+            Some((0, true))
+        }
+    }
+}
+
 /// Runs every complete command at the start of `buf` as it is parsed, each reply its
 /// own `write` + `drain` (the stream coalesces them); returns the bytes consumed and
 /// whether to close (after a protocol error), or `Err` if the connection failed.
@@ -178,20 +200,8 @@ async fn run_each(
     reply: &mut Vec<u8>,
 ) -> Result<(usize, bool), ()> {
     let mut pos = 0;
-    loop {
-        reply.clear();
-        let close = match resp::parse(&buf[pos..]) {
-            Parsed::Done(cmd, n) => {
-                resp::execute(cmd.args(), db, reply);
-                pos += n;
-                false
-            }
-            Parsed::Incomplete => return Ok((pos, false)),
-            Parsed::Error(e) => {
-                error_reply(reply, e);
-                true
-            }
-        };
+    while let Some((n, close)) = reply_to_first(&buf[pos..], db, reply) {
+        pos += n;
         if writer.write(reply).is_err() || writer.drain().await.is_err() {
             return Err(());
         }
@@ -199,6 +209,7 @@ async fn run_each(
             return Ok((pos, true));
         }
     }
+    Ok((pos, false))
 }
 
 /// aloop, `read(64 KiB)` into its own buffer and every complete command in it. Hand-

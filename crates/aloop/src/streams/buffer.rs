@@ -12,8 +12,10 @@
 pub(crate) const MIN_READ: usize = 8 * 1024;
 /// First size of a reader's storage.
 const INITIAL: usize = 16 * 1024;
-/// Storage above this is given back once the buffer empties (a burst, a long
-/// `read_to_eof`), so an idle connection costs `INITIAL`, not its peak.
+/// Storage above this is given back once the buffer empties before a read (a burst, a
+/// long `read_to_eof`), so a busy connection costs `INITIAL`, not its peak; below it
+/// the room is kept while reads go on, and cut back to `INITIAL` once the socket is
+/// found drained with nothing buffered ([`ReadBuffer::idle`]).
 const KEEP: usize = 256 * 1024;
 
 /// Filled bytes are `data[start..end]`; `data[end..]` is spare (initialised) room.
@@ -152,6 +154,25 @@ impl ReadBuffer {
         }
     }
 
+    /// The socket was found drained with nothing buffered: room grown past `INITIAL`
+    /// for a burst (a long line, a big body) is cut back to it, so a connection idle
+    /// after a burst holds what it held before one. Two compares when there is nothing
+    /// to do (every wait for a request).
+    #[inline]
+    pub(crate) fn idle(&mut self) {
+        if self.data.len() > INITIAL && self.start == self.end {
+            self.shrink();
+        }
+    }
+
+    #[cold]
+    fn shrink(&mut self) {
+        self.data.truncate(INITIAL);
+        self.data.shrink_to_fit();
+        self.start = 0;
+        self.end = 0;
+    }
+
     /// The spare room for a socket read: at least `want` bytes (`MIN_READ` if less).
     #[inline]
     pub(crate) fn spare(&mut self, want: usize) -> &mut [u8] {
@@ -172,6 +193,11 @@ impl ReadBuffer {
         self.end += bytes.len();
     }
 }
+
+/// Storage a writer keeps once everything queued is sent: a batch of replies written
+/// one by one (coalesced) reuses it; a bigger backlog's storage goes back, so a
+/// connection idle after a large reply holds none of it.
+const WRITE_KEEP: usize = 4 * 1024;
 
 /// The writer's pending bytes: `data[start..]`.
 #[derive(Debug, Default)]
@@ -208,7 +234,7 @@ impl WriteBuffer {
         if self.start == self.data.len() {
             self.data.clear();
             self.start = 0;
-            if self.data.capacity() > KEEP {
+            if self.data.capacity() > WRITE_KEEP {
                 self.data = Vec::new();
             }
         }
@@ -217,5 +243,43 @@ impl WriteBuffer {
     pub(crate) fn clear(&mut self) {
         self.data = Vec::new();
         self.start = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ReadBuffer, WriteBuffer, INITIAL, WRITE_KEEP};
+
+    #[test]
+    fn a_reader_idle_after_a_burst_keeps_only_its_first_room() {
+        let mut buf = ReadBuffer::new();
+        let room = buf.spare(100_000).len();
+        assert!(room >= 100_000);
+        buf.commit(100_000);
+        // Not while bytes are buffered: they are the reader's.
+        buf.idle();
+        assert_eq!(buf.len(), 100_000);
+        assert_eq!(buf.consume(100_000).len(), 100_000);
+        buf.idle();
+        assert_eq!(buf.data.len(), INITIAL);
+        assert!(buf.data.capacity() < 2 * INITIAL);
+        // Reads go on as before, and the stream position is kept.
+        buf.spare(0)[..3].copy_from_slice(b"abc");
+        buf.commit(3);
+        assert_eq!(buf.consume(3), b"abc");
+        assert_eq!(buf.consumed(), 100_003);
+    }
+
+    #[test]
+    fn a_writer_gives_back_a_backlog_but_keeps_room_for_a_batch() {
+        let mut buf = WriteBuffer::default();
+        buf.extend(&[1; 1000]);
+        buf.consume(1000);
+        assert!(buf.data.capacity() >= 1000, "a batch's room is kept");
+        buf.extend(&vec![2; 3 * WRITE_KEEP]);
+        buf.consume(WRITE_KEEP);
+        assert_eq!(buf.len(), 2 * WRITE_KEEP, "a partial send keeps the rest");
+        buf.consume(2 * WRITE_KEEP);
+        assert_eq!(buf.data.capacity(), 0, "a backlog's room goes back");
     }
 }

@@ -116,7 +116,10 @@ impl Inner {
             note_wait(WaitKind::Feed, starts);
             return Poll::Pending;
         };
-        ready!(poll_readable(source, cx));
+        if poll_readable(source, cx).is_pending() {
+            st.buf.idle();
+            return Poll::Pending;
+        }
         let r = source.poll_read(cx, st.buf.spare(want));
         let n = ready!(settle(st, cx, r))?;
         st.buf.commit(n);
@@ -140,7 +143,10 @@ impl Inner {
         dst: &mut [u8],
         exact: bool,
     ) -> Poll<io::Result<usize>> {
-        ready!(poll_readable(source, cx));
+        if poll_readable(source, cx).is_pending() {
+            st.buf.idle();
+            return Poll::Pending;
+        }
         if !exact || dst.len() >= MIN_READ {
             let r = source.poll_read(cx, dst);
             let n = ready!(settle(st, cx, r))?;

@@ -1,14 +1,17 @@
-//! What an idle `Protocol` connection holds, counted by a global allocator of this
-//! test binary's own, and that the connections' bytes stay their own while one
-//! receive buffer serves them all (`protocols/receiving.rs`).
+//! What an idle connection holds, counted by a global allocator of this test binary's
+//! own: a `Protocol`'s (one receive buffer serves every connection,
+//! `protocols/receiving.rs`), and a stream's after a burst (the room it grew is given
+//! back, `streams/buffer.rs`); and that each connection's bytes stay its own meanwhile.
+//! The tests take turns (`ONE_AT_A_TIME`): the count is the whole process's.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use aloop::{Protocol, ServerOptions, Transport};
+use aloop::{Protocol, ServerOptions, StreamReader, StreamWriter, Transport};
 
 /// The system allocator, counting the bytes live.
 struct Counting;
@@ -45,6 +48,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Runs `client` on a thread of its own while the loop goes on; its result.
 async fn off_loop<T: Send + 'static>(client: impl FnOnce() -> T + Send + 'static) -> T {
     let thread = std::thread::spawn(client);
@@ -67,6 +72,16 @@ impl Protocol for Echo {
     fn data_received(&mut self, data: &[u8]) {
         self.transport.as_ref().unwrap().write(data).unwrap();
     }
+}
+
+/// Echoes every line back.
+async fn echo_lines(reader: StreamReader, writer: StreamWriter) {
+    while let Ok(line) = reader.readline().await {
+        if line.is_empty() || writer.write(&line).is_err() {
+            break;
+        }
+    }
+    writer.close();
 }
 
 const CLIENTS: usize = 100;
@@ -127,6 +142,7 @@ fn each_gets_its_own_lines_back(mut clients: Vec<TcpStream>) {
 /// held 64 KiB apiece); then each echoes its own bytes, interleaved with the others'.
 #[test]
 fn idle_protocol_connections_hold_no_read_buffer_and_each_gets_its_own_bytes_back() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     aloop::run(async {
         let lp = aloop::get_running_loop().unwrap();
         let server = lp
@@ -140,6 +156,38 @@ fn idle_protocol_connections_hold_no_read_buffer_and_each_gets_its_own_bytes_bac
             "an idle protocol connection holds {per_connection} bytes"
         );
         off_loop(move || each_gets_its_own_lines_back(clients)).await;
+        server.close();
+        server.wait_closed().await;
+    });
+}
+
+/// 100 stream connections echo lines up to 40 KB (their readers' room grows to hold a
+/// line, their writers queue what the socket does not take at once); once idle again,
+/// each holds what it held idle before the burst, give or take a little, not the room
+/// the burst needed (it kept up to 256 KiB of each).
+#[test]
+fn a_stream_connection_idle_after_a_burst_holds_what_it_held_before() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    aloop::run(async {
+        let server = aloop::start_server(echo_lines, "127.0.0.1", 0)
+            .await
+            .unwrap();
+        let port = server.sockets()[0].port();
+        let (_, clients) = idle_bytes_per_connection(port).await;
+        let before = LIVE.load(Ordering::Relaxed);
+        let clients = off_loop(move || {
+            each_gets_its_own_lines_back(clients.iter().map(|c| c.try_clone().unwrap()).collect());
+            clients
+        })
+        .await;
+        // The last echoes are sent; the servers' reads are waiting again.
+        aloop::sleep(Duration::from_millis(20)).await;
+        let grown = (LIVE.load(Ordering::Relaxed) - before) / clients.len() as isize;
+        assert!(
+            grown < 1024,
+            "a stream connection idle after a burst holds {grown} bytes more than before it"
+        );
+        drop(clients);
         server.close();
         server.wait_closed().await;
     });

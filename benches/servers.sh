@@ -55,6 +55,9 @@ case "${1:-}" in
   --runs) runs="${2:?--runs needs a number}" ;;
   *) echo "usage: $0 [--quick | --runs N]" >&2; exit 2 ;;
 esac
+# With -P 16 a test of resp_n requests is over in ~0.2 s, too short a window for the
+# CPU reading (the rounds of one cell moved by 0.8-1.45x): 8 times as many.
+pipelined_n=$((resp_n * 8))
 
 if [ -n "${SERVERS_HTTP_ONLY:-}" ] && [ -z "${SERVERS_ONLY:-}" ]; then SERVERS_ONLY=http; fi
 only="${SERVERS_ONLY:-http resp redis}"
@@ -232,10 +235,8 @@ run_cell() {
     # resp: the hello servers know PING, SET and GET; redis: whole servers, more tests.
     local load=ping,set,get want=4 tests
     if [ "$bench" = redis ]; then load=ping,set,get,incr,mset want=6; fi
-    # Pipelined, a test of resp_n requests is over in ~0.2 s, too short a window for
-    # the CPU reading (the rounds of one cell moved by 0.8-1.45x): 8 times as many.
     local n=$resp_n
-    if [ "$pipeline" -gt 1 ]; then n=$((resp_n * 8)); fi
+    if [ "$pipeline" -gt 1 ]; then n=$pipelined_n; fi
     before="$(cpu_ticks "$server_pid")" ns0="$(cpu_ns "$server_pid")"
     # Each test's last line, as "NAME RATE" ("MSET (10 keys): 1.0 requests ..." too).
     timeout 300 redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$n" -t "$load" -q -P "$pipeline" \
@@ -287,7 +288,7 @@ done
   echo "revision: $revision"
   echo "tools: $(if command -v wrk >/dev/null; then { wrk --version 2>&1 || true; } | head -1 | cut -d' ' -f1-2; else echo 'wrk absent'; fi); $(redis-benchmark --version 2>/dev/null || echo 'redis-benchmark absent'); $(redis-server --version 2>/dev/null | cut -d' ' -f1-3 || echo 'redis-server absent')"
   echo "load average: before build $load_before_build; start $start_load; end $(cat /proc/loadavg)"
-  echo "runs per cell: $runs (medians); wrk ${wrk_secs}s; redis-benchmark -n $resp_n per test, $((resp_n * 8)) with -P 16; $((SECONDS - started)) s"
+  echo "runs per cell: $runs (medians); wrk ${wrk_secs}s; redis-benchmark -n $resp_n per test, $pipelined_n with -P 16; $((SECONDS - started)) s"
   echo
   "$bin" servers-report "$raw" "$out/$name.json"
 } | tee "$out/$name.md"

@@ -110,8 +110,8 @@ async fn idle_bytes_per_connection(port: u16) -> (isize, Vec<TcpStream>) {
     (per_connection, clients)
 }
 
-/// Each client sends lines of its own, short and long (up to 40 KiB, past the shared
-/// room's first offer), in pieces split mid-line and interleaved with the others';
+/// Each client sends lines of its own, short and long (up to 40 KB, more than a
+/// stream reader's first 16 KiB room), in pieces split mid-line and interleaved with the others';
 /// each must get exactly its own lines back.
 fn each_gets_its_own_lines_back(mut clients: Vec<TcpStream>) {
     let lines = |i: usize| -> Vec<u8> {

@@ -116,10 +116,7 @@ impl Inner {
             note_wait(WaitKind::Feed, starts);
             return Poll::Pending;
         };
-        if poll_readable(source, cx).is_pending() {
-            st.buf.idle();
-            return Poll::Pending;
-        }
+        ready!(poll_readable(source, &mut st.buf, cx));
         let r = source.poll_read(cx, st.buf.spare(want));
         let n = ready!(settle(st, cx, r))?;
         st.buf.commit(n);
@@ -143,10 +140,7 @@ impl Inner {
         dst: &mut [u8],
         exact: bool,
     ) -> Poll<io::Result<usize>> {
-        if poll_readable(source, cx).is_pending() {
-            st.buf.idle();
-            return Poll::Pending;
-        }
+        ready!(poll_readable(source, &mut st.buf, cx));
         if !exact || dst.len() >= MIN_READ {
             let r = source.poll_read(cx, dst);
             let n = ready!(settle(st, cx, r))?;
@@ -510,11 +504,13 @@ fn settle(
 }
 
 /// `Pending`, the task registered and its wait noted, while the socket is not
-/// readable (see `Inner::poll_fill`); `Ready`: go and read.
+/// readable (see `Inner::poll_fill`); `Ready`: go and read. A reader found waiting
+/// with nothing buffered gives back room grown for a burst (`ReadBuffer::idle`).
 #[inline]
-fn poll_readable(source: &RawStream, cx: &mut Context<'_>) -> Poll<()> {
+fn poll_readable(source: &RawStream, buf: &mut ReadBuffer, cx: &mut Context<'_>) -> Poll<()> {
     if source.poll_read_ready(cx).is_pending() {
         note_wait(WaitKind::SocketRead, true);
+        buf.idle();
         return Poll::Pending;
     }
     Poll::Ready(())

@@ -214,6 +214,65 @@ fn eof_close_and_drop_after_coalesced_writes_come_after_the_bytes() {
 }
 
 #[test]
+fn a_write_after_an_ending_in_the_middle_of_a_coalesced_batch_is_refused() {
+    // The batch's later writes are queued on one look at a flag set by its first: an
+    // ending requested meanwhile must still refuse them, and what came before arrives.
+    for ending in ["write_eof", "close"] {
+        let lp = aloop::new_event_loop();
+        let (refused, got) = lp
+            .run_until_complete(async move {
+                let (server, client, writer) = parked_connection().await;
+                let a = aloop::create_task(async move {
+                    writer.write(b"one ").unwrap();
+                    writer.write(b"two").unwrap();
+                    assert!(writer.get_write_buffer_size() > 0, "two is queued");
+                    match ending {
+                        "write_eof" => writer.write_eof().unwrap(),
+                        _ => writer.close(),
+                    }
+                    let refused = writer.write(b" three").map_err(|e| e.kind());
+                    if ending == "write_eof" {
+                        writer.close();
+                    }
+                    refused
+                });
+                let b = aloop::create_task(async {});
+                let refused = a.await.unwrap();
+                b.await.unwrap();
+                let reading = aloop::to_thread(move || read_all(client));
+                let got = within(WATCHDOG, reading).await.expect("no EOF").unwrap();
+                server.close();
+                (refused, got)
+            })
+            .unwrap();
+        assert_eq!(
+            refused,
+            Err(std::io::ErrorKind::BrokenPipe),
+            "ending: {ending}"
+        );
+        assert_eq!(got, b"one two", "ending: {ending}");
+    }
+}
+
+#[test]
+fn a_write_after_abort_in_the_middle_of_a_coalesced_batch_is_refused() {
+    let lp = aloop::new_event_loop();
+    let refused = lp
+        .run_until_complete(async {
+            let (server, _client, writer) = parked_connection().await;
+            writer.write(b"one ").unwrap();
+            writer.write(b"two").unwrap();
+            writer.abort();
+            let refused = writer.write(b" three").map_err(|e| e.kind());
+            let size = writer.get_write_buffer_size();
+            server.close();
+            (refused, size)
+        })
+        .unwrap();
+    assert_eq!(refused, (Err(std::io::ErrorKind::BrokenPipe), 0));
+}
+
+#[test]
 fn replies_written_one_per_request_arrive_whole_and_in_order() {
     // The asyncio way: a `write` per request as it is parsed. Many connections at once,
     // each with a pipelined burst, so batches hold many writers' steps.

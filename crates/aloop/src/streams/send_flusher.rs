@@ -133,6 +133,7 @@ impl Inner {
         st.buf.clear();
         st.paused = false;
         st.closing = true;
+        st.queue_open = false;
         st.closed = true;
         self.transport.abort();
         self.notify(&st);

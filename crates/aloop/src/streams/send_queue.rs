@@ -62,8 +62,15 @@ pub(super) struct State {
     /// Boxed: almost always `None`, and one word here instead of five.
     pub(super) error: Option<Box<StoredError>>,
     /// Writes waiting for the end of the loop's ready batch, counting a direct send of
-    /// the same batch; 0 when nothing waits for it (see the file comment).
+    /// the same batch, capped at 2 (only "more than one" is used); 0 when nothing
+    /// waits for it (see the file comment).
     pub(super) batch_writes: u32,
+    /// This batch's further writes are queued with no other look than at their size
+    /// (`queue_behind_batch`): set by the write that made them wait, which checked all
+    /// that `write` checks; cleared at the batch's end and by whatever refuses writes
+    /// from then on (an error, `write_eof`, `close`, `abort`, a `sendfile`). One flag
+    /// read where five were, on every reply a pipelined server writes.
+    pub(super) queue_open: bool,
     /// Above `high` after a write and not yet back to `low`: `drain` waits.
     pub(super) paused: bool,
     /// A flusher task is alive.
@@ -154,6 +161,7 @@ impl Inner {
                 flusher: false,
                 coalesce: false,
                 batch_writes: 0,
+                queue_open: false,
                 direct_iteration: u64::MAX,
                 eof_requested: false,
                 eof_sent: false,
@@ -196,18 +204,19 @@ impl Inner {
         let Ok(mut st) = self.st.try_borrow_mut() else {
             return false;
         };
-        if st.batch_writes == 0
-            || data.is_empty()
-            || st.error.is_some()
-            || st.sendfile
-            || st.closing
-            || st.eof_requested
-            || st.buf.len() + data.len() > st.high
-        {
+        if !st.queue_open || data.is_empty() || st.buf.len() + data.len() > st.high {
             return false;
         }
+        debug_assert!(
+            st.batch_writes > 0
+                && st.error.is_none()
+                && !st.sendfile
+                && !st.closing
+                && !st.eof_requested,
+            "queue_open outlived its batch or a refusal"
+        );
         st.buf.extend(data);
-        st.batch_writes = st.batch_writes.saturating_add(1);
+        st.batch_writes = 2;
         true
     }
 
@@ -251,6 +260,7 @@ impl Inner {
                     // batch's end (right after this step, if it is the batch's last).
                     st.buf.extend(data);
                     st.batch_writes = 1 + u32::from(second);
+                    st.queue_open = !st.sendfile;
                     drop(st);
                     home.defer_after_batch(inner.clone());
                     return Ok(());
@@ -275,7 +285,7 @@ impl Inner {
         st.buf.extend(rest);
         let coalescing = st.batch_writes > 0;
         if coalescing {
-            st.batch_writes = st.batch_writes.saturating_add(1);
+            st.batch_writes = 2;
         }
         if st.buf.len() > st.high && !st.paused {
             st.paused = true;
@@ -293,6 +303,7 @@ impl Inner {
         if st.error.is_none() {
             st.error = Some(Box::new(StoredError::new(e)));
         }
+        st.queue_open = false;
         st.buf.clear();
         st.paused = false;
         st.closed = true;
@@ -357,6 +368,7 @@ impl AfterBatch for Inner {
         let mut st = self.st.borrow_mut();
         // A batch that brought one write did not need the copy: send at once next time.
         st.coalesce = std::mem::take(&mut st.batch_writes) > 1;
+        st.queue_open = false;
         if st.flusher {
             return;
         }

@@ -114,6 +114,7 @@ impl StreamWriter {
             return Err(sendfile_running_error("loop.sendfile()"));
         }
         st.sendfile = true;
+        st.queue_open = false;
         Ok(SendfileRunning(self.inner.clone()))
     }
 
@@ -163,6 +164,7 @@ impl StreamWriter {
             return Ok(());
         }
         st.eof_requested = true;
+        st.queue_open = false;
         if st.buf.is_empty() && !st.flusher {
             st.eof_sent = true;
             if let Err(e) = self.inner.transport.shutdown(Shutdown::Write) {
@@ -191,6 +193,7 @@ impl StreamWriter {
             return;
         }
         st.closing = true;
+        st.queue_open = false;
         if st.buf.is_empty() && !st.closed && !st.flusher {
             let woken = self.inner.finish_close(&mut st);
             if !st.closed {

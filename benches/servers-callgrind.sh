@@ -11,13 +11,18 @@
 #   benches/servers-callgrind.sh aloop tokio-ct         some of them
 #   benches/servers-callgrind.sh resp                   every RESP server below, at -P 16
 #   benches/servers-callgrind.sh resp aloop-into tokio-ct
+#   RESP_N=20000 benches/servers-callgrind.sh resp ...   requests per test (100000)
 #
+# The marginal count, start-up and connection set-up cancelled out: run RESP twice,
+# RESP_N=20000 and 100000, and divide the difference in Ir by the difference in
+# requests (docs/benchmarks.md, "Again at 1ba80fd").
 # HTTP servers: aloop aloop-into aloop-protocol tokio-ct hyper-aloop hyper-tokio (cells), aloop-example
 # (the real examples/http_server binary). RESP servers: aloop aloop-into aloop-batched
 # aloop-chunks aloop-protocol tokio-ct tokio-fields tokio-plain. Needs valgrind and wrk (HTTP) or redis-benchmark (RESP).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 proto=http load_tool=wrk
+resp_n="${RESP_N:-100000}"
 if [ "${1:-}" = resp ]; then
   proto=resp load_tool=redis-benchmark
   shift
@@ -60,8 +65,8 @@ for s in "${servers[@]}"; do
   done
   [ -n "$port" ] || { echo "$s did not start" >&2; cat "$tmp/err" >&2; exit 1; }
   if [ "$proto" = resp ]; then
-    timeout 300 redis-benchmark -p "$port" -c 50 -n 100000 -t set,get -P 16 -q >"$tmp/load"
-    requests=$(($(tr '\r' '\n' <"$tmp/load" | grep -c ' requests per second') * 100000))
+    timeout 300 redis-benchmark -p "$port" -c 50 -n "$resp_n" -t set,get -P 16 -q >"$tmp/load"
+    requests=$(($(tr '\r' '\n' <"$tmp/load" | grep -c ' requests per second') * resp_n))
   else
     timeout 60 wrk -t1 -c10 -d4s "http://127.0.0.1:$port/" >"$tmp/load"
     requests="$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$tmp/load")"

@@ -91,7 +91,10 @@ impl StreamWriter {
     /// [`LoopRef::sendfile`](crate::LoopRef::sendfile) is running on this connection
     /// (`ErrorKind::Other`; asyncio's `RuntimeError`): its bytes would land among the
     /// file's.
-    #[inline]
+    // `always`: with a short write's copy inlined below it, `write` grew past LLVM's
+    // inlining threshold and became a call in every caller (~12 instructions per echo
+    // op); what is inlined is the queued path's few checks, the rest is a call.
+    #[inline(always)]
     pub fn write(&self, data: &[u8]) -> io::Result<()> {
         if self.inner.queue_behind_batch(data) {
             return Ok(());

@@ -258,8 +258,8 @@ impl WriteBuffer {
         if n > SMALL_WRITE || spare.len() < SMALL_WRITE {
             return false;
         }
-        // Overlapping copies cover every length of their range: the first and the last
-        // bytes of the window, then the rest (n < 4) byte by byte.
+        // The window's first and last 8 (or 4) bytes, two copies that overlap, cover
+        // every length from 8 to 16 (or 4 to 7); under 4, byte by byte.
         if n >= 8 {
             spare[..8].copy_from_slice(&uninit::<8>(&bytes[..8]));
             spare[n - 8..n].copy_from_slice(&uninit::<8>(&bytes[n - 8..]));

@@ -9,6 +9,11 @@
 #                                → benches/results/servers.{md,json,jsonl}
 #   benches/servers.sh --quick   smoke test: 1 run, short loads → benches/results/servers-quick.*
 #   benches/servers.sh --runs 5
+#   SERVERS_CELLS="resp:aloop-protocol:16 resp:tokio-ct:16" benches/servers.sh --runs 9
+#                                only those cells (bench:server:pipeline), many rounds
+#
+# Each round takes the cells in turn, starting further along the list than the round
+# before, so no cell always runs at the same point of a round.
 #
 # Cells:
 #   http: `wrk -t1 -c50 -d5s http://127.0.0.1:PORT/` against `cell serve http aloop`

@@ -298,7 +298,8 @@ for ((run = 1; run <= runs; run++)); do
   # or at the same point of a round. (In a run in one fixed order every aloop cell came
   # out 5-17 % above tokio-ct's CPU unpipelined; two of them taken in turn with it, the
   # order reversed every other round, 1-2 %.)
-  n=${#cells[@]} offset=$(((run - 1) * ${#cells[@]} / runs))
+  n=${#cells[@]}
+  offset=$(((run - 1) * n / runs))
   for ((i = 0; i < n; i++)); do
     cell="${cells[$(((i + offset) % n))]}"
     IFS=: read -r bench server pipeline <<<"$cell"
